@@ -1,0 +1,227 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::user::{User, UserId};
+
+/// Facts published to other services.
+///
+/// This is a public wire contract: fields are plain strings rather than
+/// domain newtypes so that tightening a validation rule later can never make
+/// an already-published event undeserialisable. Add variants or optional
+/// fields freely; renaming or removing one breaks consumers.
+/// `event_id` lets consumers de-duplicate redelivered messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum DomainEvent {
+    UserCreated {
+        event_id: Uuid,
+        user_id: UserId,
+        email: String,
+        username: String,
+        occurred_at: DateTime<Utc>,
+    },
+    UserUpdated {
+        event_id: Uuid,
+        user_id: UserId,
+        occurred_at: DateTime<Utc>,
+        /// Names of the fields that changed, e.g. `["email"]`.
+        changed: Vec<String>,
+    },
+    UserDeactivated {
+        event_id: Uuid,
+        user_id: UserId,
+        occurred_at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent {
+    /// Timestamped with the user's creation time, not "now", so a retried
+    /// publish still describes when the fact happened.
+    pub fn user_created(user: &User) -> Self {
+        Self::UserCreated {
+            event_id: Uuid::now_v7(),
+            user_id: user.id,
+            email: user.email.as_str().to_owned(),
+            username: user.username.as_str().to_owned(),
+            occurred_at: user.created_at,
+        }
+    }
+
+    pub fn user_updated(user_id: UserId, changed: Vec<String>, occurred_at: DateTime<Utc>) -> Self {
+        Self::UserUpdated {
+            event_id: Uuid::now_v7(),
+            user_id,
+            occurred_at,
+            changed,
+        }
+    }
+
+    pub fn user_deactivated(user_id: UserId, occurred_at: DateTime<Utc>) -> Self {
+        Self::UserDeactivated {
+            event_id: Uuid::now_v7(),
+            user_id,
+            occurred_at,
+        }
+    }
+
+    pub fn event_id(&self) -> Uuid {
+        match self {
+            Self::UserCreated { event_id, .. }
+            | Self::UserUpdated { event_id, .. }
+            | Self::UserDeactivated { event_id, .. } => *event_id,
+        }
+    }
+
+    pub fn user_id(&self) -> UserId {
+        match self {
+            Self::UserCreated { user_id, .. }
+            | Self::UserUpdated { user_id, .. }
+            | Self::UserDeactivated { user_id, .. } => *user_id,
+        }
+    }
+
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::UserCreated { occurred_at, .. }
+            | Self::UserUpdated { occurred_at, .. }
+            | Self::UserDeactivated { occurred_at, .. } => *occurred_at,
+        }
+    }
+
+    /// Topic-exchange key; consumers bind to these (or `users.user.*`).
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            Self::UserCreated { .. } => "users.user.created",
+            Self::UserUpdated { .. } => "users.user.updated",
+            Self::UserDeactivated { .. } => "users.user.deactivated",
+        }
+    }
+
+    /// Same string as the serialised `"type"` tag.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::UserCreated { .. } => "UserCreated",
+            Self::UserUpdated { .. } => "UserUpdated",
+            Self::UserDeactivated { .. } => "UserDeactivated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, PersonName, Role, Username};
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap()
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId::parse_str("0190f5c2-6f1a-7b3c-8d4e-5f6a7b8c9d0e").unwrap(),
+            email: Email::parse("ada@example.com").unwrap(),
+            username: Username::parse("Ada").unwrap(),
+            first_name: PersonName::parse("first_name", "Ada").unwrap(),
+            last_name: PersonName::parse("last_name", "Lovelace").unwrap(),
+            role: Role::User,
+            is_active: true,
+            created_at: at(1_700_000_000),
+            updated_at: at(1_700_000_500),
+            version: 1,
+        }
+    }
+
+    fn all_events() -> [DomainEvent; 3] {
+        let id = user().id;
+        [
+            DomainEvent::user_created(&user()),
+            DomainEvent::user_updated(id, vec!["email".to_owned()], at(1_700_000_100)),
+            DomainEvent::user_deactivated(id, at(1_700_000_200)),
+        ]
+    }
+
+    #[test]
+    fn user_created_copies_the_user() {
+        let user = user();
+        let event = DomainEvent::user_created(&user);
+        let DomainEvent::UserCreated {
+            event_id,
+            user_id,
+            email,
+            username,
+            occurred_at,
+        } = &event
+        else {
+            panic!("expected UserCreated, got {event:?}");
+        };
+        assert_eq!(*user_id, user.id);
+        assert_eq!(email, "ada@example.com");
+        assert_eq!(username, "Ada");
+        assert_eq!(*occurred_at, user.created_at);
+        assert_eq!(event.event_id(), *event_id);
+        assert_eq!(event_id.get_version_num(), 7);
+    }
+
+    #[test]
+    fn each_event_gets_a_fresh_id() {
+        let user = user();
+        assert_ne!(
+            DomainEvent::user_created(&user).event_id(),
+            DomainEvent::user_created(&user).event_id()
+        );
+    }
+
+    #[test]
+    fn user_created_json_round_trip() {
+        let event = DomainEvent::user_created(&user());
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "UserCreated");
+        assert_eq!(json["user_id"], "0190f5c2-6f1a-7b3c-8d4e-5f6a7b8c9d0e");
+        assert_eq!(json["email"], "ada@example.com");
+        assert_eq!(json["username"], "Ada");
+        assert_eq!(json["occurred_at"], "2023-11-14T22:13:20Z");
+        assert_eq!(json["event_id"], event.event_id().to_string());
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(text.contains("\"type\":\"UserCreated\""), "{text}");
+        let back: DomainEvent = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn every_variant_round_trips_with_its_type_tag() {
+        for event in all_events() {
+            let json = serde_json::to_value(&event).unwrap();
+            assert_eq!(json["type"], event.event_type());
+            let back: DomainEvent = serde_json::from_value(json).unwrap();
+            assert_eq!(back, event);
+        }
+    }
+
+    #[test]
+    fn routing_keys_and_types() {
+        let [created, updated, deactivated] = all_events();
+        assert_eq!(created.routing_key(), "users.user.created");
+        assert_eq!(created.event_type(), "UserCreated");
+        assert_eq!(updated.routing_key(), "users.user.updated");
+        assert_eq!(updated.event_type(), "UserUpdated");
+        assert_eq!(deactivated.routing_key(), "users.user.deactivated");
+        assert_eq!(deactivated.event_type(), "UserDeactivated");
+    }
+
+    #[test]
+    fn common_accessors() {
+        let [_, updated, deactivated] = all_events();
+        assert_eq!(updated.user_id(), user().id);
+        assert_eq!(updated.occurred_at(), at(1_700_000_100));
+        assert_eq!(deactivated.occurred_at(), at(1_700_000_200));
+        let json = serde_json::to_value(&updated).unwrap();
+        assert_eq!(json["changed"], serde_json::json!(["email"]));
+    }
+
+    #[test]
+    fn unknown_type_is_rejected() {
+        let json = serde_json::json!({"type": "UserExploded", "event_id": Uuid::nil()});
+        assert!(serde_json::from_value::<DomainEvent>(json).is_err());
+    }
+}

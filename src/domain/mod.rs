@@ -1,0 +1,23 @@
+//! The user-management domain: types that can only hold valid values, and
+//! the rules that decide validity.
+//!
+//! Kept pure (std, serde, uuid, chrono, thiserror only; no I/O, no async, no
+//! logging) so every rule is testable in microseconds and no adapter can
+//! leak into it. Input is parsed into these types once, at the edge; past
+//! that point the rest of the code never re-validates.
+
+mod email;
+mod errors;
+mod events;
+mod password;
+mod person_name;
+mod user;
+mod username;
+
+pub use email::Email;
+pub use errors::{FieldError, UserError, ValidationErrors};
+pub use events::DomainEvent;
+pub use password::{Password, PasswordHash};
+pub use person_name::PersonName;
+pub use user::{NewUserDetails, RegistrationForm, Role, User, UserId};
+pub use username::Username;
