@@ -1,1 +1,12 @@
+//! hexactor: a user-management service built as a supervised actor system.
+//!
+//! Dependencies point inward: `http` and `infrastructure` → `application` → `domain`.
+
+pub mod application;
+pub mod config;
 pub mod domain;
+pub mod telemetry;
+pub mod infrastructure;
+pub mod metrics;
+pub mod http;
+pub mod startup;

@@ -1,1 +1,66 @@
-fn main() {}
+//! The `hexactor` binary: `serve` (HTTP API), `worker` (command consumer), `dev` (both in one
+//! process), `migrate`.
+
+use clap::{Parser, Subcommand};
+use hexactor::config::Settings;
+use hexactor::startup::{Application, Role};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hexactor", version, about = "User management and authentication as a supervised actor system")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the HTTP API (publishes commands to RabbitMQ).
+    Serve,
+    /// Run a command worker (scale by starting more).
+    Worker,
+    /// Run API and worker in one process (development).
+    Dev,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    hexactor::telemetry::init(&settings);
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command {
+            Cmd::Migrate => {
+                let pool = hexactor::infrastructure::postgres::connect(&settings).await?;
+                hexactor::infrastructure::postgres::migrate(&pool).await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Cmd::Serve => run(settings, Role::Api).await,
+            Cmd::Worker => run(settings, Role::Worker).await,
+            Cmd::Dev => run(settings, Role::All).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "hexactor failed");
+            eprintln!("hexactor: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings, role: Role) -> anyhow::Result<()> {
+    let app = Application::build(settings, role).await?;
+    tracing::info!(port = app.port(), ?role, "listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}

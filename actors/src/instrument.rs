@@ -76,6 +76,7 @@ impl<T, E> Outcome for Result<T, E> {
 }
 impl Outcome for () {}
 impl Outcome for bool {}
+impl Outcome for usize {}
 impl<T> Outcome for Option<T> {}
 impl<T> Outcome for Vec<T> {}
 

@@ -1,1 +1,20 @@
-pub mod topology;
+//! RabbitMQ actors: one [`ConnectionManager`] per process owns the AMQP connection; publishers
+//! and consumers subscribe to it and open their own long-lived channels whenever it (re)connects.
+//!
+//! ```text
+//! ConnectionManager --ConnectionEvent::Up/Down--> Publisher (confirm channel)
+//!                                             \-> QueueConsumer (qos channel) --HandleDelivery--> Port
+//! ```
+
+mod connection;
+mod consumer;
+pub mod headers;
+mod publisher;
+mod topology;
+
+pub use connection::{AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Subscribe};
+pub use consumer::{
+    ConsumerConfig, Disposition, HandleDelivery, Incoming, QueueConsumer, RetryRoute, StopConsuming,
+};
+pub use publisher::{Publish, PublishError, Publisher};
+pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

@@ -1,0 +1,207 @@
+//! The connection manager: owns the process's single AMQP connection, declares the topology on
+//! every (re)connect, and tells its subscribers when the connection comes up or goes down.
+//!
+//! lapin's automatic recovery is deliberately not used: reconnecting here, with our own backoff
+//! and a fresh topology declaration, makes every subscriber rebuild its channel and consumer from
+//! scratch — one code path for first start and recovery, which is the path the chaos tests drive.
+
+use super::topology::Topology;
+use crate::backoff_policy::Backoff;
+use crate::metrics::amqp_metrics;
+use actix::prelude::*;
+use futures_util::StreamExt;
+use lapin::{Channel, Connection, ConnectionProperties, Event};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A live connection, as handed to subscribers. Cheap to clone.
+#[derive(Clone)]
+pub struct AmqpConnection {
+    inner: Arc<Connection>,
+    pub generation: u64,
+}
+
+impl AmqpConnection {
+    pub async fn create_channel(&self) -> lapin::Result<Channel> {
+        self.inner.create_channel().await
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.inner.status().connected()
+    }
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub enum ConnectionEvent {
+    Up(AmqpConnection),
+    Down { generation: u64 },
+}
+
+/// Register for [`ConnectionEvent`]s; a subscriber joining while connected gets `Up` at once.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Subscribe(pub Recipient<ConnectionEvent>);
+
+/// Is the connection up right now? (for readiness probes)
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct ConnectionStatus;
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Lost {
+    generation: u64,
+    reason: String,
+}
+
+pub struct ConnectionManager {
+    uri: String,
+    connection_name: String,
+    topology: Arc<Topology>,
+    conn: Option<AmqpConnection>,
+    generation: u64,
+    connecting: bool,
+    subscribers: Vec<Recipient<ConnectionEvent>>,
+    backoff: Backoff,
+}
+
+impl ConnectionManager {
+    pub fn new(uri: impl Into<String>, connection_name: impl Into<String>, topology: Topology) -> Self {
+        Self {
+            uri: uri.into(),
+            connection_name: connection_name.into(),
+            topology: Arc::new(topology),
+            conn: None,
+            generation: 0,
+            connecting: false,
+            subscribers: Vec::new(),
+            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(10)),
+        }
+    }
+
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        if self.connecting || self.conn.is_some() {
+            return;
+        }
+        self.connecting = true;
+        let uri = self.uri.clone();
+        let props = ConnectionProperties::default()
+            .with_connection_name(self.connection_name.clone().into_bytes().into());
+        let topology = self.topology.clone();
+        let attempt = async move {
+            let conn = Connection::connect(&uri, props).await?;
+            let channel = conn.create_channel().await?;
+            topology.declare(&channel).await?;
+            let _ = channel.close(200, "topology declared".into()).await;
+            Ok::<_, lapin::Error>(conn)
+        };
+        ctx.spawn(attempt.into_actor(self).map(|result, act, ctx| {
+            act.connecting = false;
+            match result {
+                Ok(conn) => act.on_connected(conn, ctx),
+                Err(error) => {
+                    let delay = act.backoff.next_delay();
+                    tracing::warn!(%error, delay_ms = delay.as_millis() as u64, "AMQP connect failed; retrying");
+                    ctx.run_later(delay, |act, ctx| act.connect(ctx));
+                }
+            }
+        }));
+    }
+
+    fn on_connected(&mut self, conn: Connection, ctx: &mut Context<Self>) {
+        self.generation += 1;
+        let generation = self.generation;
+        if generation > 1 {
+            amqp_metrics().reconnects.inc();
+        }
+        amqp_metrics().connection_up.set(1);
+        self.backoff.reset();
+        // Watch for the connection dying: lapin reports errors on its event stream.
+        let mut events = conn.events_listener();
+        let me = ctx.address();
+        actix::spawn(async move {
+            while let Some(event) = events.next().await {
+                if let Event::Error(error) = event {
+                    me.do_send(Lost { generation, reason: error.to_string() });
+                    return;
+                }
+            }
+        });
+        let conn = AmqpConnection { inner: Arc::new(conn), generation };
+        tracing::info!(generation, "AMQP connected; topology declared");
+        self.conn = Some(conn.clone());
+        self.broadcast(ConnectionEvent::Up(conn));
+    }
+
+    fn broadcast(&mut self, event: ConnectionEvent) {
+        self.subscribers.retain(|s| s.connected());
+        for s in &self.subscribers {
+            s.do_send(event.clone());
+        }
+    }
+}
+
+impl Actor for ConnectionManager {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.connect(ctx);
+        // Safety net: some failures (a broker that stops answering) show up only as a status.
+        ctx.run_interval(Duration::from_millis(500), |act, ctx| {
+            if let Some(conn) = &act.conn
+                && !conn.is_connected()
+            {
+                let generation = conn.generation;
+                ctx.notify(Lost { generation, reason: "connection no longer open".into() });
+            }
+        });
+    }
+}
+
+impl Supervised for ConnectionManager {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // Start over: a restarted manager reconnects and re-announces the connection.
+        if self.conn.take().is_some() {
+            amqp_metrics().connection_up.set(0);
+        }
+        self.connecting = false;
+    }
+}
+
+impl Handler<Lost> for ConnectionManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: Lost, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().map(|c| c.generation) != Some(msg.generation) {
+            return; // a stale report about a connection we already replaced
+        }
+        self.conn = None;
+        amqp_metrics().connection_up.set(0);
+        tracing::warn!(generation = msg.generation, reason = %msg.reason, "AMQP connection lost");
+        self.broadcast(ConnectionEvent::Down { generation: msg.generation });
+        let delay = self.backoff.next_delay();
+        ctx.run_later(delay, |act, ctx| act.connect(ctx));
+    }
+}
+
+impl Handler<Subscribe> for ConnectionManager {
+    type Result = ();
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
+        if let Some(conn) = &self.conn {
+            msg.0.do_send(ConnectionEvent::Up(conn.clone()));
+        }
+        self.subscribers.push(msg.0);
+    }
+}
+
+impl Handler<ConnectionStatus> for ConnectionManager {
+    type Result = bool;
+
+    fn handle(&mut self, _: ConnectionStatus, _: &mut Context<Self>) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.is_connected())
+    }
+}
+
+crate::instrument!(ConnectionManager: Subscribe, ConnectionStatus);

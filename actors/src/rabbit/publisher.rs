@@ -1,0 +1,162 @@
+//! A publisher actor: one long-lived confirm-mode channel, a bounded window of unconfirmed
+//! publishes, and a reply only once the broker has confirmed (or refused) each message.
+
+use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};
+use super::ConnectionManager;
+use crate::actor_ref::ActorRef;
+use crate::metrics::amqp_metrics;
+use actix::prelude::*;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Channel, Confirmation};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("not connected to the broker")]
+    NotConnected,
+    #[error("the broker refused the message (nack)")]
+    Nacked,
+    #[error("no queue is bound for exchange {exchange:?} and routing key {routing_key:?}")]
+    Unroutable { exchange: String, routing_key: String },
+    #[error("AMQP error: {0}")]
+    Amqp(#[from] lapin::Error),
+}
+
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), PublishError>")]
+pub struct Publish {
+    pub exchange: String,
+    pub routing_key: String,
+    pub payload: Vec<u8>,
+    pub properties: BasicProperties,
+    /// Unroutable messages come back as an error instead of vanishing.
+    pub mandatory: bool,
+}
+
+impl Publish {
+    /// A persistent message (delivery mode 2) on a durable path.
+    pub fn persistent(exchange: impl Into<String>, routing_key: impl Into<String>, payload: Vec<u8>) -> Self {
+        Self {
+            exchange: exchange.into(),
+            routing_key: routing_key.into(),
+            payload,
+            properties: BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_content_type("application/json".into()),
+            mandatory: true,
+        }
+    }
+}
+
+pub struct Publisher {
+    manager: ActorRef<ConnectionManager>,
+    conn: Option<AmqpConnection>,
+    channel: Option<Channel>,
+    /// Bounds unconfirmed publishes so a slow broker pushes back instead of filling memory.
+    window: Arc<Semaphore>,
+}
+
+impl Publisher {
+    pub fn new(manager: ActorRef<ConnectionManager>, window: usize) -> Self {
+        Self { manager, conn: None, channel: None, window: Arc::new(Semaphore::new(window)) }
+    }
+
+    fn open_channel(&mut self, ctx: &mut Context<Self>) {
+        let Some(conn) = self.conn.clone() else { return };
+        let generation = conn.generation;
+        let open = async move {
+            let channel = conn.create_channel().await?;
+            channel.confirm_select(ConfirmSelectOptions::default()).await?;
+            Ok::<_, lapin::Error>(channel)
+        };
+        ctx.spawn(open.into_actor(self).map(move |result, act, _| match result {
+            Ok(channel) if act.conn.as_ref().map(|c| c.generation) == Some(generation) => {
+                act.channel = Some(channel);
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not open a publisher channel"),
+        }));
+    }
+}
+
+impl Actor for Publisher {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.manager.tell(Subscribe(ctx.address().recipient()));
+    }
+}
+
+impl Supervised for Publisher {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.channel = None;
+        self.conn = None;
+    }
+}
+
+impl Handler<ConnectionEvent> for Publisher {
+    type Result = ();
+
+    fn handle(&mut self, event: ConnectionEvent, ctx: &mut Context<Self>) {
+        match event {
+            ConnectionEvent::Up(conn) => {
+                self.conn = Some(conn);
+                self.channel = None;
+                self.open_channel(ctx);
+            }
+            ConnectionEvent::Down { .. } => {
+                self.conn = None;
+                self.channel = None;
+            }
+        }
+    }
+}
+
+impl Handler<Publish> for Publisher {
+    type Result = ResponseActFuture<Self, Result<(), PublishError>>;
+
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
+        // A channel the broker closed (e.g. after publishing to a missing exchange) is replaced.
+        if self.channel.as_ref().is_some_and(|c| !c.status().connected()) {
+            self.channel = None;
+            self.open_channel(ctx);
+        }
+        let channel = self.channel.clone();
+        let window = self.window.clone();
+        let publish = async move {
+            let channel = channel.ok_or(PublishError::NotConnected)?;
+            let _permit = window.acquire_owned().await.map_err(|_| PublishError::NotConnected)?;
+            let options = BasicPublishOptions { mandatory: msg.mandatory, ..Default::default() };
+            let confirm = channel
+                .basic_publish(
+                    msg.exchange.as_str().into(),
+                    msg.routing_key.as_str().into(),
+                    options,
+                    &msg.payload,
+                    msg.properties,
+                )
+                .await?
+                .await?;
+            match confirm {
+                Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
+                Confirmation::Ack(Some(_returned)) => Err(PublishError::Unroutable {
+                    exchange: msg.exchange,
+                    routing_key: msg.routing_key,
+                }),
+                Confirmation::Nack(_) => Err(PublishError::Nacked),
+            }
+        };
+        Box::pin(publish.into_actor(self).map(|result: Result<(), PublishError>, _, _| {
+            let outcome = match &result {
+                Ok(()) => "confirmed",
+                Err(PublishError::Nacked) => "nacked",
+                Err(_) => "failed",
+            };
+            amqp_metrics().published.with_label_values(&[outcome]).inc();
+            result
+        }))
+    }
+}
+
+crate::instrument!(Publisher: Publish);

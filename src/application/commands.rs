@@ -1,0 +1,106 @@
+//! The commands that travel from the API to the workers, and what became of them.
+//!
+//! A command carries the password *hash*, never the plaintext: the plaintext is hashed inside the
+//! API process and dropped there.
+
+use crate::domain::{NewUserDetails, PasswordHash, UserError, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Bumped when a command's shape changes incompatibly; workers dead-letter versions they do not know.
+pub const COMMAND_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Command {
+    RegisterUser(RegisterUserCommand),
+}
+
+impl Command {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Command::RegisterUser(c) => c.command_id,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::RegisterUser(_) => "RegisterUser",
+        }
+    }
+
+    /// Routing key on the commands exchange.
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            Command::RegisterUser(_) => "users.register",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterUserCommand {
+    pub command_id: Uuid,
+    /// Chosen by the API so that every delivery of the command creates the same user.
+    pub user_id: UserId,
+    pub details: NewUserDetails,
+    pub password_hash: PasswordHash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl CommandStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Pending => "pending",
+            CommandStatus::Succeeded => "succeeded",
+            CommandStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(CommandStatus::Pending),
+            "succeeded" => Some(CommandStatus::Succeeded),
+            "failed" => Some(CommandStatus::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != CommandStatus::Pending
+    }
+}
+
+/// The command log's view of one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: CommandStatus,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    pub location: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// What applying a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandResult {
+    Succeeded { location: String },
+    /// A business rule said no; final, not retried.
+    Rejected(UserError),
+    /// Applied before (a redelivery): nothing was done again.
+    AlreadyApplied(CommandStatus),
+}
+
+pub fn user_location(id: UserId) -> String {
+    format!("/api/v1/users/{id}")
+}

@@ -1,0 +1,13 @@
+//! Use cases. Depends on `domain` only; talks to the outside world through ports (`ports`),
+//! which are message protocols: any actor that handles the message can stand behind a port.
+//!
+//! - Command side (API process): [`register_user::RegistrationService`] validates, hashes on the
+//!   hashing pool and records the command durably (command log + outbox, one transaction).
+//! - Command side (worker process): [`command_executor::CommandExecutor`] applies a command
+//!   exactly once, whatever the number of deliveries.
+//! - Query side: `GetUser` / `GetCommand` are answered by read-model actors.
+
+pub mod command_executor;
+pub mod commands;
+pub mod ports;
+pub mod register_user;

@@ -1,0 +1,114 @@
+//! Registration, API side: hash the password on the hashing pool, then record the command and
+//! its outbox message durably. The plaintext password ends its life in this actor's message.
+
+use super::commands::{Command, RegisterUserCommand};
+use super::ports::{HashPassword, InfraError, SubmitCommand, Submission};
+use crate::domain::{NewUserDetails, Password, UserId};
+use actix::prelude::*;
+use ::actors::Port;
+use sha2::{Digest, Sha256};
+
+#[derive(Message)]
+#[rtype(result = "Result<Submission, InfraError>")]
+pub struct RegisterUser {
+    pub details: NewUserDetails,
+    pub password: Password,
+    pub idempotency_key: Option<String>,
+    pub request_id: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+pub struct RegistrationService {
+    hasher: Port<HashPassword>,
+    commands: Port<SubmitCommand>,
+    fingerprint_key: Vec<u8>,
+}
+
+impl RegistrationService {
+    pub fn new(hasher: Port<HashPassword>, commands: Port<SubmitCommand>, fingerprint_key: &[u8]) -> Self {
+        Self { hasher, commands, fingerprint_key: fingerprint_key.to_vec() }
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of the request's fields. Keyed, so the stored fingerprint is no help
+/// to someone guessing passwords offline; it only tells "same request" from "different request".
+pub fn fingerprint(key: &[u8], details: &NewUserDetails, password: &Password) -> Vec<u8> {
+    const BLOCK: usize = 64;
+    let mut k = if key.len() > BLOCK { Sha256::digest(key).to_vec() } else { key.to_vec() };
+    k.resize(BLOCK, 0);
+    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let mut inner = Sha256::new();
+    inner.update(pad(0x36));
+    for field in [
+        details.email.as_str(),
+        details.username.as_str(),
+        details.first_name.as_str(),
+        details.last_name.as_str(),
+        password.expose_secret(),
+    ] {
+        // Length-prefixed, so ("ab","c") and ("a","bc") differ.
+        inner.update((field.len() as u64).to_be_bytes());
+        inner.update(field.as_bytes());
+    }
+    let mut outer = Sha256::new();
+    outer.update(pad(0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().to_vec()
+}
+
+impl Actor for RegistrationService {
+    type Context = Context<Self>;
+}
+
+impl Supervised for RegistrationService {}
+
+impl Handler<RegisterUser> for RegistrationService {
+    type Result = ResponseFuture<Result<Submission, InfraError>>;
+
+    #[tracing::instrument(name = "register_user", skip_all, fields(request_id = msg.request_id.as_deref()))]
+    fn handle(&mut self, msg: RegisterUser, _: &mut Context<Self>) -> Self::Result {
+        let hasher = self.hasher.clone();
+        let commands = self.commands.clone();
+        let fingerprint = msg.idempotency_key.as_ref().map(|_| fingerprint(&self.fingerprint_key, &msg.details, &msg.password));
+        Box::pin(async move {
+            let RegisterUser { details, password, idempotency_key, request_id, reply_to } = msg;
+            let password_hash = hasher
+                .ask(HashPassword { password })
+                .await
+                .map_err(|e| InfraError::new("hashing pool", e))??;
+            let command = Command::RegisterUser(RegisterUserCommand {
+                command_id: uuid::Uuid::now_v7(),
+                user_id: UserId::new(),
+                details,
+                password_hash,
+            });
+            commands
+                .ask(SubmitCommand { command, idempotency_key, fingerprint, request_id, reply_to })
+                .await
+                .map_err(|e| InfraError::new("command store", e))?
+        })
+    }
+}
+
+::actors::instrument!(RegistrationService: RegisterUser);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RegistrationForm;
+
+    fn form(password: &str) -> (NewUserDetails, Password) {
+        RegistrationForm::parse("a@example.com", "alice", "Alice", "Smith", password.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn fingerprints_tell_same_from_different_requests() {
+        let (d1, p1) = form("correct horse battery");
+        let (d2, p2) = form("correct horse battery");
+        let (d3, p3) = form("another password 1");
+        assert_eq!(fingerprint(b"k", &d1, &p1), fingerprint(b"k", &d2, &p2));
+        assert_ne!(fingerprint(b"k", &d1, &p1), fingerprint(b"k", &d3, &p3));
+        assert_ne!(fingerprint(b"k1", &d1, &p1), fingerprint(b"k2", &d1, &p1), "keyed");
+        assert_eq!(fingerprint(b"k", &d1, &p1).len(), 32);
+    }
+}

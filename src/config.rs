@@ -1,0 +1,218 @@
+//! Typed configuration from environment variables, with development defaults.
+//!
+//! Invalid configuration is one clear line naming the variable (and exit code 2 in `main`).
+//! Secrets are wrapped so that they never reach a log line through `Debug`.
+
+use ::actors::rabbit::QueueKind;
+use std::fmt;
+use std::time::Duration;
+
+pub const DEV_SECRET_KEY: &str = "dev-only-secret-key-do-not-use-in-production";
+
+/// A value that must not be printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database_url: Secret,
+    pub rabbitmq_url: Secret,
+    pub amqp_prefix: String,
+    pub queue_kind: QueueKind,
+    pub secret_key: Secret,
+    pub host: String,
+    pub port: u16,
+    pub worker_port: u16,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub bcrypt_cost: u32,
+    pub worker_prefetch: u16,
+    pub command_wait: Duration,
+    pub db_max_connections: u32,
+    pub supervisor_max_restarts: u32,
+    pub supervisor_window: Duration,
+    pub shutdown_timeout: Duration,
+    pub retry_tiers: Vec<Duration>,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { variable, message: message.into() }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads through `lookup` so tests can configure without touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str, default: &str| lookup(k).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
+        fn num<T: std::str::FromStr>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
+        where
+            T: PartialOrd + fmt::Display + Copy,
+        {
+            let v: T = raw.trim().parse().map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
+            if v < min || v > max {
+                return Err(err(variable, format!("must be between {min} and {max}, got {v}")));
+            }
+            Ok(v)
+        }
+
+        let environment = match get("ENVIRONMENT", "development").to_ascii_lowercase().as_str() {
+            "development" | "dev" | "test" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => return Err(err("ENVIRONMENT", format!("expected development or production, got {other:?}"))),
+        };
+        let secret_key = get("SECRET_KEY", DEV_SECRET_KEY);
+        if environment == Environment::Production {
+            if secret_key == DEV_SECRET_KEY {
+                return Err(err("SECRET_KEY", "the development default cannot be used in production"));
+            }
+            if secret_key.len() < 32 {
+                return Err(err("SECRET_KEY", "must be at least 32 bytes in production"));
+            }
+        }
+        let bcrypt_cost = num("BCRYPT_COST", get("BCRYPT_COST", "12"), 4, 31)?;
+        if environment == Environment::Production && bcrypt_cost < 10 {
+            return Err(err("BCRYPT_COST", "must be at least 10 in production"));
+        }
+        let log_format = match get("LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
+            "pretty" | "text" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => return Err(err("LOG_FORMAT", format!("expected pretty or json, got {other:?}"))),
+        };
+        let queue_kind = match get("QUEUE_TYPE", "quorum").to_ascii_lowercase().as_str() {
+            "quorum" => QueueKind::Quorum,
+            "classic" => QueueKind::Classic,
+            other => return Err(err("QUEUE_TYPE", format!("expected quorum or classic, got {other:?}"))),
+        };
+        let retry_tiers = get("RETRY_DELAYS_MS", "1000,5000,30000,120000")
+            .split(',')
+            .map(|s| num("RETRY_DELAYS_MS", s.to_owned(), 1u64, 86_400_000).map(Duration::from_millis))
+            .collect::<Result<Vec<_>, _>>()?;
+        let database_url = get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hexactor");
+        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
+            return Err(err("DATABASE_URL", "must be a postgres:// URL"));
+        }
+        let rabbitmq_url = get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
+        if !rabbitmq_url.starts_with("amqp://") && !rabbitmq_url.starts_with("amqps://") {
+            return Err(err("RABBITMQ_URL", "must be an amqp:// URL"));
+        }
+        let amqp_prefix = get("AMQP_PREFIX", "hexactor");
+        if !amqp_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(err("AMQP_PREFIX", "only letters, digits, '_', '-' and '.' are allowed"));
+        }
+        Ok(Self {
+            environment,
+            database_url: Secret::new(database_url),
+            rabbitmq_url: Secret::new(rabbitmq_url),
+            amqp_prefix,
+            queue_kind,
+            secret_key: Secret::new(secret_key),
+            host: get("HOST", "127.0.0.1"),
+            port: num("PORT", get("PORT", "8000"), 0, 65535)?,
+            worker_port: num("WORKER_PORT", get("WORKER_PORT", "8001"), 0, 65535)?,
+            log_level: get("LOG_LEVEL", "info"),
+            log_format,
+            bcrypt_cost,
+            worker_prefetch: num("WORKER_PREFETCH", get("WORKER_PREFETCH", "50"), 1, 1000)?,
+            command_wait: Duration::from_secs(num("COMMAND_WAIT_SECONDS", get("COMMAND_WAIT_SECONDS", "5"), 0, 60)?),
+            db_max_connections: num("DB_MAX_CONNECTIONS", get("DB_MAX_CONNECTIONS", "20"), 1, 500)?,
+            supervisor_max_restarts: num("SUPERVISOR_MAX_RESTARTS", get("SUPERVISOR_MAX_RESTARTS", "5"), 0, 1000)?,
+            supervisor_window: Duration::from_secs(num(
+                "SUPERVISOR_WINDOW_SECONDS",
+                get("SUPERVISOR_WINDOW_SECONDS", "10"),
+                1,
+                3600,
+            )?),
+            shutdown_timeout: Duration::from_secs(num(
+                "SHUTDOWN_TIMEOUT_SECONDS",
+                get("SHUTDOWN_TIMEOUT_SECONDS", "10"),
+                1,
+                600,
+            )?),
+            retry_tiers,
+            max_attempts: num("MAX_ATTEMPTS", get("MAX_ATTEMPTS", "5"), 1, 100)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_for_development() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.port, 8000);
+        assert_eq!(s.bcrypt_cost, 12);
+        assert_eq!(s.retry_tiers.len(), 4);
+    }
+
+    #[test]
+    fn production_refuses_the_default_or_a_short_secret() {
+        let e = settings(&[("ENVIRONMENT", "production")]).unwrap_err();
+        assert_eq!(e.variable, "SECRET_KEY");
+        let e = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
+        assert_eq!(e.variable, "SECRET_KEY");
+        let ok = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", &"x".repeat(32))]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        assert_eq!(settings(&[("PORT", "eighty")]).unwrap_err().variable, "PORT");
+        assert_eq!(settings(&[("BCRYPT_COST", "3")]).unwrap_err().variable, "BCRYPT_COST");
+        assert_eq!(settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err().variable, "DATABASE_URL");
+        let line = settings(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
+        assert!(line.contains("LOG_FORMAT"), "{line}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = settings(&[("SECRET_KEY", "super-secret-value-1234567890abcdef")]).unwrap();
+        assert!(!format!("{s:?}").contains("super-secret"));
+    }
+}

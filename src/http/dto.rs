@@ -1,0 +1,95 @@
+//! Request and response bodies. The wire shapes live here, not in the domain.
+
+use crate::application::commands::{CommandRecord, CommandStatus};
+use crate::domain::User;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Fields are required strings: a missing or mistyped field is a 422 from the JSON extractor;
+/// their content is then parsed by the domain.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterUserRequest {
+    pub email: String,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegisterUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterUserRequest")
+            .field("email", &self.email)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct UserResponse {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            email: u.email.as_str().to_owned(),
+            username: u.username.as_str().to_owned(),
+            first_name: u.first_name.as_str().to_owned(),
+            last_name: u.last_name.as_str().to_owned(),
+            full_name: u.full_name(),
+            is_active: u.is_active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct CommandError {
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct CommandResponse {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: CommandStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<CommandError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&CommandRecord> for CommandResponse {
+    fn from(c: &CommandRecord) -> Self {
+        Self {
+            id: c.id.to_string(),
+            kind: c.kind.clone(),
+            status: c.status,
+            error: c.error_code.as_ref().map(|code| CommandError {
+                code: code.clone(),
+                detail: c.error_detail.clone().unwrap_or_default(),
+            }),
+            location: c.location.clone(),
+            created_at: c.created_at,
+            completed_at: c.completed_at,
+        }
+    }
+}

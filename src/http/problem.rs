@@ -1,0 +1,167 @@
+//! Errors as RFC 9457 problem details. Clients get a stable `type`, a title and a detail that
+//! never contains internals; the full cause is logged with the request id instead.
+
+use crate::application::ports::InfraError;
+use crate::domain::ValidationErrors;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is invalid")]
+    Validation(ValidationErrors),
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {detail}")]
+    Conflict { code: String, detail: String, command_id: Option<uuid::Uuid> },
+    #[error("the Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(#[source] InfraError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance: Option<&'a str>,
+    #[serde(flatten)]
+    extensions: Map<String, Value>,
+}
+
+impl ApiError {
+    fn kind_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::Validation(_) => ("/problems/validation-error", "Your request is not valid"),
+            ApiError::BadRequest(_) => ("/problems/bad-request", "Malformed request"),
+            ApiError::UnsupportedMediaType => ("/problems/unsupported-media-type", "Unsupported media type"),
+            ApiError::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
+            ApiError::NotFound(_) => ("/problems/not-found", "Not found"),
+            ApiError::MethodNotAllowed => ("/problems/method-not-allowed", "Method not allowed"),
+            ApiError::Conflict { code, .. } if code == "email_taken" => ("/problems/email-taken", "Email already registered"),
+            ApiError::Conflict { code, .. } if code == "username_taken" => ("/problems/username-taken", "Username already taken"),
+            ApiError::Conflict { .. } => ("/problems/conflict", "Conflict"),
+            ApiError::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
+            ApiError::Unavailable(_) => ("/problems/service-unavailable", "Service temporarily unavailable"),
+            ApiError::Internal(_) => ("/problems/internal-error", "Internal server error"),
+        }
+    }
+
+    /// The client-facing explanation: specific for client errors, generic for ours.
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation(errors) => errors.to_string(),
+            ApiError::BadRequest(d) | ApiError::NotFound(d) => d.clone(),
+            ApiError::UnsupportedMediaType => "send the body as application/json".into(),
+            ApiError::PayloadTooLarge { limit } => format!("the body must not exceed {limit} bytes"),
+            ApiError::MethodNotAllowed => "this resource does not support that method".into(),
+            ApiError::Conflict { detail, .. } => detail.clone(),
+            ApiError::IdempotencyKeyReused => {
+                "this Idempotency-Key was used before with a different request body".into()
+            }
+            ApiError::Unavailable(_) => "a backing service is unavailable; retry later".into(),
+            ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+        }
+    }
+
+    /// Renders the problem document; `instance` is the request path when known.
+    pub fn to_response(&self, instance: Option<&str>) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The full cause chain goes to the log, never to the client.
+            let mut chain = self.to_string();
+            let mut source = std::error::Error::source(self);
+            while let Some(s) = source {
+                chain.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            tracing::error!(error = %chain, status = status.as_u16(), "request failed");
+        }
+        let (kind, title) = self.kind_and_title();
+        let mut extensions = Map::new();
+        match self {
+            ApiError::Validation(errors) => {
+                extensions.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
+            }
+            ApiError::Conflict { code, command_id, .. } => {
+                extensions.insert("code".into(), Value::String(code.clone()));
+                if let Some(id) = command_id {
+                    extensions.insert("command_id".into(), Value::String(id.to_string()));
+                }
+            }
+            _ => {}
+        }
+        let body = Problem { kind, title, status: status.as_u16(), detail: self.detail(), instance, extensions };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let ApiError::MethodNotAllowed = self {
+            response.insert_header((header::ALLOW, HeaderValue::from_static("GET, POST, HEAD")));
+        }
+        response.body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.to_response(None)
+    }
+}
+
+impl From<actix::MailboxError> for ApiError {
+    fn from(e: actix::MailboxError) -> Self {
+        ApiError::Unavailable(InfraError::new("actor mailbox", e))
+    }
+}
+
+impl From<InfraError> for ApiError {
+    fn from(e: InfraError) -> Self {
+        ApiError::Unavailable(e)
+    }
+}
+
+/// Body-parsing failures, classified the way a client can act on them.
+pub fn json_error(error: actix_web::error::JsonPayloadError, limit: usize) -> ApiError {
+    use actix_web::error::JsonPayloadError as J;
+    match error {
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge { limit },
+        J::ContentType => ApiError::UnsupportedMediaType,
+        J::Deserialize(e) if e.is_data() => {
+            ApiError::Validation(crate::domain::FieldError::new("body", "invalid_field", e.to_string()).into())
+        }
+        J::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
+        other => ApiError::BadRequest(format!("could not read the body: {other}")),
+    }
+}

@@ -1,0 +1,6 @@
+//! RabbitMQ adapters: names and topology, the worker's command dispatcher, and the API's
+//! completion tracker.
+
+pub mod command_dispatcher;
+pub mod completions;
+pub mod names;

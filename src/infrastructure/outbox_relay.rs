@@ -1,0 +1,162 @@
+//! The outbox relay: publishes outbox rows to RabbitMQ with publisher confirms, then marks them
+//! sent. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so any number of relays (API and worker
+//! replicas) share the table without publishing a row twice concurrently. A crash between the
+//! broker's confirm and the commit publishes a row again: consumers are idempotent.
+
+use ::actors::ActorRef;
+use ::actors::rabbit::{Publish, Publisher};
+use actix::prelude::*;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::time::Duration;
+use uuid::Uuid;
+
+const BATCH: i64 = 100;
+const POLL: Duration = Duration::from_millis(250);
+
+/// Per-row publishing metadata, stored as JSON next to the payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxHeaders {
+    pub message_type: String,
+    pub request_id: Option<String>,
+    pub reply_to: Option<String>,
+    /// Commands must reach a queue; events may have no subscriber yet.
+    pub mandatory: bool,
+}
+
+/// "There may be new rows": publish now instead of at the next poll.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Kick;
+
+pub struct OutboxRelay {
+    pool: PgPool,
+    publisher: ActorRef<Publisher>,
+    running: bool,
+    again: bool,
+}
+
+impl OutboxRelay {
+    pub fn new(pool: PgPool, publisher: ActorRef<Publisher>) -> Self {
+        Self { pool, publisher, running: false, again: false }
+    }
+
+    fn relay(&mut self, ctx: &mut Context<Self>) {
+        if self.running {
+            self.again = true;
+            return;
+        }
+        self.running = true;
+        self.again = false;
+        let batch = relay_batch(self.pool.clone(), self.publisher.clone());
+        ctx.spawn(batch.into_actor(self).map(|result, act, ctx| {
+            act.running = false;
+            match result {
+                // A full batch or a kick while busy: there is probably more.
+                Ok(n) if n as i64 == BATCH || act.again => act.relay(ctx),
+                Ok(_) => {}
+                // Broker or database down: the next poll tries again; nothing is lost.
+                Err(error) => tracing::debug!(%error, "outbox relay pass failed"),
+            }
+        }));
+    }
+}
+
+type OutboxRow = (i64, Uuid, String, String, Vec<u8>, sqlx::types::Json<OutboxHeaders>);
+
+async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usize, String> {
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let rows: Vec<OutboxRow> = sqlx::query_as(
+        "SELECT id, message_id, exchange, routing_key, payload, headers FROM outbox
+         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // Publish the whole batch at once: the publisher's confirm window bounds what is in flight.
+    let publishes = rows.into_iter().map(|(id, message_id, exchange, routing_key, payload, headers)| {
+        let publisher = publisher.clone();
+        async move {
+            let headers = headers.0;
+            let mut publish = Publish::persistent(exchange, routing_key, payload);
+            publish.mandatory = headers.mandatory;
+            let mut props = publish.properties.clone().with_message_id(message_id.to_string().into());
+            props = props.with_type(headers.message_type.as_str().into());
+            if let Some(reply_to) = &headers.reply_to {
+                props = props.with_reply_to(reply_to.as_str().into());
+            }
+            let mut extra = vec![("x-schema-version", ::actors::rabbit::headers::int(1))];
+            if let Some(request_id) = &headers.request_id {
+                extra.push(("x-request-id", ::actors::rabbit::headers::text(request_id)));
+            }
+            publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
+            match publisher.ask(publish).await {
+                Ok(Ok(())) => Ok(id),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    });
+    let results = futures_util::future::join_all(publishes).await;
+    let published: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    let first_error = results.into_iter().find_map(Result::err);
+    if !published.is_empty() {
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+            .bind(&published)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())?;
+    crate::metrics::outbox_published(published.len() as u64);
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(published.len()),
+    }
+}
+
+async fn measure_backlog(pool: PgPool) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0)
+         FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+}
+
+impl Actor for OutboxRelay {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Polling catches rows written by other replicas and rows left by a crash.
+        ctx.run_interval(POLL, |act, ctx| act.relay(ctx));
+        ctx.run_interval(Duration::from_secs(5), |act, ctx| {
+            ctx.spawn(measure_backlog(act.pool.clone()).into_actor(act).map(|result, _, _| {
+                if let Ok((rows, age)) = result {
+                    crate::metrics::outbox_backlog(rows, age);
+                }
+            }));
+        });
+        self.relay(ctx);
+    }
+}
+
+impl Supervised for OutboxRelay {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.running = false;
+    }
+}
+
+impl Handler<Kick> for OutboxRelay {
+    type Result = ();
+
+    fn handle(&mut self, _: Kick, ctx: &mut Context<Self>) {
+        self.relay(ctx);
+    }
+}
+
+::actors::instrument!(OutboxRelay: Kick);

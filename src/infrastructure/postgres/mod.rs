@@ -1,0 +1,37 @@
+//! PostgreSQL: the pool, migrations, and the repository actors.
+//!
+//! Repository actors answer with `ResponseFuture`s, so one actor keeps many queries in flight;
+//! a small pool of them spread over arbiters shares the decoding work. The connection pool is
+//! the real concurrency limit.
+
+pub mod command_store;
+pub mod user_repository;
+
+use crate::config::Settings;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(settings: &Settings) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(settings.database_url.expose())
+        .await
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// A unique-constraint violation's constraint name, if that is what `error` is.
+pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            Some(db.constraint().unwrap_or_default().to_owned())
+        }
+        _ => None,
+    }
+}

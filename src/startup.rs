@@ -1,0 +1,266 @@
+//! `Application::build`: one entry point for `main` and the tests. Builds the supervision tree,
+//! then the HTTP server. The tree (also at `/debug/supervision`):
+//!
+//! ```text
+//! root
+//! ├── messaging      amqp-connection, publisher, [api] reply-consumer, [worker] command-consumer
+//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe
+//! ├── hashing        [api] password-hasher-N   (one dedicated thread each)
+//! └── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
+//! ```
+
+use crate::application::command_executor::CommandExecutor;
+use crate::application::register_user::RegistrationService;
+use crate::config::Settings;
+use crate::http::{self, ApiState, OpsState};
+use crate::infrastructure::health::HealthProbe;
+use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
+use crate::infrastructure::messaging::completions::CompletionTracker;
+use crate::infrastructure::messaging::names::Names;
+use crate::infrastructure::outbox_relay::OutboxRelay;
+use crate::infrastructure::password_hasher::PasswordHasher;
+use crate::infrastructure::postgres::{self, command_store::CommandStore, user_repository::UserRepository};
+use ::actors::rabbit::{ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming};
+use ::actors::{ActorRef, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef};
+use actix::prelude::*;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware::from_fn, web};
+use std::net::TcpListener;
+
+/// Which parts of the service this process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The HTTP API (commands are published, not applied).
+    Api,
+    /// A command worker (ops endpoints only).
+    Worker,
+    /// Both in one process, for development.
+    All,
+}
+
+impl Role {
+    fn api(self) -> bool {
+        self != Role::Worker
+    }
+    fn worker(self) -> bool {
+        self != Role::Api
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    supervisor: SupervisorRef,
+    command_consumer: Option<ActorRef<QueueConsumer>>,
+    settings: Settings,
+    // Dedicated threads; kept here so that they live as long as the application.
+    _arbiters: Vec<Arbiter>,
+}
+
+fn supervisor_config(name: &str, settings: &Settings) -> SupervisorConfig {
+    SupervisorConfig::new(
+        name,
+        Intensity { max_restarts: settings.supervisor_max_restarts, within: settings.supervisor_window },
+    )
+}
+
+impl Application {
+    pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
+        crate::metrics::register_all();
+        let pool = postgres::connect(&settings).await?;
+        postgres::migrate(&pool).await?;
+
+        let names = Names::new(&settings.amqp_prefix);
+        let replica = uuid::Uuid::new_v4().simple().to_string();
+        let reply_queue = names.reply_queue(&replica[..12]);
+        let topology = names.topology(&settings.retry_tiers, settings.queue_kind, role.api().then_some(reply_queue.as_str()));
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+
+        let mut arbiters = Vec::new();
+        let mut new_arbiter = || {
+            let a = Arbiter::new();
+            let h = a.handle();
+            arbiters.push(a);
+            h
+        };
+        let io: Vec<ArbiterHandle> = (0..cores).map(|_| new_arbiter()).collect();
+        let amqp = new_arbiter();
+
+        let root = SupervisorRef::start_root(supervisor_config("root", &settings), OnEscalation::ExitProcess { code: 70 });
+        let messaging = root.spawn_supervisor(supervisor_config("messaging", &settings));
+        let persistence = root.spawn_supervisor(supervisor_config("persistence", &settings));
+        let application = root.spawn_supervisor(supervisor_config("application", &settings));
+
+        let amqp_url = settings.rabbitmq_url.expose().to_owned();
+        let connection_name = format!("hexactor-{role:?}-{}", &replica[..12]).to_lowercase();
+        let manager = messaging.spawn("amqp-connection", &amqp, Restart::Permanent, move || {
+            ConnectionManager::new(amqp_url, connection_name, topology)
+        });
+        let publisher = {
+            let manager = manager.clone();
+            messaging.spawn("publisher", &amqp, Restart::Permanent, move || Publisher::new(manager, 256))
+        };
+
+        let relay = {
+            let (pool, publisher) = (pool.clone(), publisher.clone());
+            persistence.spawn("outbox-relay", &io[0], Restart::Permanent, move || OutboxRelay::new(pool, publisher))
+        };
+        let command_stores: Vec<ActorRef<CommandStore>> = (0..cores)
+            .map(|i| {
+                let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
+                persistence.spawn(format!("command-store-{i}"), &io[i], Restart::Permanent, move || {
+                    CommandStore::new(pool, names, Some(relay))
+                })
+            })
+            .collect();
+        let user_repositories: Vec<ActorRef<UserRepository>> = (0..cores)
+            .map(|i| {
+                let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
+                persistence.spawn(format!("user-repository-{i}"), &io[i], Restart::Permanent, move || {
+                    UserRepository::new(pool, names, Some(relay))
+                })
+            })
+            .collect();
+        let health = {
+            let (pool, manager) = (pool.clone(), manager.clone());
+            persistence.spawn("health-probe", &io[0], Restart::Permanent, move || HealthProbe::new(pool, manager))
+        };
+
+        let api_state = if role.api() {
+            let hashing = root.spawn_supervisor(supervisor_config("hashing", &settings));
+            let cost = settings.bcrypt_cost;
+            let hashers: Vec<ActorRef<PasswordHasher>> = (0..cores)
+                .map(|i| {
+                    // Its own thread: bcrypt blocks for hundreds of milliseconds.
+                    let thread = new_arbiter();
+                    hashing.spawn(format!("password-hasher-{i}"), &thread, Restart::Permanent, move || {
+                        PasswordHasher::new(cost)
+                    })
+                })
+                .collect();
+            let registration = {
+                let (hashers, stores) = (Port::pooled(&hashers), Port::pooled(&command_stores));
+                let key = settings.secret_key.expose().as_bytes().to_vec();
+                application.spawn("registration", &io[0], Restart::Permanent, move || {
+                    RegistrationService::new(hashers, stores, &key)
+                })
+            };
+            let tracker = {
+                let stores = Port::pooled(&command_stores);
+                application.spawn("completion-tracker", &io[0], Restart::Permanent, move || CompletionTracker::new(stores))
+            };
+            let config = ConsumerConfig { queue: reply_queue.clone(), prefetch: 200, retry: None };
+            let (m, p, handler) = (manager.clone(), publisher.clone(), tracker.port());
+            messaging.spawn("reply-consumer", &amqp, Restart::Permanent, move || QueueConsumer::new(m, p, handler, config));
+            Some(ApiState {
+                register: registration.port(),
+                completions: tracker.port(),
+                users: Port::pooled(&user_repositories),
+                commands: Port::pooled(&command_stores),
+                default_wait: settings.command_wait,
+                reply_queue: reply_queue.clone(),
+            })
+        } else {
+            None
+        };
+
+        let command_consumer = if role.worker() {
+            let executor = {
+                let repos = Port::pooled(&user_repositories);
+                application.spawn("command-executor", &io[0], Restart::Permanent, move || CommandExecutor::new(repos))
+            };
+            let dispatcher = {
+                let (executor, publisher) = (executor.port(), publisher.clone());
+                application.spawn("command-dispatcher", &io[io.len() - 1], Restart::Permanent, move || {
+                    CommandDispatcher::new(executor, publisher)
+                })
+            };
+            let config = ConsumerConfig {
+                queue: names.command_queue.clone(),
+                prefetch: settings.worker_prefetch,
+                retry: Some(RetryRoute {
+                    work: names.command_work_queue(&settings.retry_tiers),
+                    max_attempts: settings.max_attempts,
+                }),
+            };
+            let (m, p, handler) = (manager.clone(), publisher.clone(), dispatcher.port());
+            Some(messaging.spawn("command-consumer", &amqp, Restart::Permanent, move || {
+                QueueConsumer::new(m, p, handler, config)
+            }))
+        } else {
+            None
+        };
+
+        let ops_state = OpsState { readiness: health.port(), supervisor: root.clone() };
+        let port = if role == Role::Worker { settings.worker_port } else { settings.port };
+        let listener = TcpListener::bind((settings.host.as_str(), port))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            let (api_state, ops_state) = (api_state.clone(), ops_state.clone());
+            App::new()
+                .wrap(from_fn(http::middleware::observe))
+                .configure(move |cfg| {
+                    if let Some(state) = api_state {
+                        http::routes::configure_api(cfg, state);
+                    }
+                    http::routes::configure_ops(cfg, ops_state);
+                })
+                .default_service(web::to(http::routes::not_found))
+        })
+        .workers(cores)
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run();
+
+        if let Some(tree) = root.describe().await {
+            tracing::info!(role = ?role, port, tree = %tree.names().join(","), "supervision tree started");
+        }
+        Ok(Self { port, server, supervisor: root, command_consumer, settings, _arbiters: arbiters })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn supervisor(&self) -> &SupervisorRef {
+        &self.supervisor
+    }
+
+    /// Serves until SIGTERM/SIGINT, then shuts down gracefully: stop consuming, let in-flight
+    /// commands finish and be acked, stop the HTTP server — all within the shutdown deadline.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let consumer = self.command_consumer.clone();
+        let deadline = self.settings.shutdown_timeout;
+        actix::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            if let Some(consumer) = consumer {
+                let left = consumer.ask(StopConsuming { deadline }).await.unwrap_or(usize::MAX);
+                tracing::info!(unfinished = left, "consumer stopped");
+            }
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+
+    /// The HTTP server as a future, for tests that run it in the background.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
