@@ -72,7 +72,10 @@ pub struct ConfigError {
 }
 
 fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { variable, message: message.into() }
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
 }
 
 impl Settings {
@@ -82,27 +85,53 @@ impl Settings {
 
     /// Reads through `lookup` so tests can configure without touching the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str, default: &str| lookup(k).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned());
-        fn num<T: std::str::FromStr>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
+        let get = |k: &str, default: &str| {
+            lookup(k)
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        fn num<T: std::str::FromStr>(
+            variable: &'static str,
+            raw: String,
+            min: T,
+            max: T,
+        ) -> Result<T, ConfigError>
         where
             T: PartialOrd + fmt::Display + Copy,
         {
-            let v: T = raw.trim().parse().map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
+            let v: T = raw
+                .trim()
+                .parse()
+                .map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
             if v < min || v > max {
-                return Err(err(variable, format!("must be between {min} and {max}, got {v}")));
+                return Err(err(
+                    variable,
+                    format!("must be between {min} and {max}, got {v}"),
+                ));
             }
             Ok(v)
         }
 
-        let environment = match get("ENVIRONMENT", "development").to_ascii_lowercase().as_str() {
+        let environment = match get("ENVIRONMENT", "development")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "development" | "dev" | "test" => Environment::Development,
             "production" | "prod" => Environment::Production,
-            other => return Err(err("ENVIRONMENT", format!("expected development or production, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "ENVIRONMENT",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
         };
         let secret_key = get("SECRET_KEY", DEV_SECRET_KEY);
         if environment == Environment::Production {
             if secret_key == DEV_SECRET_KEY {
-                return Err(err("SECRET_KEY", "the development default cannot be used in production"));
+                return Err(err(
+                    "SECRET_KEY",
+                    "the development default cannot be used in production",
+                ));
             }
             if secret_key.len() < 32 {
                 return Err(err("SECRET_KEY", "must be at least 32 bytes in production"));
@@ -115,18 +144,33 @@ impl Settings {
         let log_format = match get("LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
             "pretty" | "text" => LogFormat::Pretty,
             "json" => LogFormat::Json,
-            other => return Err(err("LOG_FORMAT", format!("expected pretty or json, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("expected pretty or json, got {other:?}"),
+                ));
+            }
         };
         let queue_kind = match get("QUEUE_TYPE", "quorum").to_ascii_lowercase().as_str() {
             "quorum" => QueueKind::Quorum,
             "classic" => QueueKind::Classic,
-            other => return Err(err("QUEUE_TYPE", format!("expected quorum or classic, got {other:?}"))),
+            other => {
+                return Err(err(
+                    "QUEUE_TYPE",
+                    format!("expected quorum or classic, got {other:?}"),
+                ));
+            }
         };
         let retry_tiers = get("RETRY_DELAYS_MS", "1000,5000,30000,120000")
             .split(',')
-            .map(|s| num("RETRY_DELAYS_MS", s.to_owned(), 1u64, 86_400_000).map(Duration::from_millis))
+            .map(|s| {
+                num("RETRY_DELAYS_MS", s.to_owned(), 1u64, 86_400_000).map(Duration::from_millis)
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let database_url = get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hexactor");
+        let database_url = get(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/hexactor",
+        );
         if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
             return Err(err("DATABASE_URL", "must be a postgres:// URL"));
         }
@@ -135,8 +179,14 @@ impl Settings {
             return Err(err("RABBITMQ_URL", "must be an amqp:// URL"));
         }
         let amqp_prefix = get("AMQP_PREFIX", "hexactor");
-        if !amqp_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            return Err(err("AMQP_PREFIX", "only letters, digits, '_', '-' and '.' are allowed"));
+        if !amqp_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(err(
+                "AMQP_PREFIX",
+                "only letters, digits, '_', '-' and '.' are allowed",
+            ));
         }
         Ok(Self {
             environment,
@@ -152,9 +202,24 @@ impl Settings {
             log_format,
             bcrypt_cost,
             worker_prefetch: num("WORKER_PREFETCH", get("WORKER_PREFETCH", "50"), 1, 1000)?,
-            command_wait: Duration::from_secs(num("COMMAND_WAIT_SECONDS", get("COMMAND_WAIT_SECONDS", "5"), 0, 60)?),
-            db_max_connections: num("DB_MAX_CONNECTIONS", get("DB_MAX_CONNECTIONS", "20"), 1, 500)?,
-            supervisor_max_restarts: num("SUPERVISOR_MAX_RESTARTS", get("SUPERVISOR_MAX_RESTARTS", "5"), 0, 1000)?,
+            command_wait: Duration::from_secs(num(
+                "COMMAND_WAIT_SECONDS",
+                get("COMMAND_WAIT_SECONDS", "5"),
+                0,
+                60,
+            )?),
+            db_max_connections: num(
+                "DB_MAX_CONNECTIONS",
+                get("DB_MAX_CONNECTIONS", "20"),
+                1,
+                500,
+            )?,
+            supervisor_max_restarts: num(
+                "SUPERVISOR_MAX_RESTARTS",
+                get("SUPERVISOR_MAX_RESTARTS", "5"),
+                0,
+                1000,
+            )?,
             supervisor_window: Duration::from_secs(num(
                 "SUPERVISOR_WINDOW_SECONDS",
                 get("SUPERVISOR_WINDOW_SECONDS", "10"),
@@ -179,7 +244,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -197,15 +265,29 @@ mod tests {
         assert_eq!(e.variable, "SECRET_KEY");
         let e = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
         assert_eq!(e.variable, "SECRET_KEY");
-        let ok = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", &"x".repeat(32))]);
+        let ok = settings(&[
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", &"x".repeat(32)),
+        ]);
         assert!(ok.is_ok());
     }
 
     #[test]
     fn invalid_values_name_the_variable() {
-        assert_eq!(settings(&[("PORT", "eighty")]).unwrap_err().variable, "PORT");
-        assert_eq!(settings(&[("BCRYPT_COST", "3")]).unwrap_err().variable, "BCRYPT_COST");
-        assert_eq!(settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err().variable, "DATABASE_URL");
+        assert_eq!(
+            settings(&[("PORT", "eighty")]).unwrap_err().variable,
+            "PORT"
+        );
+        assert_eq!(
+            settings(&[("BCRYPT_COST", "3")]).unwrap_err().variable,
+            "BCRYPT_COST"
+        );
+        assert_eq!(
+            settings(&[("DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .variable,
+            "DATABASE_URL"
+        );
         let line = settings(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
         assert!(line.contains("LOG_FORMAT"), "{line}");
     }

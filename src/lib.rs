@@ -5,8 +5,8 @@
 pub mod application;
 pub mod config;
 pub mod domain;
-pub mod telemetry;
+pub mod http;
 pub mod infrastructure;
 pub mod metrics;
-pub mod http;
 pub mod startup;
+pub mod telemetry;

@@ -7,7 +7,11 @@ use hexactor::startup::{Application, Role};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hexactor", version, about = "User management and authentication as a supervised actor system")]
+#[command(
+    name = "hexactor",
+    version,
+    about = "User management and authentication as a supervised actor system"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

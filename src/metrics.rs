@@ -17,22 +17,39 @@ struct Metrics {
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     commands: register_int_counter_vec!(
-        Opts::new("commands_total", "Commands by type and status (accepted|succeeded|failed)"),
+        Opts::new(
+            "commands_total",
+            "Commands by type and status (accepted|succeeded|failed)"
+        ),
         &["type", "status"]
     )
     .expect("registered once"),
-    outbox_backlog: register_int_gauge!("outbox_backlog", "Outbox rows not yet published").expect("registered once"),
-    outbox_oldest_age: register_int_gauge!("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row")
+    outbox_backlog: register_int_gauge!("outbox_backlog", "Outbox rows not yet published")
         .expect("registered once"),
-    outbox_published: register_int_counter!("outbox_published_total", "Outbox rows published and confirmed")
-        .expect("registered once"),
+    outbox_oldest_age: register_int_gauge!(
+        "outbox_oldest_age_seconds",
+        "Age of the oldest unpublished outbox row"
+    )
+    .expect("registered once"),
+    outbox_published: register_int_counter!(
+        "outbox_published_total",
+        "Outbox rows published and confirmed"
+    )
+    .expect("registered once"),
     http_requests: register_int_counter_vec!(
-        Opts::new("http_requests_total", "HTTP requests by method, route pattern and status"),
+        Opts::new(
+            "http_requests_total",
+            "HTTP requests by method, route pattern and status"
+        ),
         &["method", "route", "status"]
     )
     .expect("registered once"),
     http_duration: register_histogram_vec!(
-        HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route pattern").buckets(vec![
+        HistogramOpts::new(
+            "http_request_duration_seconds",
+            "HTTP request latency by route pattern"
+        )
+        .buckets(vec![
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
         ]),
         &["method", "route"]
@@ -54,8 +71,14 @@ pub fn outbox_published(n: u64) {
 }
 
 pub fn http_request(method: &str, route: &str, status: u16, seconds: f64) {
-    METRICS.http_requests.with_label_values(&[method, route, &status.to_string()]).inc();
-    METRICS.http_duration.with_label_values(&[method, route]).observe(seconds);
+    METRICS
+        .http_requests
+        .with_label_values(&[method, route, &status.to_string()])
+        .inc();
+    METRICS
+        .http_duration
+        .with_label_values(&[method, route])
+        .observe(seconds);
 }
 
 /// Touches every metric so that all families exist (at 0) from the first scrape: alerts built

@@ -19,8 +19,12 @@ use crate::infrastructure::messaging::completions::CompletionTracker;
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
-use crate::infrastructure::postgres::{self, command_store::CommandStore, user_repository::UserRepository};
-use ::actors::rabbit::{ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming};
+use crate::infrastructure::postgres::{
+    self, command_store::CommandStore, user_repository::UserRepository,
+};
+use ::actors::rabbit::{
+    ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
+};
 use ::actors::{ActorRef, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
 use actix_web::dev::Server;
@@ -60,7 +64,10 @@ pub struct Application {
 fn supervisor_config(name: &str, settings: &Settings) -> SupervisorConfig {
     SupervisorConfig::new(
         name,
-        Intensity { max_restarts: settings.supervisor_max_restarts, within: settings.supervisor_window },
+        Intensity {
+            max_restarts: settings.supervisor_max_restarts,
+            within: settings.supervisor_window,
+        },
     )
 }
 
@@ -73,8 +80,14 @@ impl Application {
         let names = Names::new(&settings.amqp_prefix);
         let replica = uuid::Uuid::new_v4().simple().to_string();
         let reply_queue = names.reply_queue(&replica[..12]);
-        let topology = names.topology(&settings.retry_tiers, settings.queue_kind, role.api().then_some(reply_queue.as_str()));
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let topology = names.topology(
+            &settings.retry_tiers,
+            settings.queue_kind,
+            role.api().then_some(reply_queue.as_str()),
+        );
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
 
         let mut arbiters = Vec::new();
         let mut new_arbiter = || {
@@ -86,7 +99,10 @@ impl Application {
         let io: Vec<ArbiterHandle> = (0..cores).map(|_| new_arbiter()).collect();
         let amqp = new_arbiter();
 
-        let root = SupervisorRef::start_root(supervisor_config("root", &settings), OnEscalation::ExitProcess { code: 70 });
+        let root = SupervisorRef::start_root(
+            supervisor_config("root", &settings),
+            OnEscalation::ExitProcess { code: 70 },
+        );
         let messaging = root.spawn_supervisor(supervisor_config("messaging", &settings));
         let persistence = root.spawn_supervisor(supervisor_config("persistence", &settings));
         let application = root.spawn_supervisor(supervisor_config("application", &settings));
@@ -98,32 +114,44 @@ impl Application {
         });
         let publisher = {
             let manager = manager.clone();
-            messaging.spawn("publisher", &amqp, Restart::Permanent, move || Publisher::new(manager, 256))
+            messaging.spawn("publisher", &amqp, Restart::Permanent, move || {
+                Publisher::new(manager, 256)
+            })
         };
 
         let relay = {
             let (pool, publisher) = (pool.clone(), publisher.clone());
-            persistence.spawn("outbox-relay", &io[0], Restart::Permanent, move || OutboxRelay::new(pool, publisher))
+            persistence.spawn("outbox-relay", &io[0], Restart::Permanent, move || {
+                OutboxRelay::new(pool, publisher)
+            })
         };
         let command_stores: Vec<ActorRef<CommandStore>> = (0..cores)
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
-                persistence.spawn(format!("command-store-{i}"), &io[i], Restart::Permanent, move || {
-                    CommandStore::new(pool, names, Some(relay))
-                })
+                persistence.spawn(
+                    format!("command-store-{i}"),
+                    &io[i],
+                    Restart::Permanent,
+                    move || CommandStore::new(pool, names, Some(relay)),
+                )
             })
             .collect();
         let user_repositories: Vec<ActorRef<UserRepository>> = (0..cores)
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
-                persistence.spawn(format!("user-repository-{i}"), &io[i], Restart::Permanent, move || {
-                    UserRepository::new(pool, names, Some(relay))
-                })
+                persistence.spawn(
+                    format!("user-repository-{i}"),
+                    &io[i],
+                    Restart::Permanent,
+                    move || UserRepository::new(pool, names, Some(relay)),
+                )
             })
             .collect();
         let health = {
             let (pool, manager) = (pool.clone(), manager.clone());
-            persistence.spawn("health-probe", &io[0], Restart::Permanent, move || HealthProbe::new(pool, manager))
+            persistence.spawn("health-probe", &io[0], Restart::Permanent, move || {
+                HealthProbe::new(pool, manager)
+            })
         };
 
         let api_state = if role.api() {
@@ -133,9 +161,12 @@ impl Application {
                 .map(|i| {
                     // Its own thread: bcrypt blocks for hundreds of milliseconds.
                     let thread = new_arbiter();
-                    hashing.spawn(format!("password-hasher-{i}"), &thread, Restart::Permanent, move || {
-                        PasswordHasher::new(cost)
-                    })
+                    hashing.spawn(
+                        format!("password-hasher-{i}"),
+                        &thread,
+                        Restart::Permanent,
+                        move || PasswordHasher::new(cost),
+                    )
                 })
                 .collect();
             let registration = {
@@ -147,11 +178,22 @@ impl Application {
             };
             let tracker = {
                 let stores = Port::pooled(&command_stores);
-                application.spawn("completion-tracker", &io[0], Restart::Permanent, move || CompletionTracker::new(stores))
+                application.spawn(
+                    "completion-tracker",
+                    &io[0],
+                    Restart::Permanent,
+                    move || CompletionTracker::new(stores),
+                )
             };
-            let config = ConsumerConfig { queue: reply_queue.clone(), prefetch: 200, retry: None };
+            let config = ConsumerConfig {
+                queue: reply_queue.clone(),
+                prefetch: 200,
+                retry: None,
+            };
             let (m, p, handler) = (manager.clone(), publisher.clone(), tracker.port());
-            messaging.spawn("reply-consumer", &amqp, Restart::Permanent, move || QueueConsumer::new(m, p, handler, config));
+            messaging.spawn("reply-consumer", &amqp, Restart::Permanent, move || {
+                QueueConsumer::new(m, p, handler, config)
+            });
             Some(ApiState {
                 register: registration.port(),
                 completions: tracker.port(),
@@ -167,13 +209,18 @@ impl Application {
         let command_consumer = if role.worker() {
             let executor = {
                 let repos = Port::pooled(&user_repositories);
-                application.spawn("command-executor", &io[0], Restart::Permanent, move || CommandExecutor::new(repos))
+                application.spawn("command-executor", &io[0], Restart::Permanent, move || {
+                    CommandExecutor::new(repos)
+                })
             };
             let dispatcher = {
                 let (executor, publisher) = (executor.port(), publisher.clone());
-                application.spawn("command-dispatcher", &io[io.len() - 1], Restart::Permanent, move || {
-                    CommandDispatcher::new(executor, publisher)
-                })
+                application.spawn(
+                    "command-dispatcher",
+                    &io[io.len() - 1],
+                    Restart::Permanent,
+                    move || CommandDispatcher::new(executor, publisher),
+                )
             };
             let config = ConsumerConfig {
                 queue: names.command_queue.clone(),
@@ -184,15 +231,24 @@ impl Application {
                 }),
             };
             let (m, p, handler) = (manager.clone(), publisher.clone(), dispatcher.port());
-            Some(messaging.spawn("command-consumer", &amqp, Restart::Permanent, move || {
-                QueueConsumer::new(m, p, handler, config)
-            }))
+            Some(
+                messaging.spawn("command-consumer", &amqp, Restart::Permanent, move || {
+                    QueueConsumer::new(m, p, handler, config)
+                }),
+            )
         } else {
             None
         };
 
-        let ops_state = OpsState { readiness: health.port(), supervisor: root.clone() };
-        let port = if role == Role::Worker { settings.worker_port } else { settings.port };
+        let ops_state = OpsState {
+            readiness: health.port(),
+            supervisor: root.clone(),
+        };
+        let port = if role == Role::Worker {
+            settings.worker_port
+        } else {
+            settings.port
+        };
         let listener = TcpListener::bind((settings.host.as_str(), port))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
@@ -216,7 +272,14 @@ impl Application {
         if let Some(tree) = root.describe().await {
             tracing::info!(role = ?role, port, tree = %tree.names().join(","), "supervision tree started");
         }
-        Ok(Self { port, server, supervisor: root, command_consumer, settings, _arbiters: arbiters })
+        Ok(Self {
+            port,
+            server,
+            supervisor: root,
+            command_consumer,
+            settings,
+            _arbiters: arbiters,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -237,7 +300,10 @@ impl Application {
             wait_for_signal().await;
             tracing::info!("shutdown requested");
             if let Some(consumer) = consumer {
-                let left = consumer.ask(StopConsuming { deadline }).await.unwrap_or(usize::MAX);
+                let left = consumer
+                    .ask(StopConsuming { deadline })
+                    .await
+                    .unwrap_or(usize::MAX);
                 tracing::info!(unfinished = left, "consumer stopped");
             }
             handle.stop(true).await;

@@ -9,9 +9,15 @@ pub fn init(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log_level)
         .or_else(|_| EnvFilter::try_new("info"))
         .expect("'info' is a valid filter");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
 }

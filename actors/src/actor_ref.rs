@@ -17,7 +17,9 @@ pub struct ActorRef<A: Actor> {
 
 impl<A: Actor> Clone for ActorRef<A> {
     fn clone(&self) -> Self {
-        Self { addr: self.addr.clone() }
+        Self {
+            addr: self.addr.clone(),
+        }
     }
 }
 
@@ -34,7 +36,9 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<Traced<M>>,
         A::Context: actix::dev::ToEnvelope<A, Traced<M>>,
     {
-        self.addr.send(Traced::new(msg, short_type_name::<A>())).await
+        self.addr
+            .send(Traced::new(msg, short_type_name::<A>()))
+            .await
     }
 
     /// Sends without waiting for a reply (the mailbox is unbounded for `tell`).
@@ -93,7 +97,9 @@ where
     M::Result: Send,
 {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone() }
+        Self {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -103,8 +109,17 @@ where
     M::Result: Send,
 {
     fn from_recipients(actor: &'static str, recipients: Vec<Recipient<Traced<M>>>) -> Self {
-        assert!(!recipients.is_empty(), "a port needs at least one actor behind it");
-        Self { inner: Arc::new(PortInner { actor, recipients, next: AtomicUsize::new(0) }) }
+        assert!(
+            !recipients.is_empty(),
+            "a port needs at least one actor behind it"
+        );
+        Self {
+            inner: Arc::new(PortInner {
+                actor,
+                recipients,
+                next: AtomicUsize::new(0),
+            }),
+        }
     }
 
     /// One port over a pool of actors of the same type; sends are spread round-robin.

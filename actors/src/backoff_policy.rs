@@ -45,8 +45,14 @@ mod tests {
         let first = b.next_delay();
         assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(150));
         let later: Vec<_> = (0..20).map(|_| b.next_delay()).collect();
-        assert!(later.iter().all(|d| *d <= Duration::from_millis(1500)), "{later:?}");
-        assert!(later.iter().any(|d| *d >= Duration::from_millis(500)), "{later:?}");
+        assert!(
+            later.iter().all(|d| *d <= Duration::from_millis(1500)),
+            "{later:?}"
+        );
+        assert!(
+            later.iter().any(|d| *d >= Duration::from_millis(500)),
+            "{later:?}"
+        );
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(150));
     }

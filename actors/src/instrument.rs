@@ -11,8 +11,8 @@
 //! detached task (which is what actix does with a plain `ResponseFuture`).
 
 use crate::metrics::{actor_metrics, short_type_name};
-use actix::fut::{ActorFutureExt, wrap_future};
 use actix::ActorResponse;
+use actix::fut::{ActorFutureExt, wrap_future};
 use actix::prelude::*;
 use std::time::Instant;
 
@@ -32,7 +32,11 @@ where
 
 impl<M> Traced<M> {
     pub(crate) fn new(msg: M, actor: &'static str) -> Self {
-        Self { msg, enqueued: Instant::now(), depth: DepthToken::new(actor) }
+        Self {
+            msg,
+            enqueued: Instant::now(),
+            depth: DepthToken::new(actor),
+        }
     }
 }
 
@@ -45,13 +49,22 @@ pub(crate) struct DepthToken {
 
 impl DepthToken {
     fn new(actor: &'static str) -> Self {
-        actor_metrics().mailbox_depth.with_label_values(&[actor]).inc();
-        Self { actor, counted: true }
+        actor_metrics()
+            .mailbox_depth
+            .with_label_values(&[actor])
+            .inc();
+        Self {
+            actor,
+            counted: true,
+        }
     }
 
     fn release(&mut self) {
         if std::mem::take(&mut self.counted) {
-            actor_metrics().mailbox_depth.with_label_values(&[self.actor]).dec();
+            actor_metrics()
+                .mailbox_depth
+                .with_label_values(&[self.actor])
+                .dec();
         }
     }
 }
@@ -133,7 +146,9 @@ impl InFlight {
         m.duration
             .with_label_values(&[self.actor, self.message])
             .observe(self.started.elapsed().as_secs_f64());
-        m.messages.with_label_values(&[self.actor, self.message, outcome]).inc();
+        m.messages
+            .with_label_values(&[self.actor, self.message, outcome])
+            .inc();
     }
 }
 
@@ -149,7 +164,11 @@ impl Drop for InFlight {
 /// trait implemented once here, so the per-actor impl that [`instrument!`] writes has a single
 /// bound (a direct `Self: Handler<M>` bound there sends rustc's trait solver into a loop).
 pub trait TracedHandler<M: Message>: Actor {
-    fn handle_traced(&mut self, traced: Traced<M>, ctx: &mut Self::Context) -> ActorResponse<Self, M::Result>;
+    fn handle_traced(
+        &mut self,
+        traced: Traced<M>,
+        ctx: &mut Self::Context,
+    ) -> ActorResponse<Self, M::Result>;
 }
 
 impl<A, M> TracedHandler<M> for A
@@ -159,8 +178,16 @@ where
     M::Result: Outcome + 'static,
     <A as Handler<M>>::Result: IntoReply<A, M::Result>,
 {
-    fn handle_traced(&mut self, traced: Traced<M>, ctx: &mut A::Context) -> ActorResponse<A, M::Result> {
-        let Traced { msg, enqueued, mut depth } = traced;
+    fn handle_traced(
+        &mut self,
+        traced: Traced<M>,
+        ctx: &mut A::Context,
+    ) -> ActorResponse<A, M::Result> {
+        let Traced {
+            msg,
+            enqueued,
+            mut depth,
+        } = traced;
         depth.release();
         let actor = short_type_name::<A>();
         let message = short_type_name::<M>();
@@ -169,7 +196,12 @@ where
             .with_label_values(&[actor, message])
             .observe(enqueued.elapsed().as_secs_f64());
 
-        let in_flight = InFlight { actor, message, started: Instant::now(), finished: false };
+        let in_flight = InFlight {
+            actor,
+            message,
+            started: Instant::now(),
+            finished: false,
+        };
         // A synchronous panic in `handle` unwinds past `in_flight`, which records it.
         match <A as Handler<M>>::handle(self, msg, ctx).into_reply() {
             Reply::Ready(result) => {

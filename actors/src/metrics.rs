@@ -45,7 +45,10 @@ fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
 pub fn actor_metrics() -> &'static ActorMetrics {
     static METRICS: LazyLock<ActorMetrics> = LazyLock::new(|| ActorMetrics {
         messages: register_int_counter_vec!(
-            Opts::new("actor_messages_total", "Messages handled, by actor type, message type and outcome"),
+            Opts::new(
+                "actor_messages_total",
+                "Messages handled, by actor type, message type and outcome"
+            ),
             &["actor", "message", "outcome"]
         )
         .expect("metric registered once"),
@@ -60,12 +63,18 @@ pub fn actor_metrics() -> &'static ActorMetrics {
             &["actor", "message"],
         ),
         mailbox_depth: register_int_gauge_vec!(
-            Opts::new("actor_mailbox_depth", "Messages sent but not yet handled, per actor type"),
+            Opts::new(
+                "actor_mailbox_depth",
+                "Messages sent but not yet handled, per actor type"
+            ),
             &["actor"]
         )
         .expect("metric registered once"),
         restarts: register_int_counter_vec!(
-            Opts::new("actor_restarts_total", "Actor restarts by a supervisor, by reason (panic|error)"),
+            Opts::new(
+                "actor_restarts_total",
+                "Actor restarts by a supervisor, by reason (panic|error)"
+            ),
             &["actor", "reason"]
         )
         .expect("metric registered once"),
@@ -75,7 +84,10 @@ pub fn actor_metrics() -> &'static ActorMetrics {
         )
         .expect("metric registered once"),
         escalations: register_int_counter_vec!(
-            Opts::new("supervisor_escalations_total", "Restart intensity exceeded, per supervisor"),
+            Opts::new(
+                "supervisor_escalations_total",
+                "Restart intensity exceeded, per supervisor"
+            ),
             &["supervisor"]
         )
         .expect("metric registered once"),
@@ -85,8 +97,11 @@ pub fn actor_metrics() -> &'static ActorMetrics {
 
 pub fn amqp_metrics() -> &'static AmqpMetrics {
     static METRICS: LazyLock<AmqpMetrics> = LazyLock::new(|| AmqpMetrics {
-        connection_up: register_int_gauge!("amqp_connection_up", "1 while the AMQP connection is open")
-            .expect("metric registered once"),
+        connection_up: register_int_gauge!(
+            "amqp_connection_up",
+            "1 while the AMQP connection is open"
+        )
+        .expect("metric registered once"),
         reconnects: register_int_counter!("amqp_reconnects_total", "Successful AMQP reconnections")
             .expect("metric registered once"),
         consumers_running: register_int_gauge!(
@@ -95,12 +110,18 @@ pub fn amqp_metrics() -> &'static AmqpMetrics {
         )
         .expect("metric registered once"),
         published: register_int_counter_vec!(
-            Opts::new("amqp_published_total", "Publishes by outcome (confirmed|nacked|failed)"),
+            Opts::new(
+                "amqp_published_total",
+                "Publishes by outcome (confirmed|nacked|failed)"
+            ),
             &["outcome"]
         )
         .expect("metric registered once"),
         deliveries: register_int_counter_vec!(
-            Opts::new("amqp_deliveries_total", "Consumed deliveries by queue and outcome"),
+            Opts::new(
+                "amqp_deliveries_total",
+                "Consumed deliveries by queue and outcome"
+            ),
             &["queue", "outcome"]
         )
         .expect("metric registered once"),

@@ -1,8 +1,8 @@
 //! Supervision: restart on panic, restart on error stop, escalation past the intensity limit,
 //! and the per-actor metrics that move on the way. Real actix actors, no mocks.
 
-use actix::prelude::*;
 use ::actors::{Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
+use actix::prelude::*;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
@@ -76,7 +76,10 @@ impl Handler<Fail> for Counter {
 fn config(max_restarts: u32) -> SupervisorConfig {
     let mut c = SupervisorConfig::new(
         format!("test-sup-{}", uuid::Uuid::new_v4().simple()),
-        Intensity { max_restarts, within: Duration::from_secs(10) },
+        Intensity {
+            max_restarts,
+            within: Duration::from_secs(10),
+        },
     );
     c.backoff_initial = Duration::from_millis(5);
     c.backoff_max = Duration::from_millis(20);
@@ -112,7 +115,11 @@ fn counter_value(name: &str, labels: &[(&str, &str)]) -> f64 {
         .filter(|f| f.name() == name)
         .flat_map(|f| f.get_metric().to_vec())
         .filter(|m| {
-            labels.iter().all(|(k, v)| m.get_label().iter().any(|l| l.name() == *k && l.value() == *v))
+            labels.iter().all(|(k, v)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *k && l.value() == *v)
+            })
         })
         .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
         .sum()
@@ -144,8 +151,14 @@ async fn a_panicking_handler_restarts_the_actor_at_the_same_address() {
 
     assert_eq!(counter.ask(Increment).await.unwrap(), Ok(1));
     assert_eq!(counter.ask(Increment).await.unwrap(), Ok(2));
-    let restarts_before = counter_value("actor_restarts_total", &[("actor", "Counter"), ("reason", "panic")]);
-    let panics_before = counter_value("actor_messages_total", &[("actor", "Counter"), ("outcome", "panic")]);
+    let restarts_before = counter_value(
+        "actor_restarts_total",
+        &[("actor", "Counter"), ("reason", "panic")],
+    );
+    let panics_before = counter_value(
+        "actor_messages_total",
+        &[("actor", "Counter"), ("outcome", "panic")],
+    );
 
     // The caller of the panicking message gets an error, the process lives on.
     assert!(counter.ask(Explode).await.is_err());
@@ -158,8 +171,18 @@ async fn a_panicking_handler_restarts_the_actor_at_the_same_address() {
     })
     .await;
     assert_eq!(reply.unwrap(), Ok(1));
-    assert!(counter_value("actor_restarts_total", &[("actor", "Counter"), ("reason", "panic")]) > restarts_before);
-    assert!(counter_value("actor_messages_total", &[("actor", "Counter"), ("outcome", "panic")]) > panics_before);
+    assert!(
+        counter_value(
+            "actor_restarts_total",
+            &[("actor", "Counter"), ("reason", "panic")]
+        ) > restarts_before
+    );
+    assert!(
+        counter_value(
+            "actor_messages_total",
+            &[("actor", "Counter"), ("outcome", "panic")]
+        ) > panics_before
+    );
 
     let tree = sup.describe().await.unwrap();
     let child = tree.children.iter().find(|c| c.name == "counter").unwrap();
@@ -181,7 +204,11 @@ async fn a_panic_in_the_async_part_of_a_reply_is_caught_too() {
         reply.is_some()
     })
     .await;
-    assert_eq!(reply.unwrap(), Ok(1), "the actor was restarted, so its state was reset");
+    assert_eq!(
+        reply.unwrap(),
+        Ok(1),
+        "the actor was restarted, so its state was reset"
+    );
 }
 
 #[actix_rt::test]
@@ -189,13 +216,22 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
     let (_probe, on) = probe();
     let sup = SupervisorRef::start_root(config(5), on);
     let counter = sup.spawn_here("counter", Restart::Permanent, Counter::default);
-    let before = counter_value("actor_restarts_total", &[("actor", "Counter"), ("reason", "error")]);
+    let before = counter_value(
+        "actor_restarts_total",
+        &[("actor", "Counter"), ("reason", "error")],
+    );
     assert_eq!(counter.ask(Increment).await.unwrap(), Ok(1));
 
-    assert_eq!(counter.ask(Fail).await.unwrap(), Err("cannot continue".to_string()));
+    assert_eq!(
+        counter.ask(Fail).await.unwrap(),
+        Err("cannot continue".to_string())
+    );
 
     eventually("an error restart is counted", async || {
-        counter_value("actor_restarts_total", &[("actor", "Counter"), ("reason", "error")]) > before
+        counter_value(
+            "actor_restarts_total",
+            &[("actor", "Counter"), ("reason", "error")],
+        ) > before
     })
     .await;
     let mut reply = None;
@@ -215,12 +251,21 @@ async fn exceeding_the_restart_intensity_escalates_and_stops_restarting() {
 
     for round in 0..3 {
         // Each round: wait until the actor is back, then make it panic again.
-        eventually("counter alive", async || counter.ask(Increment).await.is_ok()).await;
+        eventually("counter alive", async || {
+            counter.ask(Increment).await.is_ok()
+        })
+        .await;
         assert!(counter.ask(Explode).await.is_err(), "round {round}");
     }
-    eventually("the supervisor escalated", async || probe.send(SeenCount).await.unwrap() == 1).await;
+    eventually("the supervisor escalated", async || {
+        probe.send(SeenCount).await.unwrap() == 1
+    })
+    .await;
     // Given up: the actor stays down, its mailbox is closed.
-    eventually("the actor is gone", async || counter.ask(Increment).await.is_err()).await;
+    eventually("the actor is gone", async || {
+        counter.ask(Increment).await.is_err()
+    })
+    .await;
 }
 
 #[actix_rt::test]
@@ -230,7 +275,10 @@ async fn escalation_propagates_from_a_child_supervisor_to_its_parent() {
     let inner = root.spawn_supervisor(config(0));
     let counter = inner.spawn_here("counter", Restart::Permanent, Counter::default);
     assert!(counter.ask(Explode).await.is_err());
-    eventually("the root escalated", async || probe.send(SeenCount).await.unwrap() == 1).await;
+    eventually("the root escalated", async || {
+        probe.send(SeenCount).await.unwrap() == 1
+    })
+    .await;
 
     let tree = root.describe().await.unwrap();
     assert_eq!(tree.children.len(), 1);
@@ -242,20 +290,54 @@ async fn messages_are_counted_timed_and_the_mailbox_gauge_returns_to_zero() {
     let (_probe, on) = probe();
     let sup = SupervisorRef::start_root(config(5), on);
     let counter = sup.spawn_here("counter", Restart::Permanent, Counter::default);
-    let ok_before = counter_value("actor_messages_total", &[("actor", "Counter"), ("message", "Increment"), ("outcome", "ok")]);
-    let err_before = counter_value("actor_messages_total", &[("actor", "Counter"), ("message", "Fail"), ("outcome", "error")]);
+    let ok_before = counter_value(
+        "actor_messages_total",
+        &[
+            ("actor", "Counter"),
+            ("message", "Increment"),
+            ("outcome", "ok"),
+        ],
+    );
+    let err_before = counter_value(
+        "actor_messages_total",
+        &[
+            ("actor", "Counter"),
+            ("message", "Fail"),
+            ("outcome", "error"),
+        ],
+    );
 
     let replies = futures_util::future::join_all((0..50).map(|_| counter.ask(Increment))).await;
     assert!(replies.iter().all(|r| matches!(r, Ok(Ok(_)))));
     let _ = counter.ask(Fail).await;
 
-    let ok_after = counter_value("actor_messages_total", &[("actor", "Counter"), ("message", "Increment"), ("outcome", "ok")]);
+    let ok_after = counter_value(
+        "actor_messages_total",
+        &[
+            ("actor", "Counter"),
+            ("message", "Increment"),
+            ("outcome", "ok"),
+        ],
+    );
     assert!(ok_after - ok_before >= 50.0, "{ok_before} -> {ok_after}");
-    assert!(counter_value("actor_messages_total", &[("actor", "Counter"), ("message", "Fail"), ("outcome", "error")]) > err_before);
+    assert!(
+        counter_value(
+            "actor_messages_total",
+            &[
+                ("actor", "Counter"),
+                ("message", "Fail"),
+                ("outcome", "error")
+            ]
+        ) > err_before
+    );
     let timed = prometheus::gather()
         .into_iter()
         .find(|f| f.name() == "actor_message_duration_seconds")
-        .map(|f| f.get_metric().iter().any(|m| m.get_histogram().get_sample_count() > 0))
+        .map(|f| {
+            f.get_metric()
+                .iter()
+                .any(|m| m.get_histogram().get_sample_count() > 0)
+        })
         .unwrap_or(false);
     assert!(timed, "handling time is recorded");
     assert!(counter_value("actor_instances", &[("actor", "Counter")]) >= 1.0);

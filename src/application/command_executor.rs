@@ -4,8 +4,8 @@
 
 use super::commands::{Command, CommandResult};
 use super::ports::{ApplyRegistration, InfraError};
-use actix::prelude::*;
 use ::actors::Port;
+use actix::prelude::*;
 
 #[derive(Message)]
 #[rtype(result = "Result<CommandResult, InfraError>")]
@@ -68,18 +68,23 @@ mod tests {
         fn handle(&mut self, msg: ApplyRegistration, _: &mut Context<Self>) -> Self::Result {
             let c = msg.command;
             if !self.applied.insert(c.command_id) {
-                return Ok(CommandResult::AlreadyApplied(super::super::commands::CommandStatus::Succeeded));
+                return Ok(CommandResult::AlreadyApplied(
+                    super::super::commands::CommandStatus::Succeeded,
+                ));
             }
             if !self.emails.insert(c.details.email.as_str().to_owned()) {
                 return Ok(CommandResult::Rejected(UserError::EmailTaken));
             }
-            Ok(CommandResult::Succeeded { location: user_location(c.user_id) })
+            Ok(CommandResult::Succeeded {
+                location: user_location(c.user_id),
+            })
         }
     }
     ::actors::instrument!(InMemoryUsers: ApplyRegistration);
 
     fn command(email: &str) -> Command {
-        let (details, _) = RegistrationForm::parse(email, "someone", "A", "B", "password123".into()).unwrap();
+        let (details, _) =
+            RegistrationForm::parse(email, "someone", "A", "B", "password123".into()).unwrap();
         Command::RegisterUser(RegisterUserCommand {
             command_id: uuid::Uuid::now_v7(),
             user_id: UserId::new(),
@@ -93,11 +98,29 @@ mod tests {
         let users = ::actors::ActorRef::new(InMemoryUsers::default().start());
         let executor = ::actors::ActorRef::new(CommandExecutor::new(users.port()).start());
         let first = command("a@example.com");
-        let result = executor.ask(ExecuteCommand { command: first.clone() }).await.unwrap().unwrap();
-        assert!(matches!(result, CommandResult::Succeeded { location } if location.starts_with("/api/v1/users/")));
-        let again = executor.ask(ExecuteCommand { command: first }).await.unwrap().unwrap();
+        let result = executor
+            .ask(ExecuteCommand {
+                command: first.clone(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(result, CommandResult::Succeeded { location } if location.starts_with("/api/v1/users/"))
+        );
+        let again = executor
+            .ask(ExecuteCommand { command: first })
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(again, CommandResult::AlreadyApplied(_)));
-        let duplicate = executor.ask(ExecuteCommand { command: command("a@example.com") }).await.unwrap().unwrap();
+        let duplicate = executor
+            .ask(ExecuteCommand {
+                command: command("a@example.com"),
+            })
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(duplicate, CommandResult::Rejected(UserError::EmailTaken));
     }
 }

@@ -94,7 +94,9 @@ pub struct CommandRecord {
 /// What applying a command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandResult {
-    Succeeded { location: String },
+    Succeeded {
+        location: String,
+    },
     /// A business rule said no; final, not retried.
     Rejected(UserError),
     /// Applied before (a redelivery): nothing was done again.

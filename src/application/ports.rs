@@ -40,9 +40,13 @@ pub struct SubmitCommand {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submission {
-    Accepted { command_id: Uuid },
+    Accepted {
+        command_id: Uuid,
+    },
     /// The idempotency key was seen before with the same request: the original command.
-    Replayed { command_id: Uuid },
+    Replayed {
+        command_id: Uuid,
+    },
     /// The idempotency key was seen before with a different request.
     KeyReused,
 }

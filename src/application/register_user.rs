@@ -2,10 +2,10 @@
 //! its outbox message durably. The plaintext password ends its life in this actor's message.
 
 use super::commands::{Command, RegisterUserCommand};
-use super::ports::{HashPassword, InfraError, SubmitCommand, Submission};
+use super::ports::{HashPassword, InfraError, Submission, SubmitCommand};
 use crate::domain::{NewUserDetails, Password, UserId};
-use actix::prelude::*;
 use ::actors::Port;
+use actix::prelude::*;
 use sha2::{Digest, Sha256};
 
 #[derive(Message)]
@@ -25,8 +25,16 @@ pub struct RegistrationService {
 }
 
 impl RegistrationService {
-    pub fn new(hasher: Port<HashPassword>, commands: Port<SubmitCommand>, fingerprint_key: &[u8]) -> Self {
-        Self { hasher, commands, fingerprint_key: fingerprint_key.to_vec() }
+    pub fn new(
+        hasher: Port<HashPassword>,
+        commands: Port<SubmitCommand>,
+        fingerprint_key: &[u8],
+    ) -> Self {
+        Self {
+            hasher,
+            commands,
+            fingerprint_key: fingerprint_key.to_vec(),
+        }
     }
 }
 
@@ -34,7 +42,11 @@ impl RegistrationService {
 /// to someone guessing passwords offline; it only tells "same request" from "different request".
 pub fn fingerprint(key: &[u8], details: &NewUserDetails, password: &Password) -> Vec<u8> {
     const BLOCK: usize = 64;
-    let mut k = if key.len() > BLOCK { Sha256::digest(key).to_vec() } else { key.to_vec() };
+    let mut k = if key.len() > BLOCK {
+        Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
     k.resize(BLOCK, 0);
     let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
     let mut inner = Sha256::new();
@@ -69,9 +81,18 @@ impl Handler<RegisterUser> for RegistrationService {
     fn handle(&mut self, msg: RegisterUser, _: &mut Context<Self>) -> Self::Result {
         let hasher = self.hasher.clone();
         let commands = self.commands.clone();
-        let fingerprint = msg.idempotency_key.as_ref().map(|_| fingerprint(&self.fingerprint_key, &msg.details, &msg.password));
+        let fingerprint = msg
+            .idempotency_key
+            .as_ref()
+            .map(|_| fingerprint(&self.fingerprint_key, &msg.details, &msg.password));
         Box::pin(async move {
-            let RegisterUser { details, password, idempotency_key, request_id, reply_to } = msg;
+            let RegisterUser {
+                details,
+                password,
+                idempotency_key,
+                request_id,
+                reply_to,
+            } = msg;
             let password_hash = hasher
                 .ask(HashPassword { password })
                 .await
@@ -83,7 +104,13 @@ impl Handler<RegisterUser> for RegistrationService {
                 password_hash,
             });
             commands
-                .ask(SubmitCommand { command, idempotency_key, fingerprint, request_id, reply_to })
+                .ask(SubmitCommand {
+                    command,
+                    idempotency_key,
+                    fingerprint,
+                    request_id,
+                    reply_to,
+                })
                 .await
                 .map_err(|e| InfraError::new("command store", e))?
         })
@@ -98,7 +125,14 @@ mod tests {
     use crate::domain::RegistrationForm;
 
     fn form(password: &str) -> (NewUserDetails, Password) {
-        RegistrationForm::parse("a@example.com", "alice", "Alice", "Smith", password.to_owned()).unwrap()
+        RegistrationForm::parse(
+            "a@example.com",
+            "alice",
+            "Alice",
+            "Smith",
+            password.to_owned(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -108,7 +142,11 @@ mod tests {
         let (d3, p3) = form("another password 1");
         assert_eq!(fingerprint(b"k", &d1, &p1), fingerprint(b"k", &d2, &p2));
         assert_ne!(fingerprint(b"k", &d1, &p1), fingerprint(b"k", &d3, &p3));
-        assert_ne!(fingerprint(b"k1", &d1, &p1), fingerprint(b"k2", &d1, &p1), "keyed");
+        assert_ne!(
+            fingerprint(b"k1", &d1, &p1),
+            fingerprint(b"k2", &d1, &p1),
+            "keyed"
+        );
         assert_eq!(fingerprint(b"k", &d1, &p1).len(), 32);
     }
 }

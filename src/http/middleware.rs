@@ -18,11 +18,18 @@ pub struct RequestId(pub String);
 /// Client-supplied ids are accepted if short and plain, so they cannot inject into logs.
 fn accepted_request_id(req: &ServiceRequest) -> Option<String> {
     let raw = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
-    let ok = !raw.is_empty() && raw.len() <= 128 && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+    let ok = !raw.is_empty()
+        && raw.len() <= 128
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
     ok.then(|| raw.to_owned())
 }
 
-pub async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = accepted_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
@@ -30,11 +37,23 @@ pub async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
     let started = Instant::now();
     let res = next.call(req).instrument(span).await?;
 
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-    crate::metrics::http_request(&method, &route, res.status().as_u16(), started.elapsed().as_secs_f64());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    crate::metrics::http_request(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
 
     // Problem documents get the request path as their `instance`.
-    let mut res = match res.response().error().and_then(|e| e.as_error::<ApiError>()) {
+    let mut res = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+    {
         Some(api_error) => {
             let path = res.request().path().to_owned();
             let rebuilt = api_error.to_response(Some(&path));
@@ -43,9 +62,18 @@ pub async fn observe(req: ServiceRequest, next: Next<BoxBody>) -> Result<Service
         None => res,
     };
     let headers = res.headers_mut();
-    headers.insert(REQUEST_ID, HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid")));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        REQUEST_ID,
+        HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

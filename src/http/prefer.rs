@@ -16,7 +16,10 @@ impl Prefer {
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let mut prefer = Prefer::default();
         for value in headers.get_all("prefer").filter_map(|v| v.to_str().ok()) {
-            for token in value.split(',').map(|t| t.split(';').next().unwrap_or("").trim()) {
+            for token in value
+                .split(',')
+                .map(|t| t.split(';').next().unwrap_or("").trim())
+            {
                 if token.eq_ignore_ascii_case("respond-async") {
                     prefer.respond_async = true;
                 } else if let Some((k, v)) = token.split_once('=')
@@ -39,7 +42,10 @@ mod tests {
     fn parse(values: &[&str]) -> Prefer {
         let mut h = HeaderMap::new();
         for v in values {
-            h.append(HeaderName::from_static("prefer"), HeaderValue::from_str(v).unwrap());
+            h.append(
+                HeaderName::from_static("prefer"),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         Prefer::from_headers(&h)
     }

@@ -26,7 +26,11 @@ pub enum ApiError {
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("conflict: {detail}")]
-    Conflict { code: String, detail: String, command_id: Option<uuid::Uuid> },
+    Conflict {
+        code: String,
+        detail: String,
+        command_id: Option<uuid::Uuid>,
+    },
     #[error("the Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error("a dependency is unavailable: {0}")]
@@ -53,15 +57,28 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => ("/problems/validation-error", "Your request is not valid"),
             ApiError::BadRequest(_) => ("/problems/bad-request", "Malformed request"),
-            ApiError::UnsupportedMediaType => ("/problems/unsupported-media-type", "Unsupported media type"),
-            ApiError::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Request body too large"),
+            ApiError::UnsupportedMediaType => {
+                ("/problems/unsupported-media-type", "Unsupported media type")
+            }
+            ApiError::PayloadTooLarge { .. } => {
+                ("/problems/payload-too-large", "Request body too large")
+            }
             ApiError::NotFound(_) => ("/problems/not-found", "Not found"),
             ApiError::MethodNotAllowed => ("/problems/method-not-allowed", "Method not allowed"),
-            ApiError::Conflict { code, .. } if code == "email_taken" => ("/problems/email-taken", "Email already registered"),
-            ApiError::Conflict { code, .. } if code == "username_taken" => ("/problems/username-taken", "Username already taken"),
+            ApiError::Conflict { code, .. } if code == "email_taken" => {
+                ("/problems/email-taken", "Email already registered")
+            }
+            ApiError::Conflict { code, .. } if code == "username_taken" => {
+                ("/problems/username-taken", "Username already taken")
+            }
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflict"),
-            ApiError::IdempotencyKeyReused => ("/problems/idempotency-key-reused", "Idempotency-Key reused"),
-            ApiError::Unavailable(_) => ("/problems/service-unavailable", "Service temporarily unavailable"),
+            ApiError::IdempotencyKeyReused => {
+                ("/problems/idempotency-key-reused", "Idempotency-Key reused")
+            }
+            ApiError::Unavailable(_) => (
+                "/problems/service-unavailable",
+                "Service temporarily unavailable",
+            ),
             ApiError::Internal(_) => ("/problems/internal-error", "Internal server error"),
         }
     }
@@ -72,7 +89,9 @@ impl ApiError {
             ApiError::Validation(errors) => errors.to_string(),
             ApiError::BadRequest(d) | ApiError::NotFound(d) => d.clone(),
             ApiError::UnsupportedMediaType => "send the body as application/json".into(),
-            ApiError::PayloadTooLarge { limit } => format!("the body must not exceed {limit} bytes"),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the body must not exceed {limit} bytes")
+            }
             ApiError::MethodNotAllowed => "this resource does not support that method".into(),
             ApiError::Conflict { detail, .. } => detail.clone(),
             ApiError::IdempotencyKeyReused => {
@@ -100,9 +119,14 @@ impl ApiError {
         let mut extensions = Map::new();
         match self {
             ApiError::Validation(errors) => {
-                extensions.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
+                extensions.insert(
+                    "errors".into(),
+                    serde_json::to_value(errors).unwrap_or(Value::Null),
+                );
             }
-            ApiError::Conflict { code, command_id, .. } => {
+            ApiError::Conflict {
+                code, command_id, ..
+            } => {
                 extensions.insert("code".into(), Value::String(code.clone()));
                 if let Some(id) = command_id {
                     extensions.insert("command_id".into(), Value::String(id.to_string()));
@@ -110,7 +134,14 @@ impl ApiError {
             }
             _ => {}
         }
-        let body = Problem { kind, title, status: status.as_u16(), detail: self.detail(), instance, extensions };
+        let body = Problem {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail: self.detail(),
+            instance,
+            extensions,
+        };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if let ApiError::MethodNotAllowed = self {
@@ -123,7 +154,9 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -158,9 +191,9 @@ pub fn json_error(error: actix_web::error::JsonPayloadError, limit: usize) -> Ap
     match error {
         J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::PayloadTooLarge { limit },
         J::ContentType => ApiError::UnsupportedMediaType,
-        J::Deserialize(e) if e.is_data() => {
-            ApiError::Validation(crate::domain::FieldError::new("body", "invalid_field", e.to_string()).into())
-        }
+        J::Deserialize(e) if e.is_data() => ApiError::Validation(
+            crate::domain::FieldError::new("body", "invalid_field", e.to_string()).into(),
+        ),
         J::Deserialize(e) => ApiError::BadRequest(format!("the body is not valid JSON: {e}")),
         other => ApiError::BadRequest(format!("could not read the body: {other}")),
     }

@@ -45,9 +45,15 @@ impl Handler<CheckReadiness> for HealthProbe {
     fn handle(&mut self, _: CheckReadiness, _: &mut Context<Self>) -> Self::Result {
         let (pool, amqp) = (self.pool.clone(), self.amqp.clone());
         Box::pin(async move {
-            let pg = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&pool));
+            let pg = tokio::time::timeout(
+                Duration::from_secs(2),
+                sqlx::query("SELECT 1").execute(&pool),
+            );
             let (pg, mq) = tokio::join!(pg, amqp.ask(ConnectionStatus));
-            Readiness { postgres: matches!(pg, Ok(Ok(_))), rabbitmq: mq.unwrap_or(false) }
+            Readiness {
+                postgres: matches!(pg, Ok(Ok(_))),
+                rabbitmq: mq.unwrap_or(false),
+            }
         })
     }
 }

@@ -38,7 +38,12 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(pool: PgPool, publisher: ActorRef<Publisher>) -> Self {
-        Self { pool, publisher, running: false, again: false }
+        Self {
+            pool,
+            publisher,
+            running: false,
+            again: false,
+        }
     }
 
     fn relay(&mut self, ctx: &mut Context<Self>) {
@@ -62,7 +67,14 @@ impl OutboxRelay {
     }
 }
 
-type OutboxRow = (i64, Uuid, String, String, Vec<u8>, sqlx::types::Json<OutboxHeaders>);
+type OutboxRow = (
+    i64,
+    Uuid,
+    String,
+    String,
+    Vec<u8>,
+    sqlx::types::Json<OutboxHeaders>,
+);
 
 async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usize, String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
@@ -78,31 +90,39 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
         return Ok(0);
     }
     // Publish the whole batch at once: the publisher's confirm window bounds what is in flight.
-    let publishes = rows.into_iter().map(|(id, message_id, exchange, routing_key, payload, headers)| {
-        let publisher = publisher.clone();
-        async move {
-            let headers = headers.0;
-            let mut publish = Publish::persistent(exchange, routing_key, payload);
-            publish.mandatory = headers.mandatory;
-            let mut props = publish.properties.clone().with_message_id(message_id.to_string().into());
-            props = props.with_type(headers.message_type.as_str().into());
-            if let Some(reply_to) = &headers.reply_to {
-                props = props.with_reply_to(reply_to.as_str().into());
+    let publishes = rows.into_iter().map(
+        |(id, message_id, exchange, routing_key, payload, headers)| {
+            let publisher = publisher.clone();
+            async move {
+                let headers = headers.0;
+                let mut publish = Publish::persistent(exchange, routing_key, payload);
+                publish.mandatory = headers.mandatory;
+                let mut props = publish
+                    .properties
+                    .clone()
+                    .with_message_id(message_id.to_string().into());
+                props = props.with_type(headers.message_type.as_str().into());
+                if let Some(reply_to) = &headers.reply_to {
+                    props = props.with_reply_to(reply_to.as_str().into());
+                }
+                let mut extra = vec![("x-schema-version", ::actors::rabbit::headers::int(1))];
+                if let Some(request_id) = &headers.request_id {
+                    extra.push(("x-request-id", ::actors::rabbit::headers::text(request_id)));
+                }
+                publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
+                match publisher.ask(publish).await {
+                    Ok(Ok(())) => Ok(id),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
             }
-            let mut extra = vec![("x-schema-version", ::actors::rabbit::headers::int(1))];
-            if let Some(request_id) = &headers.request_id {
-                extra.push(("x-request-id", ::actors::rabbit::headers::text(request_id)));
-            }
-            publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
-            match publisher.ask(publish).await {
-                Ok(Ok(())) => Ok(id),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-    });
+        },
+    );
     let results = futures_util::future::join_all(publishes).await;
-    let published: Vec<i64> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    let published: Vec<i64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
     let first_error = results.into_iter().find_map(Result::err);
     if !published.is_empty() {
         sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
@@ -135,11 +155,15 @@ impl Actor for OutboxRelay {
         // Polling catches rows written by other replicas and rows left by a crash.
         ctx.run_interval(POLL, |act, ctx| act.relay(ctx));
         ctx.run_interval(Duration::from_secs(5), |act, ctx| {
-            ctx.spawn(measure_backlog(act.pool.clone()).into_actor(act).map(|result, _, _| {
-                if let Ok((rows, age)) = result {
-                    crate::metrics::outbox_backlog(rows, age);
-                }
-            }));
+            ctx.spawn(
+                measure_backlog(act.pool.clone())
+                    .into_actor(act)
+                    .map(|result, _, _| {
+                        if let Ok((rows, age)) = result {
+                            crate::metrics::outbox_backlog(rows, age);
+                        }
+                    }),
+            );
         });
         self.relay(ctx);
     }

@@ -67,7 +67,11 @@ pub struct ConnectionManager {
 }
 
 impl ConnectionManager {
-    pub fn new(uri: impl Into<String>, connection_name: impl Into<String>, topology: Topology) -> Self {
+    pub fn new(
+        uri: impl Into<String>,
+        connection_name: impl Into<String>,
+        topology: Topology,
+    ) -> Self {
         Self {
             uri: uri.into(),
             connection_name: connection_name.into(),
@@ -123,12 +127,18 @@ impl ConnectionManager {
         actix::spawn(async move {
             while let Some(event) = events.next().await {
                 if let Event::Error(error) = event {
-                    me.do_send(Lost { generation, reason: error.to_string() });
+                    me.do_send(Lost {
+                        generation,
+                        reason: error.to_string(),
+                    });
                     return;
                 }
             }
         });
-        let conn = AmqpConnection { inner: Arc::new(conn), generation };
+        let conn = AmqpConnection {
+            inner: Arc::new(conn),
+            generation,
+        };
         tracing::info!(generation, "AMQP connected; topology declared");
         self.conn = Some(conn.clone());
         self.broadcast(ConnectionEvent::Up(conn));
@@ -153,7 +163,10 @@ impl Actor for ConnectionManager {
                 && !conn.is_connected()
             {
                 let generation = conn.generation;
-                ctx.notify(Lost { generation, reason: "connection no longer open".into() });
+                ctx.notify(Lost {
+                    generation,
+                    reason: "connection no longer open".into(),
+                });
             }
         });
     }
@@ -179,7 +192,9 @@ impl Handler<Lost> for ConnectionManager {
         self.conn = None;
         amqp_metrics().connection_up.set(0);
         tracing::warn!(generation = msg.generation, reason = %msg.reason, "AMQP connection lost");
-        self.broadcast(ConnectionEvent::Down { generation: msg.generation });
+        self.broadcast(ConnectionEvent::Down {
+            generation: msg.generation,
+        });
         let delay = self.backoff.next_delay();
         ctx.run_later(delay, |act, ctx| act.connect(ctx));
     }

@@ -10,18 +10,20 @@
 //! Both re-publishes are confirmed before the original is acked, so a crash in between can only
 //! duplicate (the handlers are idempotent), never lose.
 
+use super::ConnectionManager;
 use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};
 use super::headers::{get_i64, get_str, int, text, with_headers};
 use super::publisher::{Publish, Publisher};
 use super::topology::WorkQueue;
-use super::ConnectionManager;
 use crate::actor_ref::{ActorRef, Port};
 use crate::instrument::Outcome;
 use crate::metrics::amqp_metrics;
 use actix::prelude::*;
 use futures_util::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
 use std::sync::Arc;
@@ -122,7 +124,9 @@ impl QueueConsumer {
     }
 
     fn subscribe(&mut self, ctx: &mut Context<Self>) {
-        let Some(conn) = self.conn.clone() else { return };
+        let Some(conn) = self.conn.clone() else {
+            return;
+        };
         if self.stopping || self.channel.is_some() {
             return;
         }
@@ -133,7 +137,9 @@ impl QueueConsumer {
             let tag = tag.clone();
             async move {
                 let channel = conn.create_channel().await?;
-                channel.basic_qos(config.prefetch, BasicQosOptions::default()).await?;
+                channel
+                    .basic_qos(config.prefetch, BasicQosOptions::default())
+                    .await?;
                 let consumer = channel
                     .basic_consume(
                         config.queue.as_str().into(),
@@ -173,8 +179,12 @@ impl QueueConsumer {
                 match item {
                     Ok(delivery) => {
                         in_flight.fetch_add(1, Ordering::SeqCst);
-                        let (handler, publisher, config, in_flight) =
-                            (handler.clone(), publisher.clone(), config.clone(), in_flight.clone());
+                        let (handler, publisher, config, in_flight) = (
+                            handler.clone(),
+                            publisher.clone(),
+                            config.clone(),
+                            in_flight.clone(),
+                        );
                         actix::spawn(async move {
                             settle(delivery, &handler, &publisher, &config).await;
                             in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -202,11 +212,21 @@ impl QueueConsumer {
 }
 
 fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
-async fn settle(delivery: Delivery, handler: &Port<HandleDelivery>, publisher: &ActorRef<Publisher>, config: &ConsumerConfig) {
-    let attempt = get_i64(&delivery.properties, ATTEMPTS_HEADER).unwrap_or(1).max(1) as u32;
+async fn settle(
+    delivery: Delivery,
+    handler: &Port<HandleDelivery>,
+    publisher: &ActorRef<Publisher>,
+    config: &ConsumerConfig,
+) {
+    let attempt = get_i64(&delivery.properties, ATTEMPTS_HEADER)
+        .unwrap_or(1)
+        .max(1) as u32;
     let incoming = Incoming {
         payload: delivery.data.clone(),
         properties: delivery.properties.clone(),
@@ -217,7 +237,9 @@ async fn settle(delivery: Delivery, handler: &Port<HandleDelivery>, publisher: &
     let disposition = match handler.ask(HandleDelivery(incoming)).await {
         Ok(d) => d,
         // The handler actor is restarting or gone: a transient failure by definition.
-        Err(error) => Disposition::Retry { error: format!("handler unavailable: {error}") },
+        Err(error) => Disposition::Retry {
+            error: format!("handler unavailable: {error}"),
+        },
     };
     let deliveries = &amqp_metrics().deliveries;
     let queue = config.queue.as_str();
@@ -226,29 +248,68 @@ async fn settle(delivery: Delivery, handler: &Port<HandleDelivery>, publisher: &
         (Disposition::Retry { error }, Some(route)) if attempt < route.max_attempts => {
             let tier = (attempt as usize - 1).min(route.work.retry_queues.len().saturating_sub(1));
             match route.work.retry_queues.get(tier) {
-                Some((retry_queue, _)) => ("retry", Some(retry_publish(&delivery, retry_queue, attempt, error))),
-                None => ("dead_letter", Some(dead_letter_publish(&delivery, route, attempt, "retries_exhausted", error))),
+                Some((retry_queue, _)) => (
+                    "retry",
+                    Some(retry_publish(&delivery, retry_queue, attempt, error)),
+                ),
+                None => (
+                    "dead_letter",
+                    Some(dead_letter_publish(
+                        &delivery,
+                        route,
+                        attempt,
+                        "retries_exhausted",
+                        error,
+                    )),
+                ),
             }
         }
-        (Disposition::Retry { error }, Some(route)) => {
-            ("dead_letter", Some(dead_letter_publish(&delivery, route, attempt, "retries_exhausted", error)))
-        }
-        (Disposition::DeadLetter { reason, error }, Some(route)) => {
-            ("dead_letter", Some(dead_letter_publish(&delivery, route, attempt, reason, error)))
-        }
+        (Disposition::Retry { error }, Some(route)) => (
+            "dead_letter",
+            Some(dead_letter_publish(
+                &delivery,
+                route,
+                attempt,
+                "retries_exhausted",
+                error,
+            )),
+        ),
+        (Disposition::DeadLetter { reason, error }, Some(route)) => (
+            "dead_letter",
+            Some(dead_letter_publish(
+                &delivery, route, attempt, reason, error,
+            )),
+        ),
         // No retry route: let the broker dead-letter it (queue's x-dead-letter-exchange).
         (Disposition::Retry { .. } | Disposition::DeadLetter { .. }, None) => {
             deliveries.with_label_values(&[queue, "dead_letter"]).inc();
-            let _ = delivery.acker.nack(BasicNackOptions { requeue: false, multiple: false }).await;
+            let _ = delivery
+                .acker
+                .nack(BasicNackOptions {
+                    requeue: false,
+                    multiple: false,
+                })
+                .await;
             return;
         }
     };
     if let Some(publish) = republish {
-        if let Err(error) = publisher.ask(publish).await.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+        if let Err(error) = publisher
+            .ask(publish)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
             // Could not park it elsewhere: put it back; it comes again after a reconnect.
             tracing::warn!(%queue, %error, "re-publish for retry/dead-letter failed; requeueing");
             deliveries.with_label_values(&[queue, "requeue"]).inc();
-            let _ = delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+            let _ = delivery
+                .acker
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                })
+                .await;
             return;
         }
     }
@@ -272,10 +333,22 @@ fn retry_publish(delivery: &Delivery, retry_queue: &str, attempt: u32, error: &s
             ("x-last-error", text(error)),
         ],
     );
-    Publish { exchange: String::new(), routing_key: retry_queue.to_owned(), payload: delivery.data.clone(), properties, mandatory: true }
+    Publish {
+        exchange: String::new(),
+        routing_key: retry_queue.to_owned(),
+        payload: delivery.data.clone(),
+        properties,
+        mandatory: true,
+    }
 }
 
-fn dead_letter_publish(delivery: &Delivery, route: &RetryRoute, attempt: u32, reason: &str, error: &str) -> Publish {
+fn dead_letter_publish(
+    delivery: &Delivery,
+    route: &RetryRoute,
+    attempt: u32,
+    reason: &str,
+    error: &str,
+) -> Publish {
     let now = now_millis();
     let first = get_i64(&delivery.properties, FIRST_FAILURE_HEADER).unwrap_or(now);
     let properties = with_headers(
@@ -341,7 +414,9 @@ impl Handler<StopConsuming> for QueueConsumer {
         let in_flight = self.in_flight.clone();
         Box::pin(async move {
             if let Some((channel, tag)) = cancel {
-                let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                let _ = channel
+                    .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                    .await;
             }
             let deadline = Instant::now() + msg.deadline;
             while in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {

@@ -12,7 +12,9 @@ pub mod headers;
 mod publisher;
 mod topology;
 
-pub use connection::{AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Subscribe};
+pub use connection::{
+    AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Subscribe,
+};
 pub use consumer::{
     ConsumerConfig, Disposition, HandleDelivery, Incoming, QueueConsumer, RetryRoute, StopConsuming,
 };

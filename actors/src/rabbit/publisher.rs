@@ -1,8 +1,8 @@
 //! A publisher actor: one long-lived confirm-mode channel, a bounded window of unconfirmed
 //! publishes, and a reply only once the broker has confirmed (or refused) each message.
 
-use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};
 use super::ConnectionManager;
+use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};
 use crate::actor_ref::ActorRef;
 use crate::metrics::amqp_metrics;
 use actix::prelude::*;
@@ -18,7 +18,10 @@ pub enum PublishError {
     #[error("the broker refused the message (nack)")]
     Nacked,
     #[error("no queue is bound for exchange {exchange:?} and routing key {routing_key:?}")]
-    Unroutable { exchange: String, routing_key: String },
+    Unroutable {
+        exchange: String,
+        routing_key: String,
+    },
     #[error("AMQP error: {0}")]
     Amqp(#[from] lapin::Error),
 }
@@ -36,7 +39,11 @@ pub struct Publish {
 
 impl Publish {
     /// A persistent message (delivery mode 2) on a durable path.
-    pub fn persistent(exchange: impl Into<String>, routing_key: impl Into<String>, payload: Vec<u8>) -> Self {
+    pub fn persistent(
+        exchange: impl Into<String>,
+        routing_key: impl Into<String>,
+        payload: Vec<u8>,
+    ) -> Self {
         Self {
             exchange: exchange.into(),
             routing_key: routing_key.into(),
@@ -59,24 +66,36 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(manager: ActorRef<ConnectionManager>, window: usize) -> Self {
-        Self { manager, conn: None, channel: None, window: Arc::new(Semaphore::new(window)) }
+        Self {
+            manager,
+            conn: None,
+            channel: None,
+            window: Arc::new(Semaphore::new(window)),
+        }
     }
 
     fn open_channel(&mut self, ctx: &mut Context<Self>) {
-        let Some(conn) = self.conn.clone() else { return };
+        let Some(conn) = self.conn.clone() else {
+            return;
+        };
         let generation = conn.generation;
         let open = async move {
             let channel = conn.create_channel().await?;
-            channel.confirm_select(ConfirmSelectOptions::default()).await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
             Ok::<_, lapin::Error>(channel)
         };
-        ctx.spawn(open.into_actor(self).map(move |result, act, _| match result {
-            Ok(channel) if act.conn.as_ref().map(|c| c.generation) == Some(generation) => {
-                act.channel = Some(channel);
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not open a publisher channel"),
-        }));
+        ctx.spawn(
+            open.into_actor(self)
+                .map(move |result, act, _| match result {
+                    Ok(channel) if act.conn.as_ref().map(|c| c.generation) == Some(generation) => {
+                        act.channel = Some(channel);
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "could not open a publisher channel"),
+                }),
+        );
     }
 }
 
@@ -118,7 +137,11 @@ impl Handler<Publish> for Publisher {
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) -> Self::Result {
         // A channel the broker closed (e.g. after publishing to a missing exchange) is replaced.
-        if self.channel.as_ref().is_some_and(|c| !c.status().connected()) {
+        if self
+            .channel
+            .as_ref()
+            .is_some_and(|c| !c.status().connected())
+        {
             self.channel = None;
             self.open_channel(ctx);
         }
@@ -126,8 +149,14 @@ impl Handler<Publish> for Publisher {
         let window = self.window.clone();
         let publish = async move {
             let channel = channel.ok_or(PublishError::NotConnected)?;
-            let _permit = window.acquire_owned().await.map_err(|_| PublishError::NotConnected)?;
-            let options = BasicPublishOptions { mandatory: msg.mandatory, ..Default::default() };
+            let _permit = window
+                .acquire_owned()
+                .await
+                .map_err(|_| PublishError::NotConnected)?;
+            let options = BasicPublishOptions {
+                mandatory: msg.mandatory,
+                ..Default::default()
+            };
             let confirm = channel
                 .basic_publish(
                     msg.exchange.as_str().into(),
@@ -147,15 +176,19 @@ impl Handler<Publish> for Publisher {
                 Confirmation::Nack(_) => Err(PublishError::Nacked),
             }
         };
-        Box::pin(publish.into_actor(self).map(|result: Result<(), PublishError>, _, _| {
-            let outcome = match &result {
-                Ok(()) => "confirmed",
-                Err(PublishError::Nacked) => "nacked",
-                Err(_) => "failed",
-            };
-            amqp_metrics().published.with_label_values(&[outcome]).inc();
-            result
-        }))
+        Box::pin(
+            publish
+                .into_actor(self)
+                .map(|result: Result<(), PublishError>, _, _| {
+                    let outcome = match &result {
+                        Ok(()) => "confirmed",
+                        Err(PublishError::Nacked) => "nacked",
+                        Err(_) => "failed",
+                    };
+                    amqp_metrics().published.with_label_values(&[outcome]).inc();
+                    result
+                }),
+        )
     }
 }
 

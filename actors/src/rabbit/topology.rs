@@ -46,7 +46,10 @@ impl QueueSpec {
     }
 
     pub fn exclusive(name: impl Into<String>) -> Self {
-        Self { exclusive: true, ..Self::durable(name, QueueKind::Classic) }
+        Self {
+            exclusive: true,
+            ..Self::durable(name, QueueKind::Classic)
+        }
     }
 
     fn arguments(&self) -> FieldTable {
@@ -67,10 +70,16 @@ impl QueueSpec {
             args.insert("x-dead-letter-routing-key".into(), text(key));
         }
         if let Some(ttl) = self.message_ttl {
-            args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl.as_millis() as i64));
+            args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongLongInt(ttl.as_millis() as i64),
+            );
         }
         if let (Some(limit), QueueKind::Quorum) = (self.delivery_limit, self.kind) {
-            args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(i64::from(limit)));
+            args.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(i64::from(limit)),
+            );
         }
         args
     }
@@ -118,7 +127,10 @@ pub struct Topology {
 
 impl Topology {
     pub fn exchange(&mut self, name: impl Into<String>, kind: ExchangeKind) -> &mut Self {
-        self.exchanges.push(ExchangeSpec { name: name.into(), kind });
+        self.exchanges.push(ExchangeSpec {
+            name: name.into(),
+            kind,
+        });
         self
     }
 
@@ -127,21 +139,39 @@ impl Topology {
         self
     }
 
-    pub fn bind(&mut self, queue: impl Into<String>, exchange: impl Into<String>, key: impl Into<String>) -> &mut Self {
-        self.bindings.push(BindingSpec { queue: queue.into(), exchange: exchange.into(), routing_key: key.into() });
+    pub fn bind(
+        &mut self,
+        queue: impl Into<String>,
+        exchange: impl Into<String>,
+        key: impl Into<String>,
+    ) -> &mut Self {
+        self.bindings.push(BindingSpec {
+            queue: queue.into(),
+            exchange: exchange.into(),
+            routing_key: key.into(),
+        });
         self
     }
 
     /// Declares `work` with its DLQ and retry tiers. Messages the broker dead-letters (rejected,
     /// over the delivery limit) land in the DLQ through `dead_letter_exchange`.
-    pub fn work_queue(&mut self, work: &WorkQueue, kind: QueueKind, dead_letter_exchange: &str) -> &mut Self {
+    pub fn work_queue(
+        &mut self,
+        work: &WorkQueue,
+        kind: QueueKind,
+        dead_letter_exchange: &str,
+    ) -> &mut Self {
         let mut main = QueueSpec::durable(&work.name, kind);
         main.dead_letter_exchange = Some(dead_letter_exchange.to_owned());
         main.dead_letter_routing_key = Some(work.dead_letter_queue.clone());
         main.delivery_limit = Some(20);
         self.queue(main);
         self.queue(QueueSpec::durable(&work.dead_letter_queue, kind));
-        self.bind(&work.dead_letter_queue, dead_letter_exchange, &work.dead_letter_queue);
+        self.bind(
+            &work.dead_letter_queue,
+            dead_letter_exchange,
+            &work.dead_letter_queue,
+        );
         for (queue, delay) in &work.retry_queues {
             let mut tier = QueueSpec::durable(queue, kind);
             tier.message_ttl = Some(*delay);
@@ -154,9 +184,17 @@ impl Topology {
 
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
         for ex in &self.exchanges {
-            let options = ExchangeDeclareOptions { durable: true, ..Default::default() };
+            let options = ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            };
             channel
-                .exchange_declare(ex.name.as_str().into(), ex.kind.clone(), options, FieldTable::default())
+                .exchange_declare(
+                    ex.name.as_str().into(),
+                    ex.kind.clone(),
+                    options,
+                    FieldTable::default(),
+                )
                 .await?;
         }
         for q in &self.queues {
@@ -166,7 +204,9 @@ impl Topology {
                 auto_delete: q.exclusive,
                 ..Default::default()
             };
-            channel.queue_declare(q.name.as_str().into(), options, q.arguments()).await?;
+            channel
+                .queue_declare(q.name.as_str().into(), options, q.arguments())
+                .await?;
         }
         for b in &self.bindings {
             channel

@@ -39,14 +39,15 @@ pub(crate) async fn run<A>(
     loop {
         // The actor's state after a panic may be half-updated; `restart` below hands it to
         // `Supervised::restarting`, which is where an actor resets what it must.
-        let exit = poll_fn(|cx| {
-            match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut fut).poll(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(())) => Poll::Ready(Exit::Stopped),
-                Err(payload) => Poll::Ready(Exit::Panicked(panic_message(payload.as_ref()))),
-            }
-        })
-        .await;
+        let exit =
+            poll_fn(
+                |cx| match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut fut).poll(cx))) {
+                    Ok(Poll::Pending) => Poll::Pending,
+                    Ok(Poll::Ready(())) => Poll::Ready(Exit::Stopped),
+                    Err(payload) => Poll::Ready(Exit::Panicked(panic_message(payload.as_ref()))),
+                },
+            )
+            .await;
         let reason = match exit {
             // Nobody holds the address any more: an orderly end, not a failure.
             Exit::Stopped if !fut.ctx().connected() => break,
@@ -58,10 +59,19 @@ pub(crate) async fn run<A>(
             break;
         }
         let label = reason.label();
-        match supervisor.send(ChildExited { child: name.clone(), reason }).await {
+        match supervisor
+            .send(ChildExited {
+                child: name.clone(),
+                reason,
+            })
+            .await
+        {
             Ok(Decision::Restart(delay)) => {
                 actix::clock::sleep(delay).await;
-                metrics.restarts.with_label_values(&[actor_type, label]).inc();
+                metrics
+                    .restarts
+                    .with_label_values(&[actor_type, label])
+                    .inc();
                 if !fut.restart() {
                     break;
                 }

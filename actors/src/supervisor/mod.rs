@@ -140,7 +140,10 @@ impl Actor for Supervisor {
 impl Supervisor {
     fn escalate(&mut self, child: &str, reason: String) {
         self.escalated = true;
-        actor_metrics().escalations.with_label_values(&[&self.config.name]).inc();
+        actor_metrics()
+            .escalations
+            .with_label_values(&[&self.config.name])
+            .inc();
         tracing::error!(
             supervisor = %self.config.name,
             child,
@@ -149,7 +152,11 @@ impl Supervisor {
             within_s = self.config.intensity.within.as_secs_f64(),
             "restart intensity exceeded: escalating"
         );
-        let escalated = Escalated { supervisor: self.config.name.clone(), child: child.to_owned(), reason };
+        let escalated = Escalated {
+            supervisor: self.config.name.clone(),
+            child: child.to_owned(),
+            reason,
+        };
         match &self.on_escalation {
             OnEscalation::ExitProcess { code } => {
                 // The root gives up: a fresh process is the cleanest restart of the whole tree.
@@ -161,8 +168,11 @@ impl Supervisor {
 
     fn restart_delay(&mut self, child: &str) -> Duration {
         let now = Instant::now();
-        let (initial, max, window) =
-            (self.config.backoff_initial, self.config.backoff_max, self.config.intensity.within);
+        let (initial, max, window) = (
+            self.config.backoff_initial,
+            self.config.backoff_max,
+            self.config.intensity.within,
+        );
         let (backoff, last) = self
             .backoffs
             .entry(child.to_owned())
@@ -185,7 +195,8 @@ impl Handler<ChildExited> for Supervisor {
         }
         let now = Instant::now();
         let window = self.config.intensity.within;
-        self.recent_restarts.retain(|t| now.duration_since(*t) <= window);
+        self.recent_restarts
+            .retain(|t| now.duration_since(*t) <= window);
         self.recent_restarts.push_back(now);
         if let Some(info) = self.children.iter_mut().find(|c| c.name == msg.child) {
             info.restarts += 1;
@@ -274,7 +285,10 @@ impl SupervisorRef {
     /// Starts a supervisor below this one; its escalations escalate this one.
     pub fn spawn_supervisor(&self, config: SupervisorConfig) -> SupervisorRef {
         let child = Self::start_root(config, OnEscalation::Notify(self.addr.clone().recipient()));
-        self.addr.do_send(RegisterChild(ChildInfo::supervisor(child.name.clone(), child.addr.clone())));
+        self.addr.do_send(RegisterChild(ChildInfo::supervisor(
+            child.name.clone(),
+            child.addr.clone(),
+        )));
         child
     }
 
@@ -309,7 +323,12 @@ impl SupervisorRef {
     }
 
     /// Like [`spawn`](Self::spawn), on the arbiter of the calling thread.
-    pub fn spawn_here<A, F>(&self, name: impl Into<String>, restart: Restart, factory: F) -> ActorRef<A>
+    pub fn spawn_here<A, F>(
+        &self,
+        name: impl Into<String>,
+        restart: Restart,
+        factory: F,
+    ) -> ActorRef<A>
     where
         A: Actor<Context = Context<A>> + Supervised + Unpin,
         F: FnOnce() -> A + Send + 'static,

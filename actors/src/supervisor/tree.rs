@@ -15,11 +15,23 @@ pub struct ChildInfo {
 
 impl ChildInfo {
     pub(crate) fn actor(name: String, actor_type: &'static str, restart: Restart) -> Self {
-        Self { name, actor_type, restart: Some(restart), restarts: 0, supervisor: None }
+        Self {
+            name,
+            actor_type,
+            restart: Some(restart),
+            restarts: 0,
+            supervisor: None,
+        }
     }
 
     pub(crate) fn supervisor(name: String, addr: Addr<Supervisor>) -> Self {
-        Self { name, actor_type: "Supervisor", restart: None, restarts: 0, supervisor: Some(addr) }
+        Self {
+            name,
+            actor_type: "Supervisor",
+            restart: None,
+            restarts: 0,
+            supervisor: Some(addr),
+        }
     }
 }
 
@@ -50,7 +62,11 @@ impl TreeNode {
             "",
             self.name,
             self.actor_type,
-            if self.restarts > 0 { format!(" restarts={}", self.restarts) } else { String::new() },
+            if self.restarts > 0 {
+                format!(" restarts={}", self.restarts)
+            } else {
+                String::new()
+            },
             indent = depth * 2
         );
         for child in &self.children {
@@ -81,7 +97,13 @@ pub(crate) fn describe(name: String, children: Vec<ChildInfo>) -> ResponseFuture
             };
             nodes.push(node);
         }
-        TreeNode { name, actor_type: "Supervisor".into(), restart: None, restarts: 0, children: nodes }
+        TreeNode {
+            name,
+            actor_type: "Supervisor".into(),
+            restart: None,
+            restarts: 0,
+            children: nodes,
+        }
     })
 }
 

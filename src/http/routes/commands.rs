@@ -7,7 +7,10 @@ use crate::http::dto::CommandResponse;
 use crate::http::problem::ApiError;
 use actix_web::{HttpResponse, web};
 
-pub async fn get_command(state: web::Data<ApiState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_command(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "command")?;
     match state.commands.ask(GetCommand { id }).await?? {
         Some(record) => Ok(HttpResponse::Ok().json(CommandResponse::from(&record))),

@@ -44,31 +44,47 @@ pub fn configure_api(cfg: &mut web::ServiceConfig, state: ApiState) {
         .limit(BODY_LIMIT)
         .content_type_required(true)
         .error_handler(|err, _| json_error(err, BODY_LIMIT).into());
-    let path = web::PathConfig::default().error_handler(|err, _| ApiError::BadRequest(err.to_string()).into());
-    cfg.app_data(web::Data::new(state)).app_data(json).app_data(path).service(
-        web::scope("/api/v1")
-            .service(
-                web::resource(["/users", "/users/"])
-                    .route(web::post().to(users::register))
-                    .default_service(web::to(method_not_allowed)),
-            )
-            .service(
-                web::resource("/users/{id}")
-                    .route(web::get().to(users::get_user))
-                    .default_service(web::to(method_not_allowed)),
-            )
-            .service(
-                web::resource("/commands/{id}")
-                    .route(web::get().to(commands::get_command))
-                    .default_service(web::to(method_not_allowed)),
-            ),
-    );
+    let path = web::PathConfig::default()
+        .error_handler(|err, _| ApiError::BadRequest(err.to_string()).into());
+    cfg.app_data(web::Data::new(state))
+        .app_data(json)
+        .app_data(path)
+        .service(
+            web::scope("/api/v1")
+                .service(
+                    web::resource(["/users", "/users/"])
+                        .route(web::post().to(users::register))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/users/{id}")
+                        .route(web::get().to(users::get_user))
+                        .default_service(web::to(method_not_allowed)),
+                )
+                .service(
+                    web::resource("/commands/{id}")
+                        .route(web::get().to(commands::get_command))
+                        .default_service(web::to(method_not_allowed)),
+                ),
+        );
 }
 
 pub fn configure_ops(cfg: &mut web::ServiceConfig, state: OpsState) {
     cfg.app_data(web::Data::new(state))
-        .service(web::resource("/health").route(web::get().to(ops::health)).default_service(web::to(method_not_allowed)))
-        .service(web::resource("/ready").route(web::get().to(ops::ready)).default_service(web::to(method_not_allowed)))
-        .service(web::resource("/metrics").route(web::get().to(ops::metrics)).default_service(web::to(method_not_allowed)))
+        .service(
+            web::resource("/health")
+                .route(web::get().to(ops::health))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/ready")
+                .route(web::get().to(ops::ready))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(ops::metrics))
+                .default_service(web::to(method_not_allowed)),
+        )
         .service(web::resource("/debug/supervision").route(web::get().to(ops::supervision)));
 }

@@ -11,7 +11,9 @@ pub async fn health() -> HttpResponse {
 
 pub async fn ready(state: web::Data<OpsState>) -> HttpResponse {
     let readiness = state.readiness.ask(CheckReadiness).await.ok();
-    let (pg, mq) = readiness.map(|r| (r.postgres, r.rabbitmq)).unwrap_or((false, false));
+    let (pg, mq) = readiness
+        .map(|r| (r.postgres, r.rabbitmq))
+        .unwrap_or((false, false));
     let checks = serde_json::json!({
         "postgres": if pg { "ok" } else { "unavailable" },
         "rabbitmq": if mq { "ok" } else { "unavailable" },
@@ -19,19 +21,27 @@ pub async fn ready(state: web::Data<OpsState>) -> HttpResponse {
     if pg && mq {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "checks": checks }))
     } else {
-        let failed: Vec<&str> = [("postgres", pg), ("rabbitmq", mq)].iter().filter(|(_, ok)| !ok).map(|(n, _)| *n).collect();
-        HttpResponse::ServiceUnavailable().content_type(PROBLEM_JSON).json(serde_json::json!({
-            "type": "/problems/not-ready",
-            "title": "Not ready",
-            "status": 503,
-            "detail": format!("unavailable: {}", failed.join(", ")),
-            "checks": checks,
-        }))
+        let failed: Vec<&str> = [("postgres", pg), ("rabbitmq", mq)]
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(n, _)| *n)
+            .collect();
+        HttpResponse::ServiceUnavailable()
+            .content_type(PROBLEM_JSON)
+            .json(serde_json::json!({
+                "type": "/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": format!("unavailable: {}", failed.join(", ")),
+                "checks": checks,
+            }))
     }
 }
 
 pub async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(crate::metrics::render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::metrics::render())
 }
 
 pub async fn supervision(state: web::Data<OpsState>) -> HttpResponse {

@@ -14,17 +14,22 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?;
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+        })?;
     Ok(Some(key.to_owned()))
 }
 
 pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a UUID")))
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a UUID")))
 }
 
 pub(super) fn accepted(command_id: Uuid) -> HttpResponse {
@@ -42,9 +47,16 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let prefer = Prefer::from_headers(req.headers());
     let idempotency_key = idempotency_key(&req)?;
-    let RegisterUserRequest { email, username, first_name, last_name, password } = body.into_inner();
-    let (details, password) = RegistrationForm::parse(&email, &username, &first_name, &last_name, password)
-        .map_err(ApiError::Validation)?;
+    let RegisterUserRequest {
+        email,
+        username,
+        first_name,
+        last_name,
+        password,
+    } = body.into_inner();
+    let (details, password) =
+        RegistrationForm::parse(&email, &username, &first_name, &last_name, password)
+            .map_err(ApiError::Validation)?;
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let submission = state
         .register
@@ -64,14 +76,23 @@ pub async fn register(
         return Ok(accepted(command_id));
     }
     let wait = prefer.wait.unwrap_or(state.default_wait);
-    let record = state.completions.ask(AwaitCompletion { command_id, wait }).await??;
+    let record = state
+        .completions
+        .ask(AwaitCompletion { command_id, wait })
+        .await??;
     outcome(&state, command_id, record).await
 }
 
 /// Maps a command's state to the response the client would have had synchronously.
-async fn outcome(state: &ApiState, command_id: Uuid, record: Option<CommandRecord>) -> Result<HttpResponse, ApiError> {
+async fn outcome(
+    state: &ApiState,
+    command_id: Uuid,
+    record: Option<CommandRecord>,
+) -> Result<HttpResponse, ApiError> {
     let Some(record) = record else {
-        return Err(ApiError::Internal(format!("command {command_id} vanished from the log")));
+        return Err(ApiError::Internal(format!(
+            "command {command_id} vanished from the log"
+        )));
     };
     match record.status {
         CommandStatus::Pending => Ok(accepted(command_id)),
@@ -87,7 +108,9 @@ async fn outcome(state: &ApiState, command_id: Uuid, record: Option<CommandRecor
                 Some(id) => state.users.ask(GetUser { id }).await??,
                 None => None,
             };
-            let user = user.ok_or_else(|| ApiError::Internal(format!("user of command {command_id} not found")))?;
+            let user = user.ok_or_else(|| {
+                ApiError::Internal(format!("user of command {command_id} not found"))
+            })?;
             Ok(HttpResponse::Created()
                 .insert_header((header::LOCATION, location))
                 .insert_header((header::ETAG, format!("\"{}\"", user.version)))
@@ -97,7 +120,10 @@ async fn outcome(state: &ApiState, command_id: Uuid, record: Option<CommandRecor
 }
 
 #[tracing::instrument(name = "get_user", skip_all)]
-pub async fn get_user(state: web::Data<ApiState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_user(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = UserId::from_uuid(parse_id(&id, "user")?);
     match state.users.ask(GetUser { id }).await?? {
         Some(user) => Ok(HttpResponse::Ok()

@@ -23,7 +23,10 @@ pub struct CommandDispatcher {
 
 impl CommandDispatcher {
     pub fn new(executor: Port<ExecuteCommand>, publisher: ::actors::ActorRef<Publisher>) -> Self {
-        Self { executor, publisher }
+        Self {
+            executor,
+            publisher,
+        }
     }
 }
 
@@ -48,7 +51,10 @@ pub fn decode(payload: &[u8], schema_version: Option<i64>) -> Result<Command, Di
             Ok(value) if value.get("type").is_some() && e.is_data() => "unknown_type_or_invalid",
             _ => "undecodable",
         };
-        Disposition::DeadLetter { reason: reason.into(), error: e.to_string() }
+        Disposition::DeadLetter {
+            reason: reason.into(),
+            error: e.to_string(),
+        }
     })
 }
 
@@ -61,7 +67,11 @@ impl Handler<HandleDelivery> for CommandDispatcher {
         let publisher = self.publisher.clone();
         let request_id = incoming.header_str("x-request-id");
         let schema = ::actors::rabbit::headers::get_i64(&incoming.properties, "x-schema-version");
-        let reply_to = incoming.properties.reply_to().as_ref().map(|s| s.as_str().to_owned());
+        let reply_to = incoming
+            .properties
+            .reply_to()
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
         let span = tracing::info_span!(
             "command",
             request_id = request_id.as_deref(),
@@ -78,18 +88,24 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                         return disposition;
                     }
                 };
-                tracing::Span::current().record("command_id", tracing::field::display(command.id()));
+                tracing::Span::current()
+                    .record("command_id", tracing::field::display(command.id()));
                 let (id, kind) = (command.id(), command.kind());
                 match executor.ask(ExecuteCommand { command }).await {
                     Ok(Ok(result)) => {
                         match &result {
-                            CommandResult::Succeeded { .. } => crate::metrics::commands_total(kind, "succeeded"),
-                            CommandResult::Rejected(_) => crate::metrics::commands_total(kind, "failed"),
+                            CommandResult::Succeeded { .. } => {
+                                crate::metrics::commands_total(kind, "succeeded")
+                            }
+                            CommandResult::Rejected(_) => {
+                                crate::metrics::commands_total(kind, "failed")
+                            }
                             CommandResult::AlreadyApplied(_) => {}
                         }
                         tracing::info!(?result, "command applied");
                         if let Some(queue) = reply_to {
-                            let body = serde_json::to_vec(&CompletionNotice { command_id: id }).unwrap_or_default();
+                            let body = serde_json::to_vec(&CompletionNotice { command_id: id })
+                                .unwrap_or_default();
                             // Best effort: a missed notice only makes the API fall back to polling.
                             let mut notice = Publish::persistent("", queue, body);
                             notice.mandatory = false;
@@ -99,9 +115,13 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                     }
                     Ok(Err(error)) => {
                         tracing::warn!(%error, "command failed transiently; will retry");
-                        Disposition::Retry { error: error.to_string() }
+                        Disposition::Retry {
+                            error: error.to_string(),
+                        }
                     }
-                    Err(error) => Disposition::Retry { error: format!("executor unavailable: {error}") },
+                    Err(error) => Disposition::Retry {
+                        error: format!("executor unavailable: {error}"),
+                    },
                 }
             }
             .instrument(span),
@@ -121,8 +141,17 @@ mod tests {
             Disposition::DeadLetter { reason, .. } => reason,
             other => panic!("{other:?}"),
         };
-        assert_eq!(reason(decode(b"not json", None).unwrap_err()), "undecodable");
-        assert_eq!(reason(decode(br#"{"type":"DropTables"}"#, None).unwrap_err()), "unknown_type_or_invalid");
-        assert_eq!(reason(decode(b"{}", Some(99)).unwrap_err()), "unknown_version");
+        assert_eq!(
+            reason(decode(b"not json", None).unwrap_err()),
+            "undecodable"
+        );
+        assert_eq!(
+            reason(decode(br#"{"type":"DropTables"}"#, None).unwrap_err()),
+            "unknown_type_or_invalid"
+        );
+        assert_eq!(
+            reason(decode(b"{}", Some(99)).unwrap_err()),
+            "unknown_version"
+        );
     }
 }

@@ -20,7 +20,10 @@ pub struct CompletionTracker {
 
 impl CompletionTracker {
     pub fn new(commands: Port<GetCommand>) -> Self {
-        Self { commands, waiters: HashMap::new() }
+        Self {
+            commands,
+            waiters: HashMap::new(),
+        }
     }
 }
 
@@ -56,7 +59,10 @@ impl Handler<HandleDelivery> for CompletionTracker {
                 }
                 Disposition::Ack
             }
-            Err(e) => Disposition::DeadLetter { reason: "undecodable".into(), error: e.to_string() },
+            Err(e) => Disposition::DeadLetter {
+                reason: "undecodable".into(),
+                error: e.to_string(),
+            },
         }
     }
 }

@@ -35,12 +35,21 @@ impl Names {
     }
 
     /// The topology every process declares (idempotently) on each connect.
-    pub fn topology(&self, retry_tiers: &[Duration], kind: QueueKind, reply_queue: Option<&str>) -> Topology {
+    pub fn topology(
+        &self,
+        retry_tiers: &[Duration],
+        kind: QueueKind,
+        reply_queue: Option<&str>,
+    ) -> Topology {
         let mut t = Topology::default();
         t.exchange(&self.commands_exchange, ExchangeKind::Topic)
             .exchange(&self.events_exchange, ExchangeKind::Topic)
             .exchange(&self.dead_letter_exchange, ExchangeKind::Direct)
-            .work_queue(&self.command_work_queue(retry_tiers), kind, &self.dead_letter_exchange)
+            .work_queue(
+                &self.command_work_queue(retry_tiers),
+                kind,
+                &self.dead_letter_exchange,
+            )
             .bind(&self.command_queue, &self.commands_exchange, "users.#");
         if let Some(queue) = reply_queue {
             t.queue(QueueSpec::exclusive(queue));

@@ -2,7 +2,7 @@
 //! answers command-status queries.
 
 use crate::application::commands::{CommandRecord, CommandStatus};
-use crate::application::ports::{GetCommand, InfraError, SubmitCommand, Submission};
+use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
 use actix::prelude::*;
@@ -28,15 +28,37 @@ impl Actor for CommandStore {
 
 impl Supervised for CommandStore {}
 
-type CommandRow = (Uuid, String, String, Option<String>, Option<String>, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>);
+type CommandRow = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
 
 fn record(row: CommandRow) -> Result<CommandRecord, InfraError> {
     let (id, kind, status, error_code, error_detail, location, created_at, completed_at) = row;
-    let status = CommandStatus::parse(&status).ok_or_else(|| InfraError(format!("unknown command status {status:?}")))?;
-    Ok(CommandRecord { id, kind, status, error_code, error_detail, location, created_at, completed_at })
+    let status = CommandStatus::parse(&status)
+        .ok_or_else(|| InfraError(format!("unknown command status {status:?}")))?;
+    Ok(CommandRecord {
+        id,
+        kind,
+        status,
+        error_code,
+        error_detail,
+        location,
+        created_at,
+        completed_at,
+    })
 }
 
-pub(crate) async fn fetch_command(pool: &PgPool, id: Uuid) -> Result<Option<CommandRecord>, InfraError> {
+pub(crate) async fn fetch_command(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<CommandRecord>, InfraError> {
     let row: Option<CommandRow> = sqlx::query_as(
         "SELECT id, type, status, error_code, error_detail, location, created_at, completed_at
          FROM commands WHERE id = $1",
@@ -66,14 +88,17 @@ async fn submit(pool: PgPool, names: Names, msg: SubmitCommand) -> Result<Submis
     if inserted.is_none() {
         // The key was used before (possibly by a request still in flight: the insert above
         // waited for it to commit). Same request → the original command; else a misuse.
-        let (original, fingerprint): (Uuid, Option<Vec<u8>>) =
-            sqlx::query_as("SELECT id, request_fingerprint FROM commands WHERE idempotency_key = $1")
-                .bind(&msg.idempotency_key)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (original, fingerprint): (Uuid, Option<Vec<u8>>) = sqlx::query_as(
+            "SELECT id, request_fingerprint FROM commands WHERE idempotency_key = $1",
+        )
+        .bind(&msg.idempotency_key)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.rollback().await?;
         return Ok(if fingerprint == msg.fingerprint {
-            Submission::Replayed { command_id: original }
+            Submission::Replayed {
+                command_id: original,
+            }
         } else {
             Submission::KeyReused
         });

@@ -30,17 +30,40 @@ impl Actor for UserRepository {
 
 impl Supervised for UserRepository {}
 
-type UserRow = (Uuid, String, String, String, String, String, bool, DateTime<Utc>, DateTime<Utc>, i64);
+type UserRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i64,
+);
 
 /// Rows are parsed back through the domain's constructors: a corrupt row is an error, not a user.
 fn user_from_row(row: UserRow) -> Result<User, InfraError> {
-    let (id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version) = row;
+    let (
+        id,
+        email,
+        username,
+        first_name,
+        last_name,
+        role,
+        is_active,
+        created_at,
+        updated_at,
+        version,
+    ) = row;
     let corrupt = |what: &str| InfraError(format!("corrupt user row {id}: {what}"));
     Ok(User {
         id: UserId::from_uuid(id),
         email: Email::parse(&email).map_err(|_| corrupt("email"))?,
         username: Username::parse(&username).map_err(|_| corrupt("username"))?,
-        first_name: PersonName::parse("first_name", &first_name).map_err(|_| corrupt("first_name"))?,
+        first_name: PersonName::parse("first_name", &first_name)
+            .map_err(|_| corrupt("first_name"))?,
         last_name: PersonName::parse("last_name", &last_name).map_err(|_| corrupt("last_name"))?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
         is_active,
@@ -53,24 +76,33 @@ fn user_from_row(row: UserRow) -> Result<User, InfraError> {
 const SELECT_USER: &str = "SELECT id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version
      FROM users WHERE id = $1";
 
-async fn apply_registration(pool: PgPool, names: Names, msg: ApplyRegistration) -> Result<CommandResult, sqlx::Error> {
+async fn apply_registration(
+    pool: PgPool,
+    names: Names,
+    msg: ApplyRegistration,
+) -> Result<CommandResult, sqlx::Error> {
     let c = msg.command;
     let mut tx = pool.begin().await?;
     // The command row is the idempotency record; a command injected without one gets one.
-    sqlx::query("INSERT INTO commands (id, type) VALUES ($1, 'RegisterUser') ON CONFLICT (id) DO NOTHING")
-        .bind(c.command_id)
-        .execute(&mut *tx)
-        .await?;
-    let (status,): (String,) = sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE")
-        .bind(c.command_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO commands (id, type) VALUES ($1, 'RegisterUser') ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(c.command_id)
+    .execute(&mut *tx)
+    .await?;
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE")
+            .bind(c.command_id)
+            .fetch_one(&mut *tx)
+            .await?;
     if let Some(done) = CommandStatus::parse(&status).filter(|s| s.is_terminal()) {
         tx.rollback().await?;
         return Ok(CommandResult::AlreadyApplied(done));
     }
 
-    sqlx::query("SAVEPOINT insert_user").execute(&mut *tx).await?;
+    sqlx::query("SAVEPOINT insert_user")
+        .execute(&mut *tx)
+        .await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, username, first_name, last_name, password_hash)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -113,7 +145,9 @@ async fn apply_registration(pool: PgPool, names: Names, msg: ApplyRegistration) 
             .bind(sqlx::types::Json(headers))
             .execute(&mut *tx)
             .await?;
-            CommandResult::Succeeded { location: user_location(c.user_id) }
+            CommandResult::Succeeded {
+                location: user_location(c.user_id),
+            }
         }
         Err(error) => match unique_violation(&error).as_deref() {
             Some("users_email_key") => CommandResult::Rejected(UserError::EmailTaken),
@@ -122,7 +156,9 @@ async fn apply_registration(pool: PgPool, names: Names, msg: ApplyRegistration) 
         },
     };
     if let CommandResult::Rejected(_) = result {
-        sqlx::query("ROLLBACK TO SAVEPOINT insert_user").execute(&mut *tx).await?;
+        sqlx::query("ROLLBACK TO SAVEPOINT insert_user")
+            .execute(&mut *tx)
+            .await?;
     }
     let (status, code, detail, location) = match &result {
         CommandResult::Succeeded { location } => ("succeeded", None, None, Some(location.clone())),

@@ -1,0 +1,322 @@
+//! Test harness: every test gets its own database and its own AMQP namespace (exchange/queue
+//! prefix) on the real PostgreSQL and RabbitMQ, and the application in-process on port 0.
+
+use hexactor::config::Settings;
+use hexactor::startup::{Application, Role};
+use lapin::options::{BasicGetOptions, BasicPublishOptions};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use serde_json::{Value, json};
+use sqlx::{Connection as _, PgConnection, PgPool};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn postgres_base() -> String {
+    std::env::var("TEST_DATABASE_BASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn rabbitmq_url() -> String {
+    std::env::var("RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// Everything the service logs during the test, at debug level, for the "no plaintext
+/// password in the logs" check.
+pub static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = buffer.clone();
+    let make_writer = move || CaptureWriter(writer.clone());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_ansi(false)
+        .with_writer(make_writer)
+        .try_init();
+    buffer
+});
+
+struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+/// A namespace (database + AMQP prefix) that several app instances can share.
+#[derive(Clone)]
+pub struct Namespace {
+    pub database: String,
+    pub prefix: String,
+}
+
+impl Namespace {
+    pub async fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let ns = Self {
+            database: format!("hexactor_test_{}", &id[..16]),
+            prefix: format!("test_{}", &id[..16]),
+        };
+        let mut conn = PgConnection::connect(&format!("{}/postgres", postgres_base()))
+            .await
+            .expect("connect to postgres");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{}""#,
+            ns.database
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+        ns
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("{}/{}", postgres_base(), self.database)
+    }
+
+    pub fn settings(&self, overrides: &[(&str, &str)]) -> Settings {
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), self.database_url()),
+            ("RABBITMQ_URL".into(), rabbitmq_url()),
+            ("AMQP_PREFIX".into(), self.prefix.clone()),
+            ("BCRYPT_COST".into(), "4".into()),
+            ("PORT".into(), "0".into()),
+            ("WORKER_PORT".into(), "0".into()),
+            ("RETRY_DELAYS_MS".into(), "100,200".into()),
+            ("MAX_ATTEMPTS".into(), "3".into()),
+            ("DB_MAX_CONNECTIONS".into(), "10".into()),
+            ("LOG_LEVEL".into(), "debug".into()),
+        ]);
+        for (k, v) in overrides {
+            vars.insert((*k).into(), (*v).into());
+        }
+        Settings::from_lookup(|k| vars.get(k).cloned()).expect("valid test settings")
+    }
+
+    pub async fn pool(&self) -> PgPool {
+        PgPool::connect(&self.database_url())
+            .await
+            .expect("test pool")
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: awc::Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_role(&Namespace::new().await, Role::All, &[]).await
+}
+
+pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &str)]) -> TestApp {
+    LazyLock::force(&LOGS);
+    let app = Application::build(namespace.settings(overrides), role)
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.into_server());
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let test_app = TestApp {
+        address,
+        pool: namespace.pool().await,
+        client,
+    };
+    test_app.wait_until_ready().await;
+    test_app
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+    /// Asserts an RFC 9457 problem document with this status, and returns it.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json")
+        );
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(
+            p["type"].is_string() && p["title"].is_string() && p["detail"].is_string(),
+            "{p}"
+        );
+        p
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = match body {
+            Some(b) => req.send_body(b).await,
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let body = res
+            .body()
+            .limit(10 * 1024 * 1024)
+            .await
+            .expect("body read")
+            .to_vec();
+        Reply {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], None).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.request("POST", path, &all, Some(serde_json::to_vec(body).unwrap()))
+            .await
+    }
+
+    pub async fn register(&self, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        self.post_json("/api/v1/users", body, headers).await
+    }
+
+    async fn wait_until_ready(&self) {
+        eventually("the app is ready", Duration::from_secs(20), async || {
+            self.get("/ready").await.status == 200
+        })
+        .await;
+    }
+
+    /// Polls a command until it leaves `pending`; returns its JSON.
+    pub async fn wait_for_command(&self, location: &str) -> Value {
+        let mut last = Value::Null;
+        eventually(
+            "the command completes",
+            Duration::from_secs(30),
+            async || {
+                last = self.get(location).await.json();
+                last["status"] != "pending"
+            },
+        )
+        .await;
+        last
+    }
+
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count query")
+    }
+}
+
+pub fn user_body(n: &str) -> Value {
+    json!({
+        "email": format!("user{n}@example.com"),
+        "username": format!("user_{n}"),
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "password": "correct horse battery staple",
+    })
+}
+
+/// Polls `check` until it is true or `within` passes (then the test fails, naming `what`).
+pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {within:?} waiting until {what}");
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub async fn amqp() -> Connection {
+    Connection::connect(&rabbitmq_url(), ConnectionProperties::default())
+        .await
+        .expect("AMQP connect")
+}
+
+/// Takes one message off a queue (acked), if there is one.
+pub async fn take_message(
+    conn: &Connection,
+    queue: &str,
+) -> Option<lapin::message::BasicGetMessage> {
+    let channel = conn.create_channel().await.unwrap();
+    let msg = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await
+        .expect("basic.get");
+    msg
+}
+
+pub async fn publish_raw(
+    conn: &Connection,
+    queue: &str,
+    payload: &[u8],
+    properties: BasicProperties,
+) {
+    let channel = conn.create_channel().await.unwrap();
+    channel.confirm_select(Default::default()).await.unwrap();
+    channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            payload,
+            properties,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}

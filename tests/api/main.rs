@@ -1,0 +1,8 @@
+//! Integration tests against the real PostgreSQL and RabbitMQ.
+
+mod bad_input;
+mod helpers;
+mod messaging;
+mod ops;
+mod register;
+mod security;

@@ -1,0 +1,79 @@
+//! Health, readiness, metrics, the supervision tree and request ids.
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn health_ready_and_the_supervision_tree() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/health").await.status, 200);
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json()["checks"]["postgres"], "ok");
+    assert_eq!(ready.json()["checks"]["rabbitmq"], "ok");
+
+    let tree = app.get("/debug/supervision").await.json();
+    let text = tree.to_string();
+    for name in [
+        "messaging",
+        "amqp-connection",
+        "publisher",
+        "command-consumer",
+        "outbox-relay",
+        "password-hasher-0",
+        "registration",
+        "command-executor",
+    ] {
+        assert!(
+            text.contains(&format!("\"{name}\"")),
+            "{name} missing from {text}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn per_actor_metrics_move_with_traffic() {
+    let app = spawn_app().await;
+    assert_eq!(app.register(&user_body("1"), &[]).await.status, 201);
+    let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+    for needle in [
+        r#"actor_messages_total{actor="RegistrationService",message="RegisterUser",outcome="ok"} 1"#,
+        r#"actor_messages_total{actor="PasswordHasher",message="HashPassword",outcome="ok"} 1"#,
+        r#"actor_messages_total{actor="CommandExecutor",message="ExecuteCommand",outcome="ok"} 1"#,
+        r#"commands_total{status="succeeded",type="RegisterUser"} 1"#,
+        "actor_message_duration_seconds_bucket",
+        "actor_mailbox_wait_seconds_bucket",
+        r#"actor_instances{actor="UserRepository"} 2"#,
+        "amqp_connection_up 1",
+        r#"http_requests_total{method="POST",route="/api/v1/users",status="201"} 1"#,
+    ] {
+        assert!(
+            metrics.contains(needle),
+            "{needle} not in metrics:\n{metrics}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn request_ids_are_returned_and_generated() {
+    let app = spawn_app().await;
+    let given = app
+        .request("GET", "/health", &[("x-request-id", "abc-123")], None)
+        .await;
+    assert_eq!(given.header("x-request-id").as_deref(), Some("abc-123"));
+    let generated = app.get("/health").await.header("x-request-id").unwrap();
+    assert_eq!(uuid::Uuid::parse_str(&generated).map(|_| ()), Ok(()));
+    // Unsafe ids are replaced, not echoed.
+    let evil = app
+        .request("GET", "/health", &[("x-request-id", "a b\tc")], None)
+        .await;
+    assert_ne!(evil.header("x-request-id").as_deref(), Some("a b\tc"));
+    let res = app.get("/health").await;
+    assert_eq!(
+        res.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(
+        res.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
+}
