@@ -62,6 +62,32 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     pub retry_tiers: Vec<Duration>,
     pub max_attempts: u32,
+    pub auth: AuthSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JwtKeys {
+    /// HS256 with SECRET_KEY.
+    Hmac,
+    /// EdDSA (Ed25519) private keys in PEM, by key id; the first one signs, all of them verify
+    /// (rotation: add the new key first, keep the old one until its tokens have expired).
+    Ed25519(Vec<(String, String)>),
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub keys: JwtKeys,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub leeway: Duration,
+    pub session_cache: Duration,
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    pub lockout_base: Duration,
+    pub lockout_max: Duration,
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -234,7 +260,53 @@ impl Settings {
             )?),
             retry_tiers,
             max_attempts: num("MAX_ATTEMPTS", get("MAX_ATTEMPTS", "5"), 1, 100)?,
+            auth: AuthSettings {
+                keys: jwt_keys(&get("JWT_ALGORITHM", "HS256"), &get("JWT_KEYS", ""))?,
+                issuer: get("JWT_ISSUER", "hexactor"),
+                audience: get("JWT_AUDIENCE", "hexactor-api"),
+                access_ttl: Duration::from_secs(num("ACCESS_TOKEN_TTL_SECONDS", get("ACCESS_TOKEN_TTL_SECONDS", "900"), 10, 86_400)?),
+                refresh_ttl: Duration::from_secs(num(
+                    "REFRESH_TOKEN_TTL_SECONDS",
+                    get("REFRESH_TOKEN_TTL_SECONDS", "1209600"),
+                    60,
+                    31_536_000,
+                )?),
+                leeway: Duration::from_secs(num("JWT_LEEWAY_SECONDS", get("JWT_LEEWAY_SECONDS", "30"), 0, 30)?),
+                session_cache: Duration::from_millis(num("SESSION_CACHE_MS", get("SESSION_CACHE_MS", "2000"), 0, 60_000)?),
+                max_failures_per_account: num("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES", "5"), 1, 1000)?,
+                max_failures_per_address: num("LOGIN_MAX_FAILURES_PER_IP", get("LOGIN_MAX_FAILURES_PER_IP", "20"), 1, 100_000)?,
+                lockout_base: Duration::from_secs(num("LOGIN_LOCKOUT_SECONDS", get("LOGIN_LOCKOUT_SECONDS", "30"), 1, 86_400)?),
+                lockout_max: Duration::from_secs(3600),
+                allowed_origins: get("ALLOWED_ORIGINS", "")
+                    .split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            },
         })
+    }
+}
+
+/// `JWT_KEYS` for EdDSA: `kid=/path/to/private.pem,old-kid=/path/to/old.pem` (first one signs).
+fn jwt_keys(algorithm: &str, keys: &str) -> Result<JwtKeys, ConfigError> {
+    match algorithm.to_ascii_uppercase().as_str() {
+        "HS256" => Ok(JwtKeys::Hmac),
+        "EDDSA" => {
+            let mut parsed = Vec::new();
+            for entry in keys.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                let (kid, path) = entry
+                    .split_once('=')
+                    .ok_or_else(|| err("JWT_KEYS", format!("expected kid=path, got {entry:?}")))?;
+                let pem = std::fs::read_to_string(path.trim())
+                    .map_err(|e| err("JWT_KEYS", format!("cannot read {path:?}: {e}")))?;
+                parsed.push((kid.trim().to_owned(), pem));
+            }
+            if parsed.is_empty() {
+                return Err(err("JWT_KEYS", "EdDSA needs at least one kid=path entry"));
+            }
+            Ok(JwtKeys::Ed25519(parsed))
+        }
+        other => Err(err("JWT_ALGORITHM", format!("expected HS256 or EdDSA, got {other:?}"))),
     }
 }
 

@@ -27,6 +27,24 @@ enum Cmd {
     Dev,
     /// Apply database migrations and exit.
     Migrate,
+    /// Administration (bootstrapping the first admin).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create an admin account, or promote the account with this email to admin. The password
+    /// is read from the ADMIN_PASSWORD environment variable (never from argv: it would show in
+    /// `ps` and shell history).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +63,22 @@ fn main() -> ExitCode {
                 let pool = hexactor::infrastructure::postgres::connect(&settings).await?;
                 hexactor::infrastructure::postgres::migrate(&pool).await?;
                 tracing::info!("migrations applied");
+                Ok(())
+            }
+            Cmd::Admin { command: AdminCmd::Create { email, username } } => {
+                let password = std::env::var("ADMIN_PASSWORD")
+                    .map_err(|_| anyhow::anyhow!("set ADMIN_PASSWORD to the new admin's password"))?;
+                let pool = hexactor::infrastructure::postgres::connect(&settings).await?;
+                hexactor::infrastructure::postgres::migrate(&pool).await?;
+                let id = hexactor::infrastructure::postgres::bootstrap::create_admin(
+                    &pool,
+                    &email,
+                    &username,
+                    password,
+                    settings.bcrypt_cost,
+                )
+                .await?;
+                println!("admin {email} ready (id {id})");
                 Ok(())
             }
             Cmd::Serve => run(settings, Role::Api).await,

@@ -13,6 +13,8 @@ struct Metrics {
     outbox_published: IntCounter,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    auth_attempts: IntCounterVec,
+    tokens_issued: IntCounter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -55,7 +57,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
         &["method", "route"]
     )
     .expect("registered once"),
+    auth_attempts: register_int_counter_vec!(
+        Opts::new("auth_attempts_total", "Login attempts by outcome (success|invalid|locked)"),
+        &["status"]
+    )
+    .expect("registered once"),
+    tokens_issued: register_int_counter!("jwt_tokens_issued_total", "Access tokens issued").expect("registered once"),
 });
+
+pub fn auth_attempt(status: &str) {
+    METRICS.auth_attempts.with_label_values(&[status]).inc();
+}
+
+pub fn token_issued() {
+    METRICS.tokens_issued.inc();
+}
 
 pub fn commands_total(kind: &str, status: &str) {
     METRICS.commands.with_label_values(&[kind, status]).inc();

@@ -9,7 +9,16 @@
 //! └── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
 //! ```
 
+use crate::application::account::AccountService;
+use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
+use crate::application::ports::TokenService;
+use crate::domain::{LockoutPolicy, PasswordHash};
+use crate::http::auth::AuthState;
+use crate::http::routes::AccountPorts;
+use crate::infrastructure::postgres::auth_store::AuthStore;
+use crate::infrastructure::tokens::JwtService;
+use std::sync::Arc;
 use crate::application::register_user::RegistrationService;
 use crate::config::Settings;
 use crate::http::{self, ApiState, OpsState};
@@ -194,11 +203,16 @@ impl Application {
             messaging.spawn("reply-consumer", &amqp, Restart::Permanent, move || {
                 QueueConsumer::new(m, p, handler, config)
             });
+            let auth = build_auth(&settings, &persistence, &application, &pool, &io, &hashers, &command_stores)?;
             Some(ApiState {
                 register: registration.port(),
                 completions: tracker.port(),
                 users: Port::pooled(&user_repositories),
+                list_users: Port::pooled(&user_repositories),
                 commands: Port::pooled(&command_stores),
+                auth: auth.routes,
+                account: auth.account,
+                authentication: auth.authentication,
                 default_wait: settings.command_wait,
                 reply_queue: reply_queue.clone(),
             })
@@ -315,6 +329,71 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+struct AuthWiring {
+    routes: crate::http::routes::AuthEndpoints,
+    account: AccountPorts,
+    authentication: AuthState,
+}
+
+/// The auth context (API side): its store, the token service, login and account actors.
+fn build_auth(
+    settings: &Settings,
+    persistence: &SupervisorRef,
+    application: &SupervisorRef,
+    pool: &sqlx::PgPool,
+    io: &[ArbiterHandle],
+    hashers: &[ActorRef<PasswordHasher>],
+    command_stores: &[ActorRef<CommandStore>],
+) -> anyhow::Result<AuthWiring> {
+    let tokens: Arc<dyn TokenService> = Arc::new(
+        JwtService::new(&settings.auth, settings.secret_key.expose()).map_err(|e| anyhow::anyhow!("JWT keys: {e}"))?,
+    );
+    let store = {
+        let (pool, ttl) = (pool.clone(), settings.auth.session_cache);
+        persistence.spawn("auth-store", &io[io.len() - 1], Restart::Permanent, move || AuthStore::new(pool, ttl))
+    };
+    // A real hash at the configured cost, verified against when an email is unknown so that a
+    // miss costs the same bcrypt work as a hit (made once, at start-up).
+    let dummy_hash = PasswordHash::new(bcrypt::hash(uuid::Uuid::new_v4().to_string(), settings.bcrypt_cost)?);
+    let ports = AuthPorts {
+        credentials: store.port(),
+        verify: Port::pooled(hashers),
+        hash: Port::pooled(hashers),
+        upgrade_hash: store.port(),
+        start_session: store.port(),
+        rotate: store.port(),
+        revoke: store.port(),
+        check_throttle: store.port(),
+        record_failure: store.port(),
+        clear_failures: store.port(),
+    };
+    let lockout = |max_failures| LockoutPolicy {
+        max_failures,
+        base_lock: settings.auth.lockout_base,
+        max_lock: settings.auth.lockout_max,
+    };
+    let policy = AuthPolicy {
+        bcrypt_cost: settings.bcrypt_cost,
+        refresh_ttl: settings.auth.refresh_ttl,
+        per_account: lockout(settings.auth.max_failures_per_account),
+        per_address: lockout(settings.auth.max_failures_per_address),
+    };
+    let auth = {
+        let tokens = tokens.clone();
+        application.spawn("auth", &io[0], Restart::Permanent, move || AuthService::new(ports, tokens, policy, dummy_hash))
+    };
+    let account = {
+        let (stores, creds, verify, hash) =
+            (Port::pooled(command_stores), store.port(), Port::pooled(hashers), Port::pooled(hashers));
+        application.spawn("account", &io[0], Restart::Permanent, move || AccountService::new(stores, creds, verify, hash))
+    };
+    Ok(AuthWiring {
+        routes: crate::http::routes::AuthEndpoints { login: auth.port(), refresh: auth.port(), logout: auth.port() },
+        account: AccountPorts { update: account.port(), deactivate: account.port(), change_password: account.port() },
+        authentication: AuthState { tokens, sessions: store.port() },
+    })
 }
 
 async fn wait_for_signal() {

@@ -3,7 +3,7 @@
 //! second event.
 
 use super::commands::{Command, CommandResult};
-use super::ports::{ApplyRegistration, InfraError};
+use super::ports::{ApplyUserCommand, InfraError};
 use ::actors::Port;
 use actix::prelude::*;
 
@@ -14,12 +14,12 @@ pub struct ExecuteCommand {
 }
 
 pub struct CommandExecutor {
-    registrations: Port<ApplyRegistration>,
+    users: Port<ApplyUserCommand>,
 }
 
 impl CommandExecutor {
-    pub fn new(registrations: Port<ApplyRegistration>) -> Self {
-        Self { registrations }
+    pub fn new(users: Port<ApplyUserCommand>) -> Self {
+        Self { users }
     }
 }
 
@@ -33,11 +33,16 @@ impl Handler<ExecuteCommand> for CommandExecutor {
     type Result = ResponseFuture<Result<CommandResult, InfraError>>;
 
     fn handle(&mut self, msg: ExecuteCommand, _: &mut Context<Self>) -> Self::Result {
-        let registrations = self.registrations.clone();
+        let users = self.users.clone();
         Box::pin(async move {
+            // Every command of the users context is applied by the users repository; other
+            // contexts' commands would be routed to their own ports here.
             match msg.command {
-                Command::RegisterUser(command) => registrations
-                    .ask(ApplyRegistration { command })
+                command @ (Command::RegisterUser(_)
+                | Command::UpdateUser(_)
+                | Command::DeactivateUser(_)
+                | Command::ChangePassword(_)) => users
+                    .ask(ApplyUserCommand { command })
                     .await
                     .map_err(|e| InfraError::new("user repository", e))?,
             }
@@ -63,10 +68,10 @@ mod tests {
     impl Actor for InMemoryUsers {
         type Context = Context<Self>;
     }
-    impl Handler<ApplyRegistration> for InMemoryUsers {
+    impl Handler<ApplyUserCommand> for InMemoryUsers {
         type Result = Result<CommandResult, InfraError>;
-        fn handle(&mut self, msg: ApplyRegistration, _: &mut Context<Self>) -> Self::Result {
-            let c = msg.command;
+        fn handle(&mut self, msg: ApplyUserCommand, _: &mut Context<Self>) -> Self::Result {
+            let Command::RegisterUser(c) = msg.command else { unreachable!("only registrations here") };
             if !self.applied.insert(c.command_id) {
                 return Ok(CommandResult::AlreadyApplied(
                     super::super::commands::CommandStatus::Succeeded,
@@ -80,7 +85,7 @@ mod tests {
             })
         }
     }
-    ::actors::instrument!(InMemoryUsers: ApplyRegistration);
+    ::actors::instrument!(InMemoryUsers: ApplyUserCommand);
 
     fn command(email: &str) -> Command {
         let (details, _) =

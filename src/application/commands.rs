@@ -3,7 +3,7 @@
 //! A command carries the password *hash*, never the plaintext: the plaintext is hashed inside the
 //! API process and dropped there.
 
-use crate::domain::{NewUserDetails, PasswordHash, UserError, UserId};
+use crate::domain::{NewUserDetails, PasswordHash, PersonName, UserError, UserId, Username};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -15,18 +15,27 @@ pub const COMMAND_SCHEMA_VERSION: u32 = 1;
 #[serde(tag = "type")]
 pub enum Command {
     RegisterUser(RegisterUserCommand),
+    UpdateUser(UpdateUserCommand),
+    DeactivateUser(DeactivateUserCommand),
+    ChangePassword(ChangePasswordCommand),
 }
 
 impl Command {
     pub fn id(&self) -> Uuid {
         match self {
             Command::RegisterUser(c) => c.command_id,
+            Command::UpdateUser(c) => c.command_id,
+            Command::DeactivateUser(c) => c.command_id,
+            Command::ChangePassword(c) => c.command_id,
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
             Command::RegisterUser(_) => "RegisterUser",
+            Command::UpdateUser(_) => "UpdateUser",
+            Command::DeactivateUser(_) => "DeactivateUser",
+            Command::ChangePassword(_) => "ChangePassword",
         }
     }
 
@@ -34,6 +43,9 @@ impl Command {
     pub fn routing_key(&self) -> &'static str {
         match self {
             Command::RegisterUser(_) => "users.register",
+            Command::UpdateUser(_) => "users.update",
+            Command::DeactivateUser(_) => "users.deactivate",
+            Command::ChangePassword(_) => "users.change-password",
         }
     }
 }
@@ -45,6 +57,48 @@ pub struct RegisterUserCommand {
     pub user_id: UserId,
     pub details: NewUserDetails,
     pub password_hash: PasswordHash,
+}
+
+/// Profile fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProfileChanges {
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub username: Option<Username>,
+}
+
+impl ProfileChanges {
+    pub fn changed_fields(&self) -> Vec<String> {
+        [("first_name", self.first_name.is_some()), ("last_name", self.last_name.is_some()), ("username", self.username.is_some())]
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(f, _)| f.to_owned())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateUserCommand {
+    pub command_id: Uuid,
+    pub user_id: UserId,
+    pub changes: ProfileChanges,
+    /// From `If-Match`: apply only if the user is still at this version (optimistic concurrency).
+    pub expected_version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeactivateUserCommand {
+    pub command_id: Uuid,
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangePasswordCommand {
+    pub command_id: Uuid,
+    pub user_id: UserId,
+    pub password_hash: PasswordHash,
+    /// The session that asked for the change survives; every other one is revoked.
+    pub keep_session: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 //!   exactly once, whatever the number of deliveries.
 //! - Query side: `GetUser` / `GetCommand` are answered by read-model actors.
 
+pub mod account;
+pub mod auth;
 pub mod command_executor;
 pub mod commands;
 pub mod ports;

@@ -1,7 +1,7 @@
 //! Ports as message protocols. Infrastructure actors implement them; application actors and HTTP
 //! handlers hold `::actors::Port<Message>` handles and never name a concrete actor.
 
-use super::commands::{Command, CommandRecord, CommandResult, RegisterUserCommand};
+use super::commands::{Command, CommandRecord, CommandResult};
 use crate::domain::{Password, PasswordHash, User, UserId};
 use actix::Message;
 use std::time::Duration;
@@ -63,11 +63,26 @@ pub struct GetUser {
     pub id: UserId,
 }
 
-/// Worker side: apply a registration exactly once (user + command outcome + event, one transaction).
+/// Worker side: apply a command exactly once (state change + command outcome + event, one transaction).
 #[derive(Message)]
 #[rtype(result = "Result<CommandResult, InfraError>")]
-pub struct ApplyRegistration {
-    pub command: RegisterUserCommand,
+pub struct ApplyUserCommand {
+    pub command: Command,
+}
+
+/// A page of users in a stable order (created_at, id).
+#[derive(Message)]
+#[rtype(result = "Result<UserPage, InfraError>")]
+pub struct ListUsers {
+    pub limit: u32,
+    pub after: Option<(chrono::DateTime<chrono::Utc>, Uuid)>,
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub has_more: bool,
 }
 
 /// Wait until the command is no longer pending, or `wait` has passed; returns the latest record.
@@ -76,4 +91,131 @@ pub struct ApplyRegistration {
 pub struct AwaitCompletion {
     pub command_id: Uuid,
     pub wait: Duration,
+}
+
+/// Issues and verifies access tokens. A trait rather than an actor: signing and verifying are a
+/// few microseconds of pure CPU with no I/O, and every authenticated request needs one.
+pub trait TokenService: Send + Sync {
+    fn issue_access(&self, principal: &crate::domain::Principal) -> Result<IssuedToken, InfraError>;
+    fn verify_access(&self, token: &str) -> Result<VerifiedToken, TokenRejected>;
+    /// The public keys, as a JSON Web Key Set (empty for HMAC: a shared secret is never published).
+    fn jwks(&self) -> serde_json::Value;
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a valid token says; still to be checked against revocation (the session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub user_id: UserId,
+    pub session_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token rejected: {0}")]
+pub struct TokenRejected(pub String);
+
+// ---- the auth context ----------------------------------------------------------------------
+
+/// What login needs to know about an account.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user_id: UserId,
+    pub email: String,
+    pub role: crate::domain::Role,
+    pub is_active: bool,
+    pub password_hash: PasswordHash,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Option<Credentials>, InfraError>")]
+pub enum FindCredentials {
+    ByEmail(String),
+    ById(UserId),
+}
+
+/// Check a password against a hash on the hashing pool.
+#[derive(Message)]
+#[rtype(result = "Result<bool, InfraError>")]
+pub struct VerifyPassword {
+    pub password: Password,
+    pub hash: PasswordHash,
+}
+
+/// Re-hash at login after the configured cost was raised (a maintenance write, not a command).
+#[derive(Message)]
+#[rtype(result = "Result<(), InfraError>")]
+pub struct UpgradePasswordHash {
+    pub user_id: UserId,
+    pub old_hash: PasswordHash,
+    pub new_hash: PasswordHash,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub session_id: Uuid,
+    pub refresh_token: String,
+    pub refresh_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<RefreshGrant, InfraError>")]
+pub struct StartSession {
+    pub user_id: UserId,
+    pub refresh_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Rotation {
+    Rotated { principal: crate::domain::Principal, grant: RefreshGrant },
+    /// Unknown, expired, revoked, or the account is inactive.
+    Invalid,
+    /// A used token came back: its whole session family is now revoked.
+    ReuseDetected,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Rotation, InfraError>")]
+pub struct RotateRefreshToken {
+    pub token: String,
+    pub refresh_ttl: Duration,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), InfraError>")]
+pub enum RevokeSessions {
+    One(Uuid),
+    AllOf(UserId),
+}
+
+/// Is this session still valid (not revoked, account active)? Cached briefly per replica.
+#[derive(Message)]
+#[rtype(result = "Result<Option<crate::domain::Principal>, InfraError>")]
+pub struct CheckSession {
+    pub session_id: Uuid,
+    pub user_id: UserId,
+}
+
+/// When may these keys try again? `None`: not locked.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Duration>, InfraError>")]
+pub struct CheckLoginThrottle {
+    pub keys: Vec<String>,
+}
+
+/// Count a failed login against each key; returns the lock just imposed, if any.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Duration>, InfraError>")]
+pub struct RecordLoginFailure {
+    pub keys: Vec<(String, crate::domain::LockoutPolicy)>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), InfraError>")]
+pub struct ClearLoginFailures {
+    pub key: String,
 }

@@ -110,6 +110,8 @@ pub enum UserError {
     UsernameTaken,
     #[error("user not found")]
     NotFound,
+    #[error("the user was changed since the version you read")]
+    VersionMismatch,
 }
 
 impl UserError {
@@ -119,6 +121,7 @@ impl UserError {
             Self::EmailTaken => "email_taken",
             Self::UsernameTaken => "username_taken",
             Self::NotFound => "user_not_found",
+            Self::VersionMismatch => "version_mismatch",
         }
     }
 }

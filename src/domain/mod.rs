@@ -1,20 +1,26 @@
 //! The user-management domain: types that can only hold valid values, and
 //! the rules that decide validity.
 //!
-//! Kept pure (std, serde, uuid, chrono, thiserror only; no I/O, no async, no
+//! Kept pure (std, serde, uuid, chrono, thiserror, zxcvbn only; no I/O, no async, no
 //! logging) so every rule is testable in microseconds and no adapter can
 //! leak into it. Input is parsed into these types once, at the edge; past
 //! that point the rest of the code never re-validates.
 
+mod access;
 mod email;
 mod errors;
+mod lockout;
+mod password_policy;
 mod events;
 mod password;
 mod person_name;
 mod user;
 mod username;
 
+pub use access::{Principal, can_manage};
 pub use email::Email;
+pub use lockout::LockoutPolicy;
+pub use password_policy::check_strength;
 pub use errors::{FieldError, UserError, ValidationErrors};
 pub use events::DomainEvent;
 pub use password::{Password, PasswordHash};

@@ -93,3 +93,72 @@ impl From<&CommandRecord> for CommandResponse {
         }
     }
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_at: DateTime<Utc>,
+    pub user_id: String,
+    pub email: String,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+impl From<&crate::application::auth::TokenPair> for TokenResponse {
+    fn from(p: &crate::application::auth::TokenPair) -> Self {
+        Self {
+            access_token: p.access.token.clone(),
+            token_type: "bearer".into(),
+            expires_at: p.access.expires_at,
+            user_id: p.principal.user_id.to_string(),
+            email: p.principal.email.clone(),
+            refresh_token: p.refresh.refresh_token.clone(),
+            refresh_expires_at: p.refresh.refresh_expires_at,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub offset: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct UserListResponse {
+    pub items: Vec<UserResponse>,
+    pub limit: u32,
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}

@@ -1,6 +1,7 @@
 //! The HTTP adapter: routes, DTOs, problem+json errors and the request middleware.
 //! Handlers parse input into domain types, send one message to an actor, and map the reply.
 
+pub mod auth;
 pub mod dto;
 pub mod middleware;
 pub mod prefer;

@@ -33,6 +33,14 @@ pub enum ApiError {
     },
     #[error("the Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    #[error("authentication required: {0}")]
+    Unauthorized(&'static str),
+    #[error("too many attempts")]
+    TooManyRequests { retry_after: std::time::Duration },
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("forbidden")]
+    Forbidden,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(#[source] InfraError),
     #[error("internal error: {0}")]
@@ -64,6 +72,10 @@ impl ApiError {
                 ("/problems/payload-too-large", "Request body too large")
             }
             ApiError::NotFound(_) => ("/problems/not-found", "Not found"),
+            ApiError::Unauthorized(_) => ("/problems/unauthorized", "Authentication required"),
+            ApiError::TooManyRequests { .. } => ("/problems/too-many-attempts", "Too many attempts"),
+            ApiError::PreconditionFailed => ("/problems/precondition-failed", "Precondition failed"),
+            ApiError::Forbidden => ("/problems/forbidden", "Forbidden"),
             ApiError::MethodNotAllowed => ("/problems/method-not-allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } if code == "email_taken" => {
                 ("/problems/email-taken", "Email already registered")
@@ -97,6 +109,12 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => {
                 "this Idempotency-Key was used before with a different request body".into()
             }
+            ApiError::Unauthorized(why) => (*why).to_owned(),
+            ApiError::TooManyRequests { retry_after } => {
+                format!("too many failed attempts; try again in {} seconds", retry_after.as_secs().max(1))
+            }
+            ApiError::PreconditionFailed => "the resource changed since the version named in If-Match".into(),
+            ApiError::Forbidden => "this operation needs the admin role".into(),
             ApiError::Unavailable(_) => "a backing service is unavailable; retry later".into(),
             ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
         }
@@ -144,8 +162,17 @@ impl ApiError {
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let ApiError::MethodNotAllowed = self {
-            response.insert_header((header::ALLOW, HeaderValue::from_static("GET, POST, HEAD")));
+        match self {
+            ApiError::MethodNotAllowed => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE")));
+            }
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"hexactor\"")));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.as_secs().max(1).to_string()));
+            }
+            _ => {}
         }
         response.body(serde_json::to_string(&body).unwrap_or_default())
     }
@@ -163,6 +190,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -176,6 +207,17 @@ impl ResponseError for ApiError {
 impl From<actix::MailboxError> for ApiError {
     fn from(e: actix::MailboxError) -> Self {
         ApiError::Unavailable(InfraError::new("actor mailbox", e))
+    }
+}
+
+impl From<crate::application::account::AccountError> for ApiError {
+    fn from(e: crate::application::account::AccountError) -> Self {
+        use crate::application::account::AccountError as A;
+        match e {
+            A::NotFound => ApiError::NotFound("user not found".into()),
+            A::Invalid(errors) => ApiError::Validation(errors),
+            A::Infra(e) => ApiError::Unavailable(e),
+        }
     }
 }
 

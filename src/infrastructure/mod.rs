@@ -2,6 +2,7 @@
 //! RabbitMQ wiring. Implements the ports of `application`; nothing here is called by `domain`.
 
 pub mod health;
+pub mod tokens;
 pub mod messaging;
 pub mod outbox_relay;
 pub mod password_hasher;

@@ -34,3 +34,19 @@ impl Handler<HashPassword> for PasswordHasher {
 }
 
 ::actors::instrument!(PasswordHasher: HashPassword);
+
+impl Handler<crate::application::ports::VerifyPassword> for PasswordHasher {
+    type Result = Result<bool, InfraError>;
+
+    fn handle(&mut self, msg: crate::application::ports::VerifyPassword, _: &mut Context<Self>) -> Self::Result {
+        // A password over bcrypt's 72 bytes can never match (we never store such hashes).
+        Ok(bcrypt::non_truncating_verify(msg.password.expose_secret(), msg.hash.as_str()).unwrap_or(false))
+    }
+}
+
+::actors::instrument!(PasswordHasher: crate::application::ports::VerifyPassword);
+
+/// The cost a bcrypt hash was made with (`$2b$12$...` → 12).
+pub fn hash_cost(hash: &str) -> Option<u32> {
+    hash.split('$').nth(2)?.parse().ok()
+}

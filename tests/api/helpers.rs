@@ -50,20 +50,69 @@ pub fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
-/// A namespace (database + AMQP prefix) that several app instances can share.
+/// A namespace (database + AMQP prefix) that several app instances can share. When the last
+/// clone is dropped, its queues, exchanges and database are deleted (set KEEP_TEST_RESOURCES=1
+/// to keep them for a post-mortem): hundreds of leftover quorum queues slow a broker to a crawl.
 #[derive(Clone)]
 pub struct Namespace {
     pub database: String,
     pub prefix: String,
+    _cleanup: Arc<Cleanup>,
+}
+
+struct Cleanup {
+    database: String,
+    prefix: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if std::env::var_os("KEEP_TEST_RESOURCES").is_some() {
+            return;
+        }
+        let (database, prefix) = (self.database.clone(), self.prefix.clone());
+        // Drop cannot await: a short-lived runtime on its own thread does the async work.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(15), remove_namespace(&database, &prefix)).await;
+            });
+        })
+        .join();
+    }
+}
+
+async fn remove_namespace(database: &str, prefix: &str) {
+    let names = hexactor::infrastructure::messaging::names::Names::new(prefix);
+    let tiers = [Duration::from_millis(100), Duration::from_millis(200)];
+    let topology = names.topology(&tiers, ::actors::rabbit::QueueKind::Classic, None);
+    if let Ok(conn) = Connection::connect(&rabbitmq_url(), ConnectionProperties::default()).await {
+        for queue in &topology.queues {
+            // A fresh channel each time: deleting a queue that is gone closes the channel.
+            if let Ok(channel) = conn.create_channel().await {
+                let _ = channel.queue_delete(queue.name.as_str().into(), Default::default()).await;
+            }
+        }
+        for exchange in &topology.exchanges {
+            if let Ok(channel) = conn.create_channel().await {
+                let _ = channel.exchange_delete(exchange.name.as_str().into(), Default::default()).await;
+            }
+        }
+        let _ = conn.close(200, "cleanup".into()).await;
+    }
+    if let Ok(mut pg) = PgConnection::connect(&format!("{}/postgres", postgres_base())).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#)))
+            .execute(&mut pg)
+            .await;
+    }
 }
 
 impl Namespace {
     pub async fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let ns = Self {
-            database: format!("hexactor_test_{}", &id[..16]),
-            prefix: format!("test_{}", &id[..16]),
-        };
+        let (database, prefix) = (format!("hexactor_test_{}", &id[..16]), format!("test_{}", &id[..16]));
+        let cleanup = Arc::new(Cleanup { database: database.clone(), prefix: prefix.clone() });
+        let ns = Self { database, prefix, _cleanup: cleanup };
         let mut conn = PgConnection::connect(&format!("{}/postgres", postgres_base()))
             .await
             .expect("connect to postgres");
@@ -90,9 +139,15 @@ impl Namespace {
             ("PORT".into(), "0".into()),
             ("WORKER_PORT".into(), "0".into()),
             ("RETRY_DELAYS_MS".into(), "100,200".into()),
+            // Classic queues keep the broker light under a parallel suite; the messaging tests
+            // opt into quorum queues, the production default.
+            ("QUEUE_TYPE".into(), "classic".into()),
             ("MAX_ATTEMPTS".into(), "3".into()),
             ("DB_MAX_CONNECTIONS".into(), "10".into()),
             ("LOG_LEVEL".into(), "debug".into()),
+            // Revocation is checked against the database on every request in tests, so that
+            // "stops working at once" is observable without waiting out a cache.
+            ("SESSION_CACHE_MS".into(), "0".into()),
         ]);
         for (k, v) in overrides {
             vars.insert((*k).into(), (*v).into());
@@ -111,6 +166,8 @@ pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
     pub client: awc::Client,
+    /// Keeps the namespace (and so its database and queues) alive as long as the app.
+    _namespace: Namespace,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -127,11 +184,7 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
-    let test_app = TestApp {
-        address,
-        pool: namespace.pool().await,
-        client,
-    };
+    let test_app = TestApp { address, pool: namespace.pool().await, client, _namespace: namespace.clone() };
     test_app.wait_until_ready().await;
     test_app
 }
@@ -245,6 +298,42 @@ impl TestApp {
         last
     }
 
+    /// Logs in; returns the whole token response.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let res = self.post_json("/api/v1/auth/login", &json!({ "email": email, "password": password }), &[]).await;
+        assert_eq!(res.status, 200, "login failed: {}", String::from_utf8_lossy(&res.body));
+        res.json()
+    }
+
+    /// Registers `user_body(n)` and logs in as that user; returns (user, access token).
+    pub async fn user(&self, n: &str) -> (Value, String) {
+        let body = user_body(n);
+        let res = self.register(&body, &[]).await;
+        assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+        let tokens = self.login(body["email"].as_str().unwrap(), body["password"].as_str().unwrap()).await;
+        (res.json(), tokens["access_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Creates an admin through the same code the `hexactor admin create` CLI runs; returns a token.
+    pub async fn admin(&self) -> String {
+        hexactor::infrastructure::postgres::bootstrap::create_admin(&self.pool, "root@example.com", "root_admin", ADMIN_PASSWORD.into(), 4)
+            .await
+            .expect("admin created");
+        self.login("root@example.com", ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
+        let bearer = format!("Bearer {token}");
+        self.request("GET", path, &[("authorization", &bearer)], None).await
+    }
+
+    pub async fn send_as(&self, method: &str, path: &str, token: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+        let bearer = format!("Bearer {token}");
+        let mut all = vec![("authorization", bearer.as_str()), ("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.request(method, path, &all, body.map(|b| serde_json::to_vec(b).unwrap())).await
+    }
+
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.pool)
@@ -252,6 +341,9 @@ impl TestApp {
             .expect("count query")
     }
 }
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const ADMIN_PASSWORD: &str = "an admin's long passphrase 42";
 
 pub fn user_body(n: &str) -> Value {
     json!({

@@ -1,5 +1,6 @@
 //! Integration tests against the real PostgreSQL and RabbitMQ.
 
+mod auth;
 mod bad_input;
 mod helpers;
 mod messaging;

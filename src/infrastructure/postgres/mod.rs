@@ -4,7 +4,10 @@
 //! a small pool of them spread over arbiters shares the decoding work. The connection pool is
 //! the real concurrency limit.
 
+pub mod auth_store;
+pub mod bootstrap;
 pub mod command_store;
+pub mod user_commands;
 pub mod user_repository;
 
 use crate::config::Settings;

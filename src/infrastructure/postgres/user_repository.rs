@@ -1,12 +1,12 @@
-//! The users repository: reads users (the query side) and applies registrations exactly once
-//! (the command side's transaction: user + command outcome + `UserCreated` in the outbox).
+//! The users repository actor: the query side (one user, pages of users) and, in workers, the
+//! command side (`user_commands`).
 
-use super::unique_violation;
-use crate::application::commands::{CommandResult, CommandStatus, user_location};
-use crate::application::ports::{ApplyRegistration, GetUser, InfraError};
-use crate::domain::{DomainEvent, Email, PersonName, Role, User, UserError, UserId, Username};
+use super::user_commands;
+use crate::application::commands::CommandResult;
+use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
+use crate::domain::{Email, PersonName, Role, User, UserId, Username};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
+use crate::infrastructure::outbox_relay::{Kick, OutboxRelay};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -30,40 +30,19 @@ impl Actor for UserRepository {
 
 impl Supervised for UserRepository {}
 
-type UserRow = (
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    i64,
-);
+type UserRow = (Uuid, String, String, String, String, String, bool, DateTime<Utc>, DateTime<Utc>, i64);
+
+const USER_COLUMNS: &str = "id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version";
 
 /// Rows are parsed back through the domain's constructors: a corrupt row is an error, not a user.
 fn user_from_row(row: UserRow) -> Result<User, InfraError> {
-    let (
-        id,
-        email,
-        username,
-        first_name,
-        last_name,
-        role,
-        is_active,
-        created_at,
-        updated_at,
-        version,
-    ) = row;
+    let (id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version) = row;
     let corrupt = |what: &str| InfraError(format!("corrupt user row {id}: {what}"));
     Ok(User {
         id: UserId::from_uuid(id),
         email: Email::parse(&email).map_err(|_| corrupt("email"))?,
         username: Username::parse(&username).map_err(|_| corrupt("username"))?,
-        first_name: PersonName::parse("first_name", &first_name)
-            .map_err(|_| corrupt("first_name"))?,
+        first_name: PersonName::parse("first_name", &first_name).map_err(|_| corrupt("first_name"))?,
         last_name: PersonName::parse("last_name", &last_name).map_err(|_| corrupt("last_name"))?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
         is_active,
@@ -73,120 +52,13 @@ fn user_from_row(row: UserRow) -> Result<User, InfraError> {
     })
 }
 
-const SELECT_USER: &str = "SELECT id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version
-     FROM users WHERE id = $1";
-
-async fn apply_registration(
-    pool: PgPool,
-    names: Names,
-    msg: ApplyRegistration,
-) -> Result<CommandResult, sqlx::Error> {
-    let c = msg.command;
-    let mut tx = pool.begin().await?;
-    // The command row is the idempotency record; a command injected without one gets one.
-    sqlx::query(
-        "INSERT INTO commands (id, type) VALUES ($1, 'RegisterUser') ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(c.command_id)
-    .execute(&mut *tx)
-    .await?;
-    let (status,): (String,) =
-        sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE")
-            .bind(c.command_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if let Some(done) = CommandStatus::parse(&status).filter(|s| s.is_terminal()) {
-        tx.rollback().await?;
-        return Ok(CommandResult::AlreadyApplied(done));
-    }
-
-    sqlx::query("SAVEPOINT insert_user")
-        .execute(&mut *tx)
-        .await?;
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, email, username, first_name, last_name, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING created_at",
-    )
-    .bind(c.user_id.as_uuid())
-    .bind(c.details.email.as_str())
-    .bind(c.details.username.as_str())
-    .bind(c.details.first_name.as_str())
-    .bind(c.details.last_name.as_str())
-    .bind(c.password_hash.as_str())
-    .fetch_one(&mut *tx)
-    .await;
-
-    let result = match inserted {
-        Ok(row) => {
-            use sqlx::Row as _;
-            let created_at: DateTime<Utc> = row.try_get("created_at")?;
-            let event = DomainEvent::UserCreated {
-                event_id: Uuid::now_v7(),
-                user_id: c.user_id,
-                email: c.details.email.as_str().to_owned(),
-                username: c.details.username.as_str().to_owned(),
-                occurred_at: created_at,
-            };
-            let headers = OutboxHeaders {
-                message_type: event.event_type().to_owned(),
-                request_id: None,
-                reply_to: None,
-                // An event nobody subscribed to yet is not an error.
-                mandatory: false,
-            };
-            sqlx::query(
-                "INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(event.event_id())
-            .bind(&names.events_exchange)
-            .bind(event.routing_key())
-            .bind(serde_json::to_vec(&event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
-            .bind(sqlx::types::Json(headers))
-            .execute(&mut *tx)
-            .await?;
-            CommandResult::Succeeded {
-                location: user_location(c.user_id),
-            }
-        }
-        Err(error) => match unique_violation(&error).as_deref() {
-            Some("users_email_key") => CommandResult::Rejected(UserError::EmailTaken),
-            Some("users_username_lower_key") => CommandResult::Rejected(UserError::UsernameTaken),
-            _ => return Err(error),
-        },
-    };
-    if let CommandResult::Rejected(_) = result {
-        sqlx::query("ROLLBACK TO SAVEPOINT insert_user")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let (status, code, detail, location) = match &result {
-        CommandResult::Succeeded { location } => ("succeeded", None, None, Some(location.clone())),
-        CommandResult::Rejected(e) => ("failed", Some(e.code()), Some(e.to_string()), None),
-        CommandResult::AlreadyApplied(_) => unreachable!("handled above"),
-    };
-    sqlx::query(
-        "UPDATE commands SET status = $2, error_code = $3, error_detail = $4, location = $5, completed_at = now()
-         WHERE id = $1",
-    )
-    .bind(c.command_id)
-    .bind(status)
-    .bind(code)
-    .bind(detail)
-    .bind(location)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(result)
-}
-
 impl Handler<GetUser> for UserRepository {
     type Result = ResponseFuture<Result<Option<User>, InfraError>>;
 
     fn handle(&mut self, msg: GetUser, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let row: Option<UserRow> = sqlx::query_as(SELECT_USER)
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
                 .bind(msg.id.as_uuid())
                 .fetch_optional(&pool)
                 .await
@@ -196,16 +68,48 @@ impl Handler<GetUser> for UserRepository {
     }
 }
 
-impl Handler<ApplyRegistration> for UserRepository {
+impl Handler<ListUsers> for UserRepository {
+    type Result = ResponseFuture<Result<UserPage, InfraError>>;
+
+    fn handle(&mut self, msg: ListUsers, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            // One row more than asked tells whether there is a next page.
+            let fetch = i64::from(msg.limit) + 1;
+            let rows: Vec<UserRow> = match msg.after {
+                Some((created_at, id)) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3"
+                )))
+                .bind(created_at)
+                .bind(id)
+                .bind(fetch),
+                None => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"
+                )))
+                .bind(fetch)
+                .bind(msg.offset.unwrap_or(0) as i64),
+            }
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| InfraError::new("listing users", e))?;
+            let has_more = rows.len() as i64 == fetch;
+            let users = rows.into_iter().take(msg.limit as usize).map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+            Ok(UserPage { users, has_more })
+        })
+    }
+}
+
+impl Handler<ApplyUserCommand> for UserRepository {
     type Result = ResponseFuture<Result<CommandResult, InfraError>>;
 
-    fn handle(&mut self, msg: ApplyRegistration, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ApplyUserCommand, _: &mut Context<Self>) -> Self::Result {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
         Box::pin(async move {
-            let result = apply_registration(pool, names, msg).await.map_err(|e| {
-                tracing::warn!(error = %e, "applying a registration failed");
-                InfraError::new("applying a registration", e)
+            let result = user_commands::apply(&pool, &names, msg.command).await.map_err(|e| {
+                tracing::warn!(error = %e, "applying a command failed");
+                InfraError::new("applying a command", e)
             })?;
+            // A new event may be waiting in the outbox: publish it now, not at the next poll.
             if matches!(result, CommandResult::Succeeded { .. })
                 && let Some(relay) = relay
             {
@@ -216,4 +120,4 @@ impl Handler<ApplyRegistration> for UserRepository {
     }
 }
 
-::actors::instrument!(UserRepository: GetUser, ApplyRegistration);
+::actors::instrument!(UserRepository: GetUser, ListUsers, ApplyUserCommand);

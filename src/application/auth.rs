@@ -1,0 +1,203 @@
+//! The auth context's use cases: login, refresh-token rotation, logout.
+//!
+//! Login is built so that an observer learns nothing about which accounts exist: unknown email,
+//! wrong password and inactive account take the same path through one bcrypt verification (a
+//! dummy hash at the configured cost stands in for a missing account) and give the same answer.
+
+use super::ports::*;
+use crate::domain::{Email, LockoutPolicy, Password, PasswordHash, Principal};
+use ::actors::Port;
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The ports login and sessions need.
+#[derive(Clone)]
+pub struct AuthPorts {
+    pub credentials: Port<FindCredentials>,
+    pub verify: Port<VerifyPassword>,
+    pub hash: Port<HashPassword>,
+    pub upgrade_hash: Port<UpgradePasswordHash>,
+    pub start_session: Port<StartSession>,
+    pub rotate: Port<RotateRefreshToken>,
+    pub revoke: Port<RevokeSessions>,
+    pub check_throttle: Port<CheckLoginThrottle>,
+    pub record_failure: Port<RecordLoginFailure>,
+    pub clear_failures: Port<ClearLoginFailures>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthPolicy {
+    pub bcrypt_cost: u32,
+    pub refresh_ttl: Duration,
+    pub per_account: LockoutPolicy,
+    pub per_address: LockoutPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub principal: Principal,
+    pub access: IssuedToken,
+    pub refresh: RefreshGrant,
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Success(TokenPair),
+    /// Deliberately one variant for unknown email, wrong password and inactive account.
+    InvalidCredentials,
+    Locked { retry_after: Duration },
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<LoginOutcome, InfraError>")]
+pub struct Login {
+    pub email: String,
+    pub password: String,
+    pub client_address: String,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Option<TokenPair>, InfraError>")]
+pub struct Refresh {
+    pub refresh_token: String,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), InfraError>")]
+pub struct Logout {
+    pub principal: Principal,
+    pub everywhere: bool,
+}
+
+pub struct AuthService {
+    ports: AuthPorts,
+    tokens: Arc<dyn TokenService>,
+    policy: AuthPolicy,
+    /// Verified against when the account does not exist, so that a miss costs a real bcrypt.
+    dummy_hash: PasswordHash,
+}
+
+impl AuthService {
+    pub fn new(ports: AuthPorts, tokens: Arc<dyn TokenService>, policy: AuthPolicy, dummy_hash: PasswordHash) -> Self {
+        Self { ports, tokens, policy, dummy_hash }
+    }
+}
+
+impl Actor for AuthService {
+    type Context = Context<Self>;
+}
+
+impl Supervised for AuthService {}
+
+fn mailbox(e: MailboxError) -> InfraError {
+    InfraError::new("auth actor", e)
+}
+
+impl Handler<Login> for AuthService {
+    type Result = ResponseFuture<Result<LoginOutcome, InfraError>>;
+
+    fn handle(&mut self, msg: Login, _: &mut Context<Self>) -> Self::Result {
+        let (ports, tokens, policy, dummy) = (self.ports.clone(), self.tokens.clone(), self.policy.clone(), self.dummy_hash.clone());
+        Box::pin(async move {
+            let email = Email::parse(&msg.email).map(|e| e.as_str().to_owned()).ok();
+            let account_key = format!("account:{}", email.clone().unwrap_or_else(|| msg.email.trim().to_lowercase()));
+            let address_key = format!("ip:{}", msg.client_address);
+            let keys = vec![account_key.clone(), address_key.clone()];
+            if let Some(retry_after) = ports.check_throttle.ask(CheckLoginThrottle { keys }).await.map_err(mailbox)?? {
+                tracing::warn!(outcome = "locked", account = %account_key, client = %msg.client_address, "login attempt");
+                crate::metrics::auth_attempt("locked");
+                return Ok(LoginOutcome::Locked { retry_after });
+            }
+            let credentials = match &email {
+                Some(email) => ports.credentials.ask(FindCredentials::ByEmail(email.clone())).await.map_err(mailbox)??,
+                None => None,
+            };
+            let hash = credentials.as_ref().map(|c| c.password_hash.clone()).unwrap_or(dummy);
+            // Unparseable input (too long for bcrypt, say) still spends a verification.
+            let candidate = Password::parse(msg.password.clone()).unwrap_or_else(|_| Password::parse("x".repeat(16)).expect("valid"));
+            let matches = ports.verify.ask(VerifyPassword { password: candidate, hash: hash.clone() }).await.map_err(mailbox)??;
+            let credentials = credentials.filter(|c| matches && c.is_active && Password::parse(msg.password.clone()).is_ok());
+            let Some(credentials) = credentials else {
+                let keys = vec![(account_key.clone(), policy.per_account), (address_key, policy.per_address)];
+                let lock = ports.record_failure.ask(RecordLoginFailure { keys }).await.map_err(mailbox)??;
+                tracing::warn!(outcome = "invalid", account = %account_key, client = %msg.client_address, locked_for_s = lock.map(|d| d.as_secs()), "login attempt");
+                crate::metrics::auth_attempt("invalid");
+                return Ok(LoginOutcome::InvalidCredentials);
+            };
+
+            ports.clear_failures.tell(ClearLoginFailures { key: account_key.clone() });
+            let grant = ports
+                .start_session
+                .ask(StartSession { user_id: credentials.user_id, refresh_ttl: policy.refresh_ttl })
+                .await
+                .map_err(mailbox)??;
+            let principal = Principal {
+                user_id: credentials.user_id,
+                email: credentials.email.clone(),
+                role: credentials.role,
+                session_id: grant.session_id,
+            };
+            let access = tokens.issue_access(&principal)?;
+            crate::metrics::token_issued();
+            crate::metrics::auth_attempt("success");
+            tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %principal.user_id, "login attempt");
+
+            // The configured cost was raised since this hash was made: upgrade it now that we
+            // hold the plaintext (the only moment we ever do).
+            let cost = crate::infrastructure::password_hasher::hash_cost(hash.as_str());
+            if cost.is_some_and(|c| c < policy.bcrypt_cost)
+                && let Ok(password) = Password::parse(msg.password)
+            {
+                let (hasher, upgrade, user_id) = (ports.hash.clone(), ports.upgrade_hash.clone(), credentials.user_id);
+                actix::spawn(async move {
+                    if let Ok(Ok(new_hash)) = hasher.ask(HashPassword { password }).await {
+                        let _ = upgrade.ask(UpgradePasswordHash { user_id, old_hash: hash, new_hash }).await;
+                        tracing::info!(%user_id, "password hash upgraded to the configured cost");
+                    }
+                });
+            }
+            Ok(LoginOutcome::Success(TokenPair { principal, access, refresh: grant }))
+        })
+    }
+}
+
+impl Handler<Refresh> for AuthService {
+    type Result = ResponseFuture<Result<Option<TokenPair>, InfraError>>;
+
+    fn handle(&mut self, msg: Refresh, _: &mut Context<Self>) -> Self::Result {
+        let (ports, tokens, ttl) = (self.ports.clone(), self.tokens.clone(), self.policy.refresh_ttl);
+        Box::pin(async move {
+            match ports.rotate.ask(RotateRefreshToken { token: msg.refresh_token, refresh_ttl: ttl }).await.map_err(mailbox)?? {
+                Rotation::Rotated { principal, grant } => {
+                    let access = tokens.issue_access(&principal)?;
+                    crate::metrics::token_issued();
+                    Ok(Some(TokenPair { principal, access, refresh: grant }))
+                }
+                Rotation::ReuseDetected => {
+                    tracing::warn!("refresh token reuse detected; session family revoked");
+                    Ok(None)
+                }
+                Rotation::Invalid => Ok(None),
+            }
+        })
+    }
+}
+
+impl Handler<Logout> for AuthService {
+    type Result = ResponseFuture<Result<(), InfraError>>;
+
+    fn handle(&mut self, msg: Logout, _: &mut Context<Self>) -> Self::Result {
+        let revoke = self.ports.revoke.clone();
+        Box::pin(async move {
+            let scope = if msg.everywhere {
+                RevokeSessions::AllOf(msg.principal.user_id)
+            } else {
+                RevokeSessions::One(msg.principal.session_id)
+            };
+            revoke.ask(scope).await.map_err(mailbox)?
+        })
+    }
+}
+
+::actors::instrument!(AuthService: Login, Refresh, Logout);

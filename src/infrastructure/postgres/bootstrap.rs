@@ -1,0 +1,47 @@
+//! Bootstrapping the first admin, from the command line only (never over HTTP). It writes
+//! directly rather than through a command: it runs before any worker may exist, and it is an
+//! operator's act on the database they own.
+
+use crate::domain::{RegistrationForm, Role, ValidationErrors, check_strength};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("bcrypt: {0}")]
+    Hash(#[from] bcrypt::BcryptError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Creates an admin, or promotes the existing account with that email. Returns its id.
+pub async fn create_admin(
+    pool: &PgPool,
+    email: &str,
+    username: &str,
+    password: String,
+    bcrypt_cost: u32,
+) -> Result<Uuid, BootstrapError> {
+    let (details, password) =
+        RegistrationForm::parse(email, username, "Admin", "User", password).map_err(BootstrapError::Invalid)?;
+    check_strength(&password, details.username.as_str(), details.email.as_str()).map_err(|e| BootstrapError::Invalid(e.into()))?;
+    let hash = bcrypt::non_truncating_hash(password.expose_secret(), bcrypt_cost)?;
+    let (id,): (Uuid,) = sqlx::query_as(
+        "INSERT INTO users (id, email, username, first_name, last_name, password_hash, role)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, version = users.version + 1, updated_at = now()
+         RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(details.email.as_str())
+    .bind(details.username.as_str())
+    .bind(details.first_name.as_str())
+    .bind(details.last_name.as_str())
+    .bind(hash)
+    .bind(Role::Admin.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}

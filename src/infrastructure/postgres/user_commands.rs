@@ -1,0 +1,219 @@
+//! The worker's transactions. Each one locks the command's row first: a command already in a
+//! terminal state is not applied again (exactly-once effects over at-least-once delivery), and
+//! the state change, the command's outcome and the resulting event commit together.
+
+use super::unique_violation;
+use crate::application::commands::{
+    ChangePasswordCommand, Command, CommandResult, CommandStatus, DeactivateUserCommand, RegisterUserCommand,
+    UpdateUserCommand, user_location,
+};
+use crate::domain::{DomainEvent, UserError};
+use crate::infrastructure::messaging::names::Names;
+use crate::infrastructure::outbox_relay::OutboxHeaders;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Row as _};
+use uuid::Uuid;
+
+pub async fn apply(pool: &PgPool, names: &Names, command: Command) -> Result<CommandResult, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if let Some(done) = claim(&mut tx, command.id(), command.kind()).await? {
+        tx.rollback().await?;
+        return Ok(CommandResult::AlreadyApplied(done));
+    }
+    let command_id = command.id();
+    let (result, event) = match command {
+        Command::RegisterUser(c) => register(&mut tx, c).await?,
+        Command::UpdateUser(c) => update(&mut tx, c).await?,
+        Command::DeactivateUser(c) => deactivate(&mut tx, c).await?,
+        Command::ChangePassword(c) => change_password(&mut tx, c).await?,
+    };
+    if let Some(event) = event {
+        record_event(&mut tx, names, &event).await?;
+    }
+    finish(&mut tx, command_id, &result).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Locks the command row (creating it for a command injected without one). Returns its status
+/// if it is already terminal.
+async fn claim(tx: &mut PgConnection, id: Uuid, kind: &str) -> Result<Option<CommandStatus>, sqlx::Error> {
+    sqlx::query("INSERT INTO commands (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+        .bind(id)
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?;
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE").bind(id).fetch_one(&mut *tx).await?;
+    Ok(CommandStatus::parse(&status).filter(|s| s.is_terminal()))
+}
+
+async fn finish(tx: &mut PgConnection, id: Uuid, result: &CommandResult) -> Result<(), sqlx::Error> {
+    let (status, code, detail, location) = match result {
+        CommandResult::Succeeded { location } => ("succeeded", None, None, Some(location.clone())),
+        CommandResult::Rejected(e) => ("failed", Some(e.code()), Some(e.to_string()), None),
+        CommandResult::AlreadyApplied(_) => return Ok(()),
+    };
+    sqlx::query(
+        "UPDATE commands SET status = $2, error_code = $3, error_detail = $4, location = $5, completed_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(code)
+    .bind(detail)
+    .bind(location)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn record_event(tx: &mut PgConnection, names: &Names, event: &DomainEvent) -> Result<(), sqlx::Error> {
+    // An event nobody subscribed to yet is not an error: not mandatory.
+    let headers = OutboxHeaders { message_type: event.event_type().to_owned(), request_id: None, reply_to: None, mandatory: false };
+    sqlx::query("INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ($1, $2, $3, $4, $5)")
+        .bind(event.event_id())
+        .bind(&names.events_exchange)
+        .bind(event.routing_key())
+        .bind(serde_json::to_vec(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+        .bind(sqlx::types::Json(headers))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Runs `statement` inside a savepoint, turning unique violations into business rejections.
+async fn unique_or<T>(
+    tx: &mut PgConnection,
+    statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+) -> Result<Result<T, UserError>, sqlx::Error> {
+    sqlx::query("SAVEPOINT unique_check").execute(&mut *tx).await?;
+    match statement(&mut *tx).await {
+        Ok(v) => Ok(Ok(v)),
+        Err(error) => {
+            let rejection = match unique_violation(&error).as_deref() {
+                Some("users_email_key") => UserError::EmailTaken,
+                Some("users_username_lower_key") => UserError::UsernameTaken,
+                _ => return Err(error),
+            };
+            sqlx::query("ROLLBACK TO SAVEPOINT unique_check").execute(&mut *tx).await?;
+            Ok(Err(rejection))
+        }
+    }
+}
+
+type Applied = (CommandResult, Option<DomainEvent>);
+
+async fn register(tx: &mut PgConnection, c: RegisterUserCommand) -> Result<Applied, sqlx::Error> {
+    let inserted = unique_or(tx, async |tx| {
+        sqlx::query(
+            "INSERT INTO users (id, email, username, first_name, last_name, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
+        )
+        .bind(c.user_id.as_uuid())
+        .bind(c.details.email.as_str())
+        .bind(c.details.username.as_str())
+        .bind(c.details.first_name.as_str())
+        .bind(c.details.last_name.as_str())
+        .bind(c.password_hash.as_str())
+        .fetch_one(tx)
+        .await
+    })
+    .await?;
+    Ok(match inserted {
+        Ok(row) => {
+            let created_at: DateTime<Utc> = row.try_get("created_at")?;
+            let event = DomainEvent::UserCreated {
+                event_id: Uuid::now_v7(),
+                user_id: c.user_id,
+                email: c.details.email.as_str().to_owned(),
+                username: c.details.username.as_str().to_owned(),
+                occurred_at: created_at,
+            };
+            (CommandResult::Succeeded { location: user_location(c.user_id) }, Some(event))
+        }
+        Err(rejection) => (CommandResult::Rejected(rejection), None),
+    })
+}
+
+async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, sqlx::Error> {
+    let current: Option<(i64,)> = sqlx::query_as("SELECT version FROM users WHERE id = $1 FOR UPDATE")
+        .bind(c.user_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((version,)) = current else { return Ok((CommandResult::Rejected(UserError::NotFound), None)) };
+    if c.expected_version.is_some_and(|expected| expected != version) {
+        return Ok((CommandResult::Rejected(UserError::VersionMismatch), None));
+    }
+    let changes = c.changes.clone();
+    let updated = unique_or(tx, async |tx| {
+        sqlx::query(
+            "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),
+                    username = coalesce($4, username), version = version + 1, updated_at = now()
+             WHERE id = $1 RETURNING updated_at",
+        )
+        .bind(c.user_id.as_uuid())
+        .bind(changes.first_name.as_ref().map(|n| n.as_str()))
+        .bind(changes.last_name.as_ref().map(|n| n.as_str()))
+        .bind(changes.username.as_ref().map(|u| u.as_str()))
+        .fetch_one(tx)
+        .await
+    })
+    .await?;
+    Ok(match updated {
+        Ok(row) => {
+            let at: DateTime<Utc> = row.try_get("updated_at")?;
+            let event = DomainEvent::user_updated(c.user_id, c.changes.changed_fields(), at);
+            (CommandResult::Succeeded { location: user_location(c.user_id) }, Some(event))
+        }
+        Err(rejection) => (CommandResult::Rejected(rejection), None),
+    })
+}
+
+async fn deactivate(tx: &mut PgConnection, c: DeactivateUserCommand) -> Result<Applied, sqlx::Error> {
+    let exists: Option<(bool,)> = sqlx::query_as("SELECT is_active FROM users WHERE id = $1 FOR UPDATE")
+        .bind(c.user_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((was_active,)) = exists else { return Ok((CommandResult::Rejected(UserError::NotFound), None)) };
+    // Sessions end at once, whether or not this is a repeat.
+    sqlx::query(
+        "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'deactivated' WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(c.user_id.as_uuid())
+    .execute(&mut *tx)
+    .await?;
+    let success = CommandResult::Succeeded { location: user_location(c.user_id) };
+    if !was_active {
+        return Ok((success, None)); // already deactivated: harmless, no second event
+    }
+    let (at,): (DateTime<Utc>,) = sqlx::query_as(
+        "UPDATE users SET is_active = false, version = version + 1, updated_at = now() WHERE id = $1 RETURNING updated_at",
+    )
+    .bind(c.user_id.as_uuid())
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok((success, Some(DomainEvent::user_deactivated(c.user_id, at))))
+}
+
+async fn change_password(tx: &mut PgConnection, c: ChangePasswordCommand) -> Result<Applied, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE users SET password_hash = $2, version = version + 1, updated_at = now() WHERE id = $1 AND is_active",
+    )
+    .bind(c.user_id.as_uuid())
+    .bind(c.password_hash.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok((CommandResult::Rejected(UserError::NotFound), None));
+    }
+    sqlx::query(
+        "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'password_changed'
+         WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2",
+    )
+    .bind(c.user_id.as_uuid())
+    .bind(c.keep_session)
+    .execute(&mut *tx)
+    .await?;
+    Ok((CommandResult::Succeeded { location: user_location(c.user_id) }, None))
+}
