@@ -264,18 +264,48 @@ impl Settings {
                 keys: jwt_keys(&get("JWT_ALGORITHM", "HS256"), &get("JWT_KEYS", ""))?,
                 issuer: get("JWT_ISSUER", "hexactor"),
                 audience: get("JWT_AUDIENCE", "hexactor-api"),
-                access_ttl: Duration::from_secs(num("ACCESS_TOKEN_TTL_SECONDS", get("ACCESS_TOKEN_TTL_SECONDS", "900"), 10, 86_400)?),
+                access_ttl: Duration::from_secs(num(
+                    "ACCESS_TOKEN_TTL_SECONDS",
+                    get("ACCESS_TOKEN_TTL_SECONDS", "900"),
+                    10,
+                    86_400,
+                )?),
                 refresh_ttl: Duration::from_secs(num(
                     "REFRESH_TOKEN_TTL_SECONDS",
                     get("REFRESH_TOKEN_TTL_SECONDS", "1209600"),
                     60,
                     31_536_000,
                 )?),
-                leeway: Duration::from_secs(num("JWT_LEEWAY_SECONDS", get("JWT_LEEWAY_SECONDS", "30"), 0, 30)?),
-                session_cache: Duration::from_millis(num("SESSION_CACHE_MS", get("SESSION_CACHE_MS", "2000"), 0, 60_000)?),
-                max_failures_per_account: num("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES", "5"), 1, 1000)?,
-                max_failures_per_address: num("LOGIN_MAX_FAILURES_PER_IP", get("LOGIN_MAX_FAILURES_PER_IP", "20"), 1, 100_000)?,
-                lockout_base: Duration::from_secs(num("LOGIN_LOCKOUT_SECONDS", get("LOGIN_LOCKOUT_SECONDS", "30"), 1, 86_400)?),
+                leeway: Duration::from_secs(num(
+                    "JWT_LEEWAY_SECONDS",
+                    get("JWT_LEEWAY_SECONDS", "30"),
+                    0,
+                    30,
+                )?),
+                session_cache: Duration::from_millis(num(
+                    "SESSION_CACHE_MS",
+                    get("SESSION_CACHE_MS", "2000"),
+                    0,
+                    60_000,
+                )?),
+                max_failures_per_account: num(
+                    "LOGIN_MAX_FAILURES",
+                    get("LOGIN_MAX_FAILURES", "5"),
+                    1,
+                    1000,
+                )?,
+                max_failures_per_address: num(
+                    "LOGIN_MAX_FAILURES_PER_IP",
+                    get("LOGIN_MAX_FAILURES_PER_IP", "20"),
+                    1,
+                    100_000,
+                )?,
+                lockout_base: Duration::from_secs(num(
+                    "LOGIN_LOCKOUT_SECONDS",
+                    get("LOGIN_LOCKOUT_SECONDS", "30"),
+                    1,
+                    86_400,
+                )?),
                 lockout_max: Duration::from_secs(3600),
                 allowed_origins: get("ALLOWED_ORIGINS", "")
                     .split(',')
@@ -306,7 +336,10 @@ fn jwt_keys(algorithm: &str, keys: &str) -> Result<JwtKeys, ConfigError> {
             }
             Ok(JwtKeys::Ed25519(parsed))
         }
-        other => Err(err("JWT_ALGORITHM", format!("expected HS256 or EdDSA, got {other:?}"))),
+        other => Err(err(
+            "JWT_ALGORITHM",
+            format!("expected HS256 or EdDSA, got {other:?}"),
+        )),
     }
 }
 

@@ -65,9 +65,12 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Cmd::Admin { command: AdminCmd::Create { email, username } } => {
-                let password = std::env::var("ADMIN_PASSWORD")
-                    .map_err(|_| anyhow::anyhow!("set ADMIN_PASSWORD to the new admin's password"))?;
+            Cmd::Admin {
+                command: AdminCmd::Create { email, username },
+            } => {
+                let password = std::env::var("ADMIN_PASSWORD").map_err(|_| {
+                    anyhow::anyhow!("set ADMIN_PASSWORD to the new admin's password")
+                })?;
                 let pool = hexactor::infrastructure::postgres::connect(&settings).await?;
                 hexactor::infrastructure::postgres::migrate(&pool).await?;
                 let id = hexactor::infrastructure::postgres::bootstrap::create_admin(

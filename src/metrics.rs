@@ -58,11 +58,15 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     )
     .expect("registered once"),
     auth_attempts: register_int_counter_vec!(
-        Opts::new("auth_attempts_total", "Login attempts by outcome (success|invalid|locked)"),
+        Opts::new(
+            "auth_attempts_total",
+            "Login attempts by outcome (success|invalid|locked)"
+        ),
         &["status"]
     )
     .expect("registered once"),
-    tokens_issued: register_int_counter!("jwt_tokens_issued_total", "Access tokens issued").expect("registered once"),
+    tokens_issued: register_int_counter!("jwt_tokens_issued_total", "Access tokens issued")
+        .expect("registered once"),
 });
 
 pub fn auth_attempt(status: &str) {

@@ -13,14 +13,11 @@ use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
 use crate::application::ports::TokenService;
+use crate::application::register_user::RegistrationService;
+use crate::config::Settings;
 use crate::domain::{LockoutPolicy, PasswordHash};
 use crate::http::auth::AuthState;
 use crate::http::routes::AccountPorts;
-use crate::infrastructure::postgres::auth_store::AuthStore;
-use crate::infrastructure::tokens::JwtService;
-use std::sync::Arc;
-use crate::application::register_user::RegistrationService;
-use crate::config::Settings;
 use crate::http::{self, ApiState, OpsState};
 use crate::infrastructure::health::HealthProbe;
 use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
@@ -28,9 +25,11 @@ use crate::infrastructure::messaging::completions::CompletionTracker;
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
+use crate::infrastructure::postgres::auth_store::AuthStore;
 use crate::infrastructure::postgres::{
     self, command_store::CommandStore, user_repository::UserRepository,
 };
+use crate::infrastructure::tokens::JwtService;
 use ::actors::rabbit::{
     ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
 };
@@ -39,6 +38,7 @@ use actix::prelude::*;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
 use std::net::TcpListener;
+use std::sync::Arc;
 
 /// Which parts of the service this process runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +203,15 @@ impl Application {
             messaging.spawn("reply-consumer", &amqp, Restart::Permanent, move || {
                 QueueConsumer::new(m, p, handler, config)
             });
-            let auth = build_auth(&settings, &persistence, &application, &pool, &io, &hashers, &command_stores)?;
+            let auth = build_auth(
+                &settings,
+                &persistence,
+                &application,
+                &pool,
+                &io,
+                &hashers,
+                &command_stores,
+            )?;
             Some(ApiState {
                 register: registration.port(),
                 completions: tracker.port(),
@@ -265,9 +273,15 @@ impl Application {
         };
         let listener = TcpListener::bind((settings.host.as_str(), port))?;
         let port = listener.local_addr()?.port();
+        let origins = settings.auth.allowed_origins.clone();
         let server = HttpServer::new(move || {
             let (api_state, ops_state) = (api_state.clone(), ops_state.clone());
             App::new()
+                // CORS stays off (no Access-Control-* headers at all) unless ALLOWED_ORIGINS lists origins.
+                .wrap(actix_web::middleware::Condition::new(
+                    !origins.is_empty(),
+                    http::cors(&origins),
+                ))
                 .wrap(from_fn(http::middleware::observe))
                 .configure(move |cfg| {
                     if let Some(state) = api_state {
@@ -348,15 +362,24 @@ fn build_auth(
     command_stores: &[ActorRef<CommandStore>],
 ) -> anyhow::Result<AuthWiring> {
     let tokens: Arc<dyn TokenService> = Arc::new(
-        JwtService::new(&settings.auth, settings.secret_key.expose()).map_err(|e| anyhow::anyhow!("JWT keys: {e}"))?,
+        JwtService::new(&settings.auth, settings.secret_key.expose())
+            .map_err(|e| anyhow::anyhow!("JWT keys: {e}"))?,
     );
     let store = {
         let (pool, ttl) = (pool.clone(), settings.auth.session_cache);
-        persistence.spawn("auth-store", &io[io.len() - 1], Restart::Permanent, move || AuthStore::new(pool, ttl))
+        persistence.spawn(
+            "auth-store",
+            &io[io.len() - 1],
+            Restart::Permanent,
+            move || AuthStore::new(pool, ttl),
+        )
     };
     // A real hash at the configured cost, verified against when an email is unknown so that a
     // miss costs the same bcrypt work as a hit (made once, at start-up).
-    let dummy_hash = PasswordHash::new(bcrypt::hash(uuid::Uuid::new_v4().to_string(), settings.bcrypt_cost)?);
+    let dummy_hash = PasswordHash::new(bcrypt::hash(
+        uuid::Uuid::new_v4().to_string(),
+        settings.bcrypt_cost,
+    )?);
     let ports = AuthPorts {
         credentials: store.port(),
         verify: Port::pooled(hashers),
@@ -382,17 +405,36 @@ fn build_auth(
     };
     let auth = {
         let tokens = tokens.clone();
-        application.spawn("auth", &io[0], Restart::Permanent, move || AuthService::new(ports, tokens, policy, dummy_hash))
+        application.spawn("auth", &io[0], Restart::Permanent, move || {
+            AuthService::new(ports, tokens, policy, dummy_hash)
+        })
     };
     let account = {
-        let (stores, creds, verify, hash) =
-            (Port::pooled(command_stores), store.port(), Port::pooled(hashers), Port::pooled(hashers));
-        application.spawn("account", &io[0], Restart::Permanent, move || AccountService::new(stores, creds, verify, hash))
+        let (stores, creds, verify, hash) = (
+            Port::pooled(command_stores),
+            store.port(),
+            Port::pooled(hashers),
+            Port::pooled(hashers),
+        );
+        application.spawn("account", &io[0], Restart::Permanent, move || {
+            AccountService::new(stores, creds, verify, hash)
+        })
     };
     Ok(AuthWiring {
-        routes: crate::http::routes::AuthEndpoints { login: auth.port(), refresh: auth.port(), logout: auth.port() },
-        account: AccountPorts { update: account.port(), deactivate: account.port(), change_password: account.port() },
-        authentication: AuthState { tokens, sessions: store.port() },
+        routes: crate::http::routes::AuthEndpoints {
+            login: auth.port(),
+            refresh: auth.port(),
+            logout: auth.port(),
+        },
+        account: AccountPorts {
+            update: account.port(),
+            deactivate: account.port(),
+            change_password: account.port(),
+        },
+        authentication: AuthState {
+            tokens,
+            sessions: store.port(),
+        },
     })
 }
 

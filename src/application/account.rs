@@ -1,9 +1,13 @@
 //! Account changes, API side: authorise, validate, then record a command for the workers
 //! (profile update, deactivation, password change), exactly like registration.
 
-use super::commands::{ChangePasswordCommand, Command, DeactivateUserCommand, ProfileChanges, UpdateUserCommand};
+use super::commands::{
+    ChangePasswordCommand, Command, DeactivateUserCommand, ProfileChanges, UpdateUserCommand,
+};
 use super::ports::*;
-use crate::domain::{FieldError, Password, Principal, UserId, ValidationErrors, can_manage, check_strength};
+use crate::domain::{
+    FieldError, Password, Principal, UserId, ValidationErrors, can_manage, check_strength,
+};
 use ::actors::Port;
 use actix::prelude::*;
 use uuid::Uuid;
@@ -74,7 +78,12 @@ impl AccountService {
         verify: Port<VerifyPassword>,
         hash: Port<HashPassword>,
     ) -> Self {
-        Self { commands, credentials, verify, hash }
+        Self {
+            commands,
+            credentials,
+            verify,
+            hash,
+        }
     }
 }
 
@@ -84,10 +93,20 @@ impl Actor for AccountService {
 
 impl Supervised for AccountService {}
 
-async fn submit(commands: &Port<SubmitCommand>, command: Command, origin: Origin) -> Result<Submission, AccountError> {
+async fn submit(
+    commands: &Port<SubmitCommand>,
+    command: Command,
+    origin: Origin,
+) -> Result<Submission, AccountError> {
     let kind = command.kind();
     let submission = commands
-        .ask(SubmitCommand { command, idempotency_key: None, fingerprint: None, request_id: origin.request_id, reply_to: origin.reply_to })
+        .ask(SubmitCommand {
+            command,
+            idempotency_key: None,
+            fingerprint: None,
+            request_id: origin.request_id,
+            reply_to: origin.reply_to,
+        })
         .await??;
     tracing::info!(kind, ?submission, "account command recorded");
     Ok(submission)
@@ -122,7 +141,10 @@ impl Handler<DeactivateAccount> for AccountService {
             if !can_manage(&msg.principal, msg.user_id) {
                 return Err(AccountError::NotFound);
             }
-            let command = Command::DeactivateUser(DeactivateUserCommand { command_id: Uuid::now_v7(), user_id: msg.user_id });
+            let command = Command::DeactivateUser(DeactivateUserCommand {
+                command_id: Uuid::now_v7(),
+                user_id: msg.user_id,
+            });
             submit(&commands, command, msg.origin).await
         })
     }
@@ -132,25 +154,56 @@ impl Handler<ChangePassword> for AccountService {
     type Result = ResponseFuture<Result<Submission, AccountError>>;
 
     fn handle(&mut self, msg: ChangePassword, _: &mut Context<Self>) -> Self::Result {
-        let (commands, credentials, verify, hash) =
-            (self.commands.clone(), self.credentials.clone(), self.verify.clone(), self.hash.clone());
+        let (commands, credentials, verify, hash) = (
+            self.commands.clone(),
+            self.credentials.clone(),
+            self.verify.clone(),
+            self.hash.clone(),
+        );
         Box::pin(async move {
             // Only the account holder, who knows the current password, may change it.
             if msg.principal.user_id != msg.user_id {
                 return Err(AccountError::NotFound);
             }
-            let account = credentials.ask(FindCredentials::ById(msg.user_id)).await??.ok_or(AccountError::NotFound)?;
+            let account = credentials
+                .ask(FindCredentials::ById(msg.user_id))
+                .await??
+                .ok_or(AccountError::NotFound)?;
             let wrong_current = || {
-                AccountError::Invalid(FieldError::new("current_password", "incorrect", "the current password is not correct").into())
+                AccountError::Invalid(
+                    FieldError::new(
+                        "current_password",
+                        "incorrect",
+                        "the current password is not correct",
+                    )
+                    .into(),
+                )
             };
             let current = Password::parse(msg.current_password).map_err(|_| wrong_current())?;
-            if !verify.ask(VerifyPassword { password: current, hash: account.password_hash }).await?? {
+            if !verify
+                .ask(VerifyPassword {
+                    password: current,
+                    hash: account.password_hash,
+                })
+                .await??
+            {
                 return Err(wrong_current());
             }
-            let new_password = Password::parse(msg.new_password).map_err(|e| AccountError::Invalid(e.into()))?;
-            let username = account.email.split('@').next().unwrap_or_default().to_owned();
-            check_strength(&new_password, &username, &account.email).map_err(|e| AccountError::Invalid(e.into()))?;
-            let password_hash = hash.ask(HashPassword { password: new_password }).await??;
+            let new_password =
+                Password::parse(msg.new_password).map_err(|e| AccountError::Invalid(e.into()))?;
+            let username = account
+                .email
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            check_strength(&new_password, &username, &account.email)
+                .map_err(|e| AccountError::Invalid(e.into()))?;
+            let password_hash = hash
+                .ask(HashPassword {
+                    password: new_password,
+                })
+                .await??;
             let command = Command::ChangePassword(ChangePasswordCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,

@@ -46,7 +46,9 @@ pub enum LoginOutcome {
     Success(TokenPair),
     /// Deliberately one variant for unknown email, wrong password and inactive account.
     InvalidCredentials,
-    Locked { retry_after: Duration },
+    Locked {
+        retry_after: Duration,
+    },
 }
 
 #[derive(Message)]
@@ -79,8 +81,18 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    pub fn new(ports: AuthPorts, tokens: Arc<dyn TokenService>, policy: AuthPolicy, dummy_hash: PasswordHash) -> Self {
-        Self { ports, tokens, policy, dummy_hash }
+    pub fn new(
+        ports: AuthPorts,
+        tokens: Arc<dyn TokenService>,
+        policy: AuthPolicy,
+        dummy_hash: PasswordHash,
+    ) -> Self {
+        Self {
+            ports,
+            tokens,
+            policy,
+            dummy_hash,
+        }
     }
 }
 
@@ -98,38 +110,82 @@ impl Handler<Login> for AuthService {
     type Result = ResponseFuture<Result<LoginOutcome, InfraError>>;
 
     fn handle(&mut self, msg: Login, _: &mut Context<Self>) -> Self::Result {
-        let (ports, tokens, policy, dummy) = (self.ports.clone(), self.tokens.clone(), self.policy.clone(), self.dummy_hash.clone());
+        let (ports, tokens, policy, dummy) = (
+            self.ports.clone(),
+            self.tokens.clone(),
+            self.policy.clone(),
+            self.dummy_hash.clone(),
+        );
         Box::pin(async move {
             let email = Email::parse(&msg.email).map(|e| e.as_str().to_owned()).ok();
-            let account_key = format!("account:{}", email.clone().unwrap_or_else(|| msg.email.trim().to_lowercase()));
+            let account_key = format!(
+                "account:{}",
+                email
+                    .clone()
+                    .unwrap_or_else(|| msg.email.trim().to_lowercase())
+            );
             let address_key = format!("ip:{}", msg.client_address);
             let keys = vec![account_key.clone(), address_key.clone()];
-            if let Some(retry_after) = ports.check_throttle.ask(CheckLoginThrottle { keys }).await.map_err(mailbox)?? {
+            if let Some(retry_after) = ports
+                .check_throttle
+                .ask(CheckLoginThrottle { keys })
+                .await
+                .map_err(mailbox)??
+            {
                 tracing::warn!(outcome = "locked", account = %account_key, client = %msg.client_address, "login attempt");
                 crate::metrics::auth_attempt("locked");
                 return Ok(LoginOutcome::Locked { retry_after });
             }
             let credentials = match &email {
-                Some(email) => ports.credentials.ask(FindCredentials::ByEmail(email.clone())).await.map_err(mailbox)??,
+                Some(email) => ports
+                    .credentials
+                    .ask(FindCredentials::ByEmail(email.clone()))
+                    .await
+                    .map_err(mailbox)??,
                 None => None,
             };
-            let hash = credentials.as_ref().map(|c| c.password_hash.clone()).unwrap_or(dummy);
+            let hash = credentials
+                .as_ref()
+                .map(|c| c.password_hash.clone())
+                .unwrap_or(dummy);
             // Unparseable input (too long for bcrypt, say) still spends a verification.
-            let candidate = Password::parse(msg.password.clone()).unwrap_or_else(|_| Password::parse("x".repeat(16)).expect("valid"));
-            let matches = ports.verify.ask(VerifyPassword { password: candidate, hash: hash.clone() }).await.map_err(mailbox)??;
-            let credentials = credentials.filter(|c| matches && c.is_active && Password::parse(msg.password.clone()).is_ok());
+            let candidate = Password::parse(msg.password.clone())
+                .unwrap_or_else(|_| Password::parse("x".repeat(16)).expect("valid"));
+            let matches = ports
+                .verify
+                .ask(VerifyPassword {
+                    password: candidate,
+                    hash: hash.clone(),
+                })
+                .await
+                .map_err(mailbox)??;
+            let credentials = credentials.filter(|c| {
+                matches && c.is_active && Password::parse(msg.password.clone()).is_ok()
+            });
             let Some(credentials) = credentials else {
-                let keys = vec![(account_key.clone(), policy.per_account), (address_key, policy.per_address)];
-                let lock = ports.record_failure.ask(RecordLoginFailure { keys }).await.map_err(mailbox)??;
+                let keys = vec![
+                    (account_key.clone(), policy.per_account),
+                    (address_key, policy.per_address),
+                ];
+                let lock = ports
+                    .record_failure
+                    .ask(RecordLoginFailure { keys })
+                    .await
+                    .map_err(mailbox)??;
                 tracing::warn!(outcome = "invalid", account = %account_key, client = %msg.client_address, locked_for_s = lock.map(|d| d.as_secs()), "login attempt");
                 crate::metrics::auth_attempt("invalid");
                 return Ok(LoginOutcome::InvalidCredentials);
             };
 
-            ports.clear_failures.tell(ClearLoginFailures { key: account_key.clone() });
+            ports.clear_failures.tell(ClearLoginFailures {
+                key: account_key.clone(),
+            });
             let grant = ports
                 .start_session
-                .ask(StartSession { user_id: credentials.user_id, refresh_ttl: policy.refresh_ttl })
+                .ask(StartSession {
+                    user_id: credentials.user_id,
+                    refresh_ttl: policy.refresh_ttl,
+                })
                 .await
                 .map_err(mailbox)??;
             let principal = Principal {
@@ -149,15 +205,29 @@ impl Handler<Login> for AuthService {
             if cost.is_some_and(|c| c < policy.bcrypt_cost)
                 && let Ok(password) = Password::parse(msg.password)
             {
-                let (hasher, upgrade, user_id) = (ports.hash.clone(), ports.upgrade_hash.clone(), credentials.user_id);
+                let (hasher, upgrade, user_id) = (
+                    ports.hash.clone(),
+                    ports.upgrade_hash.clone(),
+                    credentials.user_id,
+                );
                 actix::spawn(async move {
                     if let Ok(Ok(new_hash)) = hasher.ask(HashPassword { password }).await {
-                        let _ = upgrade.ask(UpgradePasswordHash { user_id, old_hash: hash, new_hash }).await;
+                        let _ = upgrade
+                            .ask(UpgradePasswordHash {
+                                user_id,
+                                old_hash: hash,
+                                new_hash,
+                            })
+                            .await;
                         tracing::info!(%user_id, "password hash upgraded to the configured cost");
                     }
                 });
             }
-            Ok(LoginOutcome::Success(TokenPair { principal, access, refresh: grant }))
+            Ok(LoginOutcome::Success(TokenPair {
+                principal,
+                access,
+                refresh: grant,
+            }))
         })
     }
 }
@@ -166,13 +236,29 @@ impl Handler<Refresh> for AuthService {
     type Result = ResponseFuture<Result<Option<TokenPair>, InfraError>>;
 
     fn handle(&mut self, msg: Refresh, _: &mut Context<Self>) -> Self::Result {
-        let (ports, tokens, ttl) = (self.ports.clone(), self.tokens.clone(), self.policy.refresh_ttl);
+        let (ports, tokens, ttl) = (
+            self.ports.clone(),
+            self.tokens.clone(),
+            self.policy.refresh_ttl,
+        );
         Box::pin(async move {
-            match ports.rotate.ask(RotateRefreshToken { token: msg.refresh_token, refresh_ttl: ttl }).await.map_err(mailbox)?? {
+            match ports
+                .rotate
+                .ask(RotateRefreshToken {
+                    token: msg.refresh_token,
+                    refresh_ttl: ttl,
+                })
+                .await
+                .map_err(mailbox)??
+            {
                 Rotation::Rotated { principal, grant } => {
                     let access = tokens.issue_access(&principal)?;
                     crate::metrics::token_issued();
-                    Ok(Some(TokenPair { principal, access, refresh: grant }))
+                    Ok(Some(TokenPair {
+                        principal,
+                        access,
+                        refresh: grant,
+                    }))
                 }
                 Rotation::ReuseDetected => {
                     tracing::warn!("refresh token reuse detected; session family revoked");

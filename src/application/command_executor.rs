@@ -71,7 +71,9 @@ mod tests {
     impl Handler<ApplyUserCommand> for InMemoryUsers {
         type Result = Result<CommandResult, InfraError>;
         fn handle(&mut self, msg: ApplyUserCommand, _: &mut Context<Self>) -> Self::Result {
-            let Command::RegisterUser(c) = msg.command else { unreachable!("only registrations here") };
+            let Command::RegisterUser(c) = msg.command else {
+                unreachable!("only registrations here")
+            };
             if !self.applied.insert(c.command_id) {
                 return Ok(CommandResult::AlreadyApplied(
                     super::super::commands::CommandStatus::Succeeded,

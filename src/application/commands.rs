@@ -69,11 +69,15 @@ pub struct ProfileChanges {
 
 impl ProfileChanges {
     pub fn changed_fields(&self) -> Vec<String> {
-        [("first_name", self.first_name.is_some()), ("last_name", self.last_name.is_some()), ("username", self.username.is_some())]
-            .into_iter()
-            .filter(|(_, changed)| *changed)
-            .map(|(f, _)| f.to_owned())
-            .collect()
+        [
+            ("first_name", self.first_name.is_some()),
+            ("last_name", self.last_name.is_some()),
+            ("username", self.username.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(f, _)| f.to_owned())
+        .collect()
     }
 }
 

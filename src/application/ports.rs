@@ -96,7 +96,8 @@ pub struct AwaitCompletion {
 /// Issues and verifies access tokens. A trait rather than an actor: signing and verifying are a
 /// few microseconds of pure CPU with no I/O, and every authenticated request needs one.
 pub trait TokenService: Send + Sync {
-    fn issue_access(&self, principal: &crate::domain::Principal) -> Result<IssuedToken, InfraError>;
+    fn issue_access(&self, principal: &crate::domain::Principal)
+    -> Result<IssuedToken, InfraError>;
     fn verify_access(&self, token: &str) -> Result<VerifiedToken, TokenRejected>;
     /// The public keys, as a JSON Web Key Set (empty for HMAC: a shared secret is never published).
     fn jwks(&self) -> serde_json::Value;
@@ -171,7 +172,10 @@ pub struct StartSession {
 
 #[derive(Debug, Clone)]
 pub enum Rotation {
-    Rotated { principal: crate::domain::Principal, grant: RefreshGrant },
+    Rotated {
+        principal: crate::domain::Principal,
+        grant: RefreshGrant,
+    },
     /// Unknown, expired, revoked, or the account is inactive.
     Invalid,
     /// A used token came back: its whole session family is now revoked.

@@ -22,7 +22,12 @@ mod tests {
     use super::*;
 
     fn principal(role: Role) -> Principal {
-        Principal { user_id: UserId::new(), email: "a@example.com".into(), role, session_id: Uuid::nil() }
+        Principal {
+            user_id: UserId::new(),
+            email: "a@example.com".into(),
+            role,
+            session_id: Uuid::nil(),
+        }
     }
 
     #[test]

@@ -30,7 +30,11 @@ mod tests {
 
     #[test]
     fn locks_grow_exponentially_and_are_capped() {
-        let p = LockoutPolicy { max_failures: 5, base_lock: Duration::from_secs(30), max_lock: Duration::from_secs(3600) };
+        let p = LockoutPolicy {
+            max_failures: 5,
+            base_lock: Duration::from_secs(30),
+            max_lock: Duration::from_secs(3600),
+        };
         assert!(!p.should_lock(4));
         assert!(p.should_lock(5));
         assert_eq!(p.lock_duration(0), Duration::from_secs(30));

@@ -9,21 +9,21 @@
 mod access;
 mod email;
 mod errors;
-mod lockout;
-mod password_policy;
 mod events;
+mod lockout;
 mod password;
+mod password_policy;
 mod person_name;
 mod user;
 mod username;
 
 pub use access::{Principal, can_manage};
 pub use email::Email;
-pub use lockout::LockoutPolicy;
-pub use password_policy::check_strength;
 pub use errors::{FieldError, UserError, ValidationErrors};
 pub use events::DomainEvent;
+pub use lockout::LockoutPolicy;
 pub use password::{Password, PasswordHash};
+pub use password_policy::check_strength;
 pub use person_name::PersonName;
 pub use user::{NewUserDetails, RegistrationForm, Role, User, UserId};
 pub use username::Username;

@@ -27,7 +27,11 @@ pub fn check_strength(password: &Password, username: &str, email: &str) -> Resul
             .feedback()
             .and_then(|f| f.warning().map(|w| w.to_string()))
             .unwrap_or_else(|| "it is too easy to guess".to_owned());
-        return Err(FieldError::new("password", "too_common", format!("choose a less guessable password: {hint}")));
+        return Err(FieldError::new(
+            "password",
+            "too_common",
+            format!("choose a less guessable password: {hint}"),
+        ));
     }
     Ok(())
 }
@@ -37,20 +41,37 @@ mod tests {
     use super::*;
 
     fn check(pw: &str) -> Result<(), &'static str> {
-        check_strength(&Password::parse(pw.to_owned()).unwrap(), "alice_w", "alice@example.com").map_err(|e| e.code)
+        check_strength(
+            &Password::parse(pw.to_owned()).unwrap(),
+            "alice_w",
+            "alice@example.com",
+        )
+        .map_err(|e| e.code)
     }
 
     #[test]
     fn common_passwords_are_rejected() {
-        for pw in ["password", "password123", "12345678", "qwertyuiop", "iloveyou"] {
+        for pw in [
+            "password",
+            "password123",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+        ] {
             assert_eq!(check(pw), Err("too_common"), "{pw}");
         }
     }
 
     #[test]
     fn the_users_own_name_or_email_is_rejected() {
-        assert_eq!(check("xx-ALICE_W-2024-zebra"), Err("contains_personal_info"));
-        assert_eq!(check("my alice@example.com pw"), Err("contains_personal_info"));
+        assert_eq!(
+            check("xx-ALICE_W-2024-zebra"),
+            Err("contains_personal_info")
+        );
+        assert_eq!(
+            check("my alice@example.com pw"),
+            Err("contains_personal_info")
+        );
     }
 
     #[test]

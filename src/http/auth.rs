@@ -25,7 +25,10 @@ pub struct Authenticated(pub Principal);
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequest for Authenticated {
@@ -44,7 +47,10 @@ impl FromRequest for Authenticated {
             })?;
             let principal = state
                 .sessions
-                .ask(CheckSession { session_id: verified.session_id, user_id: verified.user_id })
+                .ask(CheckSession {
+                    session_id: verified.session_id,
+                    user_id: verified.user_id,
+                })
                 .await??
                 .ok_or(ApiError::Unauthorized("the session has ended"))?;
             Ok(Authenticated(principal))

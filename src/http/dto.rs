@@ -4,10 +4,11 @@ use crate::application::commands::{CommandRecord, CommandStatus};
 use crate::domain::User;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// Fields are required strings: a missing or mistyped field is a 422 from the JSON extractor;
 /// their content is then parsed by the domain.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterUserRequest {
     pub email: String,
@@ -27,7 +28,7 @@ impl std::fmt::Debug for RegisterUserRequest {
     }
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
 pub struct UserResponse {
     pub id: String,
     pub email: String,
@@ -56,17 +57,18 @@ impl From<&User> for UserResponse {
     }
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
 pub struct CommandError {
     pub code: String,
     pub detail: String,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
 pub struct CommandResponse {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[schema(value_type = String, example = "succeeded")]
     pub status: CommandStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<CommandError>,
@@ -94,20 +96,20 @@ impl From<&CommandRecord> for CommandResponse {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -132,7 +134,7 @@ impl From<&crate::application::auth::TokenPair> for TokenResponse {
     }
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     pub first_name: Option<String>,
@@ -140,25 +142,54 @@ pub struct UpdateUserRequest {
     pub username: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
     pub offset: Option<u64>,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
 pub struct UserListResponse {
     pub items: Vec<UserResponse>,
     pub limit: u32,
     pub next_cursor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
+}
+
+/// An RFC 9457 problem document (`application/problem+json`).
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub instance: Option<String>,
+    /// Per-field validation errors (422 only).
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to a command that is still running (`202 Accepted`).
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub command_id: String,
+    pub status: String,
+    pub location: String,
 }

@@ -28,14 +28,14 @@ fn accepted_request_id(req: &ServiceRequest) -> Option<String> {
 
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<BoxBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = accepted_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
     let span = tracing::info_span!("http", request_id = %request_id, %method, path = %req.path());
     let started = Instant::now();
-    let res = next.call(req).instrument(span).await?;
+    let res = next.call(req).instrument(span).await?.map_into_boxed_body();
 
     let route = res
         .request()
@@ -74,10 +74,12 @@ pub async fn observe(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

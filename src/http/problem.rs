@@ -73,8 +73,12 @@ impl ApiError {
             }
             ApiError::NotFound(_) => ("/problems/not-found", "Not found"),
             ApiError::Unauthorized(_) => ("/problems/unauthorized", "Authentication required"),
-            ApiError::TooManyRequests { .. } => ("/problems/too-many-attempts", "Too many attempts"),
-            ApiError::PreconditionFailed => ("/problems/precondition-failed", "Precondition failed"),
+            ApiError::TooManyRequests { .. } => {
+                ("/problems/too-many-attempts", "Too many attempts")
+            }
+            ApiError::PreconditionFailed => {
+                ("/problems/precondition-failed", "Precondition failed")
+            }
             ApiError::Forbidden => ("/problems/forbidden", "Forbidden"),
             ApiError::MethodNotAllowed => ("/problems/method-not-allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } if code == "email_taken" => {
@@ -111,9 +115,14 @@ impl ApiError {
             }
             ApiError::Unauthorized(why) => (*why).to_owned(),
             ApiError::TooManyRequests { retry_after } => {
-                format!("too many failed attempts; try again in {} seconds", retry_after.as_secs().max(1))
+                format!(
+                    "too many failed attempts; try again in {} seconds",
+                    retry_after.as_secs().max(1)
+                )
             }
-            ApiError::PreconditionFailed => "the resource changed since the version named in If-Match".into(),
+            ApiError::PreconditionFailed => {
+                "the resource changed since the version named in If-Match".into()
+            }
             ApiError::Forbidden => "this operation needs the admin role".into(),
             ApiError::Unavailable(_) => "a backing service is unavailable; retry later".into(),
             ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
@@ -164,13 +173,22 @@ impl ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         match self {
             ApiError::MethodNotAllowed => {
-                response.insert_header((header::ALLOW, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE")));
+                response.insert_header((
+                    header::ALLOW,
+                    HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+                ));
             }
             ApiError::Unauthorized(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"hexactor\"")));
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"hexactor\""),
+                ));
             }
             ApiError::TooManyRequests { retry_after } => {
-                response.insert_header((header::RETRY_AFTER, retry_after.as_secs().max(1).to_string()));
+                response.insert_header((
+                    header::RETRY_AFTER,
+                    retry_after.as_secs().max(1).to_string(),
+                ));
             }
             _ => {}
         }

@@ -2,8 +2,8 @@
 //! RabbitMQ wiring. Implements the ports of `application`; nothing here is called by `domain`.
 
 pub mod health;
-pub mod tokens;
 pub mod messaging;
 pub mod outbox_relay;
 pub mod password_hasher;
 pub mod postgres;
+pub mod tokens;

@@ -38,9 +38,16 @@ impl Handler<HashPassword> for PasswordHasher {
 impl Handler<crate::application::ports::VerifyPassword> for PasswordHasher {
     type Result = Result<bool, InfraError>;
 
-    fn handle(&mut self, msg: crate::application::ports::VerifyPassword, _: &mut Context<Self>) -> Self::Result {
+    fn handle(
+        &mut self,
+        msg: crate::application::ports::VerifyPassword,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
         // A password over bcrypt's 72 bytes can never match (we never store such hashes).
-        Ok(bcrypt::non_truncating_verify(msg.password.expose_secret(), msg.hash.as_str()).unwrap_or(false))
+        Ok(
+            bcrypt::non_truncating_verify(msg.password.expose_secret(), msg.hash.as_str())
+                .unwrap_or(false),
+        )
     }
 }
 

@@ -6,7 +6,9 @@
 //!   `access` (a refresh token is opaque and never a JWT, but a JWT of another type is refused);
 //! - leeway is at most 30 s.
 
-use crate::application::ports::{InfraError, IssuedToken, TokenRejected, TokenService, VerifiedToken};
+use crate::application::ports::{
+    InfraError, IssuedToken, TokenRejected, TokenService, VerifiedToken,
+};
 use crate::config::{AuthSettings, JwtKeys};
 use crate::domain::{Principal, UserId};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -45,22 +47,30 @@ pub struct JwtService {
 
 impl JwtService {
     pub fn new(settings: &AuthSettings, secret: &str) -> Result<Self, String> {
-        let (algorithm, keys): (Algorithm, Vec<(String, EncodingKey, DecodingKey)>) = match &settings.keys {
-            JwtKeys::Hmac => (
-                Algorithm::HS256,
-                vec![("hs256".to_owned(), EncodingKey::from_secret(secret.as_bytes()), DecodingKey::from_secret(secret.as_bytes()))],
-            ),
-            JwtKeys::Ed25519(pems) => {
-                let mut keys = Vec::new();
-                for (kid, pem) in pems {
-                    let enc = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| format!("key {kid}: {e}"))?;
-                    let jwk = Jwk::from_encoding_key(&enc, Algorithm::EdDSA).map_err(|e| format!("key {kid}: {e}"))?;
-                    let dec = DecodingKey::from_jwk(&jwk).map_err(|e| format!("key {kid}: {e}"))?;
-                    keys.push((kid.clone(), enc, dec));
+        let (algorithm, keys): (Algorithm, Vec<(String, EncodingKey, DecodingKey)>) =
+            match &settings.keys {
+                JwtKeys::Hmac => (
+                    Algorithm::HS256,
+                    vec![(
+                        "hs256".to_owned(),
+                        EncodingKey::from_secret(secret.as_bytes()),
+                        DecodingKey::from_secret(secret.as_bytes()),
+                    )],
+                ),
+                JwtKeys::Ed25519(pems) => {
+                    let mut keys = Vec::new();
+                    for (kid, pem) in pems {
+                        let enc = EncodingKey::from_ed_pem(pem.as_bytes())
+                            .map_err(|e| format!("key {kid}: {e}"))?;
+                        let jwk = Jwk::from_encoding_key(&enc, Algorithm::EdDSA)
+                            .map_err(|e| format!("key {kid}: {e}"))?;
+                        let dec =
+                            DecodingKey::from_jwk(&jwk).map_err(|e| format!("key {kid}: {e}"))?;
+                        keys.push((kid.clone(), enc, dec));
+                    }
+                    (Algorithm::EdDSA, keys)
                 }
-                (Algorithm::EdDSA, keys)
-            }
-        };
+            };
         let jwks = JwkSet {
             keys: match algorithm {
                 Algorithm::EdDSA => keys
@@ -68,7 +78,8 @@ impl JwtService {
                     .filter_map(|(kid, enc, _)| {
                         let mut jwk = Jwk::from_encoding_key(enc, algorithm).ok()?;
                         jwk.common.key_id = Some(kid.clone());
-                        jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+                        jwk.common.public_key_use =
+                            Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
                         Some(jwk)
                     })
                     .collect(),
@@ -92,7 +103,8 @@ impl JwtService {
             validation,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
-            access_ttl: chrono::Duration::from_std(settings.access_ttl).map_err(|e| e.to_string())?,
+            access_ttl: chrono::Duration::from_std(settings.access_ttl)
+                .map_err(|e| e.to_string())?,
         })
     }
 }
@@ -115,7 +127,8 @@ impl TokenService for JwtService {
         };
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.signing_kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key).map_err(|e| InfraError::new("signing a token", e))?;
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
+            .map_err(|e| InfraError::new("signing a token", e))?;
         Ok(IssuedToken { token, expires_at })
     }
 
@@ -125,18 +138,30 @@ impl TokenService for JwtService {
         if header.alg != self.algorithm {
             return Err(reject("unexpected algorithm"));
         }
-        if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() || header.x5c.is_some() {
+        if header.jwk.is_some()
+            || header.jku.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+        {
             return Err(reject("keys named by the token are not trusted"));
         }
-        let key = header.kid.as_ref().and_then(|kid| self.verifying.get(kid)).ok_or_else(|| reject("unknown key"))?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).map_err(|e| reject(&e.to_string()))?;
+        let key = header
+            .kid
+            .as_ref()
+            .and_then(|kid| self.verifying.get(kid))
+            .ok_or_else(|| reject("unknown key"))?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
+            .map_err(|e| reject(&e.to_string()))?;
         let claims = data.claims;
         if claims.typ != ACCESS {
             return Err(reject("not an access token"));
         }
         let user_id = UserId::parse_str(&claims.sub).ok_or_else(|| reject("bad subject"))?;
         let session_id = Uuid::parse_str(&claims.sid).map_err(|_| reject("bad session"))?;
-        Ok(VerifiedToken { user_id, session_id })
+        Ok(VerifiedToken {
+            user_id,
+            session_id,
+        })
     }
 
     fn jwks(&self) -> serde_json::Value {
@@ -158,7 +183,12 @@ mod tests {
     }
 
     fn principal() -> Principal {
-        Principal { user_id: UserId::new(), email: "a@example.com".into(), role: Role::User, session_id: Uuid::new_v4() }
+        Principal {
+            user_id: UserId::new(),
+            email: "a@example.com".into(),
+            role: Role::User,
+            session_id: Uuid::new_v4(),
+        }
     }
 
     fn b64(v: &serde_json::Value) -> String {
@@ -171,7 +201,13 @@ mod tests {
         let p = principal();
         let issued = svc.issue_access(&p).unwrap();
         let verified = svc.verify_access(&issued.token).unwrap();
-        assert_eq!(verified, VerifiedToken { user_id: p.user_id, session_id: p.session_id });
+        assert_eq!(
+            verified,
+            VerifiedToken {
+                user_id: p.user_id,
+                session_id: p.session_id
+            }
+        );
     }
 
     #[test]
@@ -180,21 +216,36 @@ mod tests {
         let issued = svc.issue_access(&principal()).unwrap().token;
         let parts: Vec<&str> = issued.split('.').collect();
         // alg: none
-        let none = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "JWT", "kid": "hs256"})), parts[1]);
+        let none = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg": "none", "typ": "JWT", "kid": "hs256"})),
+            parts[1]
+        );
         assert!(svc.verify_access(&none).is_err());
         // signed with another secret
-        let other = service(&[("SECRET_KEY", "another-secret-that-is-long-enough-0123456789")]);
-        assert!(svc.verify_access(&other.issue_access(&principal()).unwrap().token).is_err());
+        let other = service(&[(
+            "SECRET_KEY",
+            "another-secret-that-is-long-enough-0123456789",
+        )]);
+        assert!(
+            svc.verify_access(&other.issue_access(&principal()).unwrap().token)
+                .is_err()
+        );
         // tampered payload
         let tampered = format!("{}.{}x.{}", parts[0], parts[1], parts[2]);
         assert!(svc.verify_access(&tampered).is_err());
         // wrong audience / issuer
         let other_aud = service(&[("JWT_AUDIENCE", "someone-else")]);
-        assert!(svc.verify_access(&other_aud.issue_access(&principal()).unwrap().token).is_err());
+        assert!(
+            svc.verify_access(&other_aud.issue_access(&principal()).unwrap().token)
+                .is_err()
+        );
         // an embedded key in the header
         let embedded = format!(
             "{}.{}.{}",
-            b64(&serde_json::json!({"alg": "HS256", "kid": "hs256", "jku": "https://evil.example/jwks"})),
+            b64(
+                &serde_json::json!({"alg": "HS256", "kid": "hs256", "jku": "https://evil.example/jwks"})
+            ),
             parts[1],
             parts[2]
         );
@@ -204,7 +255,11 @@ mod tests {
     #[test]
     fn a_token_of_another_type_or_without_required_claims_is_rejected() {
         let svc = service(&[]);
-        let secret = Settings::from_lookup(|_| None).unwrap().secret_key.expose().to_owned();
+        let secret = Settings::from_lookup(|_| None)
+            .unwrap()
+            .secret_key
+            .expose()
+            .to_owned();
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("hs256".into());
         let now = chrono::Utc::now().timestamp();
@@ -213,16 +268,35 @@ mod tests {
             "aud": "hexactor-api", "jti": "x", "typ": "refresh", "sid": Uuid::new_v4().to_string(), "role": "user",
         });
         let key = EncodingKey::from_secret(secret.as_bytes());
-        assert!(svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap()).is_err(), "typ=refresh");
+        assert!(
+            svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap())
+                .is_err(),
+            "typ=refresh"
+        );
         claims["typ"] = "access".into();
-        assert!(svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap()).is_ok());
+        assert!(
+            svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap())
+                .is_ok()
+        );
         claims.as_object_mut().unwrap().remove("jti");
-        assert!(svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap()).is_err(), "no jti");
+        assert!(
+            svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap())
+                .is_err(),
+            "no jti"
+        );
         claims["jti"] = "x".into();
         claims["exp"] = (now - 120).into();
-        assert!(svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap()).is_err(), "expired");
+        assert!(
+            svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap())
+                .is_err(),
+            "expired"
+        );
         claims["exp"] = (now + 600).into();
         claims["nbf"] = (now + 300).into();
-        assert!(svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap()).is_err(), "not yet valid");
+        assert!(
+            svc.verify_access(&jsonwebtoken::encode(&header, &claims, &key).unwrap())
+                .is_err(),
+            "not yet valid"
+        );
     }
 }

@@ -111,7 +111,9 @@ async fn unknown_routes_and_wrong_methods_are_problems_too() {
     )
     .await
     .problem(405);
-    app.request("PATCH", "/api/v1/users", &[], None).await.problem(405);
+    app.request("PATCH", "/api/v1/users", &[], None)
+        .await
+        .problem(405);
     let p = app.get("/api/v1/users").await.problem(401);
     assert!(p["detail"].as_str().unwrap().contains("bearer"));
     let bad_key = "x".repeat(300);

@@ -73,9 +73,16 @@ impl Drop for Cleanup {
         let (database, prefix) = (self.database.clone(), self.prefix.clone());
         // Drop cannot await: a short-lived runtime on its own thread does the async work.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
-                let _ = tokio::time::timeout(Duration::from_secs(15), remove_namespace(&database, &prefix)).await;
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(15),
+                    remove_namespace(&database, &prefix),
+                )
+                .await;
             });
         })
         .join();
@@ -90,29 +97,45 @@ async fn remove_namespace(database: &str, prefix: &str) {
         for queue in &topology.queues {
             // A fresh channel each time: deleting a queue that is gone closes the channel.
             if let Ok(channel) = conn.create_channel().await {
-                let _ = channel.queue_delete(queue.name.as_str().into(), Default::default()).await;
+                let _ = channel
+                    .queue_delete(queue.name.as_str().into(), Default::default())
+                    .await;
             }
         }
         for exchange in &topology.exchanges {
             if let Ok(channel) = conn.create_channel().await {
-                let _ = channel.exchange_delete(exchange.name.as_str().into(), Default::default()).await;
+                let _ = channel
+                    .exchange_delete(exchange.name.as_str().into(), Default::default())
+                    .await;
             }
         }
         let _ = conn.close(200, "cleanup".into()).await;
     }
     if let Ok(mut pg) = PgConnection::connect(&format!("{}/postgres", postgres_base())).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#)))
-            .execute(&mut pg)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{database}" WITH (FORCE)"#
+        )))
+        .execute(&mut pg)
+        .await;
     }
 }
 
 impl Namespace {
     pub async fn new() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let (database, prefix) = (format!("hexactor_test_{}", &id[..16]), format!("test_{}", &id[..16]));
-        let cleanup = Arc::new(Cleanup { database: database.clone(), prefix: prefix.clone() });
-        let ns = Self { database, prefix, _cleanup: cleanup };
+        let (database, prefix) = (
+            format!("hexactor_test_{}", &id[..16]),
+            format!("test_{}", &id[..16]),
+        );
+        let cleanup = Arc::new(Cleanup {
+            database: database.clone(),
+            prefix: prefix.clone(),
+        });
+        let ns = Self {
+            database,
+            prefix,
+            _cleanup: cleanup,
+        };
         let mut conn = PgConnection::connect(&format!("{}/postgres", postgres_base()))
             .await
             .expect("connect to postgres");
@@ -184,7 +207,12 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
-    let test_app = TestApp { address, pool: namespace.pool().await, client, _namespace: namespace.clone() };
+    let test_app = TestApp {
+        address,
+        pool: namespace.pool().await,
+        client,
+        _namespace: namespace.clone(),
+    };
     test_app.wait_until_ready().await;
     test_app
 }
@@ -300,8 +328,19 @@ impl TestApp {
 
     /// Logs in; returns the whole token response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
-        let res = self.post_json("/api/v1/auth/login", &json!({ "email": email, "password": password }), &[]).await;
-        assert_eq!(res.status, 200, "login failed: {}", String::from_utf8_lossy(&res.body));
+        let res = self
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({ "email": email, "password": password }),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            200,
+            "login failed: {}",
+            String::from_utf8_lossy(&res.body)
+        );
         res.json()
     }
 
@@ -310,28 +349,62 @@ impl TestApp {
         let body = user_body(n);
         let res = self.register(&body, &[]).await;
         assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
-        let tokens = self.login(body["email"].as_str().unwrap(), body["password"].as_str().unwrap()).await;
-        (res.json(), tokens["access_token"].as_str().unwrap().to_owned())
+        let tokens = self
+            .login(
+                body["email"].as_str().unwrap(),
+                body["password"].as_str().unwrap(),
+            )
+            .await;
+        (
+            res.json(),
+            tokens["access_token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Creates an admin through the same code the `hexactor admin create` CLI runs; returns a token.
     pub async fn admin(&self) -> String {
-        hexactor::infrastructure::postgres::bootstrap::create_admin(&self.pool, "root@example.com", "root_admin", ADMIN_PASSWORD.into(), 4)
-            .await
-            .expect("admin created");
-        self.login("root@example.com", ADMIN_PASSWORD).await["access_token"].as_str().unwrap().to_owned()
+        hexactor::infrastructure::postgres::bootstrap::create_admin(
+            &self.pool,
+            "root@example.com",
+            "root_admin",
+            ADMIN_PASSWORD.into(),
+            4,
+        )
+        .await
+        .expect("admin created");
+        self.login("root@example.com", ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn get_as(&self, path: &str, token: &str) -> Reply {
         let bearer = format!("Bearer {token}");
-        self.request("GET", path, &[("authorization", &bearer)], None).await
+        self.request("GET", path, &[("authorization", &bearer)], None)
+            .await
     }
 
-    pub async fn send_as(&self, method: &str, path: &str, token: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let bearer = format!("Bearer {token}");
-        let mut all = vec![("authorization", bearer.as_str()), ("content-type", "application/json")];
+        let mut all = vec![
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json"),
+        ];
         all.extend_from_slice(headers);
-        self.request(method, path, &all, body.map(|b| serde_json::to_vec(b).unwrap())).await
+        self.request(
+            method,
+            path,
+            &all,
+            body.map(|b| serde_json::to_vec(b).unwrap()),
+        )
+        .await
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {

@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod helpers;
 mod messaging;
+mod openapi;
 mod ops;
 mod register;
 mod security;

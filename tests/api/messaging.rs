@@ -27,8 +27,18 @@ async fn submit_async(api: &TestApp, n: usize) -> Vec<String> {
 async fn two_workers_on_one_queue_process_every_command_exactly_once() {
     let ns = Namespace::new().await;
     let api = spawn_role(&ns, Role::Api, QUORUM).await;
-    let _w1 = spawn_role(&ns, Role::Worker, &[("WORKER_PREFETCH", "5"), ("QUEUE_TYPE", "quorum")]).await;
-    let _w2 = spawn_role(&ns, Role::Worker, &[("WORKER_PREFETCH", "5"), ("QUEUE_TYPE", "quorum")]).await;
+    let _w1 = spawn_role(
+        &ns,
+        Role::Worker,
+        &[("WORKER_PREFETCH", "5"), ("QUEUE_TYPE", "quorum")],
+    )
+    .await;
+    let _w2 = spawn_role(
+        &ns,
+        Role::Worker,
+        &[("WORKER_PREFETCH", "5"), ("QUEUE_TYPE", "quorum")],
+    )
+    .await;
 
     // Both workers compete on the one queue.
     let conn = amqp().await;

@@ -77,3 +77,53 @@ async fn request_ids_are_returned_and_generated() {
         Some("no-referrer")
     );
 }
+
+#[actix_web::test]
+async fn cors_is_off_by_default_and_on_for_listed_origins_only() {
+    let off = spawn_app().await;
+    let res = off
+        .request(
+            "GET",
+            "/health",
+            &[("origin", "https://app.example.com")],
+            None,
+        )
+        .await;
+    assert!(res.header("access-control-allow-origin").is_none());
+
+    let ns = Namespace::new().await;
+    let on = spawn_role(
+        &ns,
+        hexactor::startup::Role::All,
+        &[("ALLOWED_ORIGINS", "https://app.example.com")],
+    )
+    .await;
+    let preflight = on
+        .request(
+            "OPTIONS",
+            "/api/v1/users",
+            &[
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "POST"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(preflight.status, 200);
+    assert_eq!(
+        preflight.header("access-control-allow-origin").as_deref(),
+        Some("https://app.example.com")
+    );
+    let other = on
+        .request(
+            "GET",
+            "/health",
+            &[("origin", "https://evil.example.com")],
+            None,
+        )
+        .await;
+    assert_ne!(
+        other.header("access-control-allow-origin").as_deref(),
+        Some("https://evil.example.com")
+    );
+}

@@ -19,11 +19,17 @@ async fn register_returns_201_with_the_user_and_get_reads_it_back() {
     assert_eq!(user["is_active"], true);
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
 
-    let token = app.login("user1@example.com", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let token = app.login("user1@example.com", PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let read = app.get_as(&location, &token).await;
     assert_eq!(read.status, 200);
     assert_eq!(read.json(), user);
-    assert_eq!(app.get(&location).await.problem(401)["type"], "/problems/unauthorized");
+    assert_eq!(
+        app.get(&location).await.problem(401)["type"],
+        "/problems/unauthorized"
+    );
     // The trailing-slash form is the same endpoint.
     assert_eq!(app.register(&user_body("2"), &[]).await.status, 201);
     let slash = app.post_json("/api/v1/users/", &user_body("3"), &[]).await;
@@ -60,7 +66,10 @@ async fn respond_async_returns_202_and_the_command_can_be_polled_to_success() {
     assert_eq!(command["type"], "RegisterUser");
     assert!(command["completed_at"].is_string());
     let user_location = command["location"].as_str().unwrap();
-    let token = app.login("user1@example.com", PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    let token = app.login("user1@example.com", PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let user = app.get_as(user_location, &token).await;
     assert_eq!(user.status, 200);
     assert_eq!(user.json()["username"], "user_1");
@@ -120,9 +129,19 @@ async fn an_idempotency_key_replays_the_original_outcome_and_rejects_a_different
 async fn unknown_and_malformed_user_ids() {
     let app = spawn_app().await;
     let (_, token) = app.user("1").await;
-    let p = app.get_as(&format!("/api/v1/users/{}", uuid::Uuid::new_v4()), &token).await.problem(404);
-    assert!(p["instance"].as_str().unwrap().starts_with("/api/v1/users/"));
-    app.get_as("/api/v1/users/not-a-uuid", &token).await.problem(400);
+    let p = app
+        .get_as(&format!("/api/v1/users/{}", uuid::Uuid::new_v4()), &token)
+        .await
+        .problem(404);
+    assert!(
+        p["instance"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/v1/users/")
+    );
+    app.get_as("/api/v1/users/not-a-uuid", &token)
+        .await
+        .problem(400);
     app.get("/api/v1/commands/123").await.problem(400);
     app.get(&format!("/api/v1/commands/{}", uuid::Uuid::new_v4()))
         .await

@@ -3,10 +3,12 @@
 use super::ApiState;
 use super::users::parse_id;
 use crate::application::ports::GetCommand;
-use crate::http::dto::CommandResponse;
+use crate::http::dto::{CommandResponse, Problem};
 use crate::http::problem::ApiError;
 use actix_web::{HttpResponse, web};
 
+#[utoipa::path(get, path = "/api/v1/commands/{id}", tag = "commands", params(("id" = String, Path, description = "Command id")),
+    responses((status = 200, body = CommandResponse), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_command(
     state: web::Data<ApiState>,
     id: web::Path<String>,

@@ -14,6 +14,7 @@ use crate::application::ports::{AwaitCompletion, GetCommand, GetUser, ListUsers}
 use crate::application::register_user::RegisterUser;
 use crate::infrastructure::health::CheckReadiness;
 use ::actors::{Port, SupervisorRef};
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use std::time::Duration;
 
@@ -65,50 +66,157 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
+/// One served route: method, path (OpenAPI syntax) and handler. The server is built from this
+/// table and the OpenAPI test checks the same table against the spec, so a route cannot be
+/// served without being documented.
+pub type RouteEntry = (Method, &'static str, actix_web::Route);
+
+pub fn api_routes() -> Vec<RouteEntry> {
+    use crate::http::openapi;
+    vec![
+        (
+            Method::GET,
+            "/.well-known/jwks.json",
+            web::get().to(auth::jwks),
+        ),
+        (
+            Method::GET,
+            "/api-docs/openapi.json",
+            web::get().to(openapi::openapi_json),
+        ),
+        (Method::GET, "/docs", web::get().to(openapi::docs)),
+        (
+            Method::POST,
+            "/api/v1/users",
+            web::post().to(users::register),
+        ),
+        (
+            Method::GET,
+            "/api/v1/users",
+            web::get().to(users::list_users),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/",
+            web::post().to(users::register_with_slash),
+        ),
+        (Method::GET, "/api/v1/users/me", web::get().to(users::me)),
+        (
+            Method::GET,
+            "/api/v1/users/{id}",
+            web::get().to(users::get_user),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/{id}",
+            web::patch().to(users::update_user),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/{id}",
+            web::put().to(users::update_user),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/users/{id}",
+            web::delete().to(users::deactivate_user),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/{id}/password",
+            web::put().to(users::change_password),
+        ),
+        (
+            Method::GET,
+            "/api/v1/commands/{id}",
+            web::get().to(commands::get_command),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/register",
+            web::post().to(users::auth_register),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            web::post().to(auth::login),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/refresh",
+            web::post().to(auth::refresh),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/logout",
+            web::post().to(auth::logout),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/logout-all",
+            web::post().to(auth::logout_all),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/verify",
+            web::post().to(auth::verify),
+        ),
+        (
+            Method::GET,
+            "/api/v1/auth/verify",
+            web::get().to(auth::verify),
+        ),
+    ]
+}
+
+pub fn ops_routes() -> Vec<RouteEntry> {
+    vec![
+        (Method::GET, "/health", web::get().to(ops::health)),
+        (Method::GET, "/ready", web::get().to(ops::ready)),
+        (Method::GET, "/metrics", web::get().to(ops::metrics)),
+        (
+            Method::GET,
+            "/debug/supervision",
+            web::get().to(ops::supervision),
+        ),
+    ]
+}
+
+/// Registers the routes, one resource per path (so a wrong method on a known path is a 405).
+fn register(cfg: &mut web::ServiceConfig, routes: Vec<RouteEntry>) {
+    let mut resources: Vec<(&'static str, actix_web::Resource)> = Vec::new();
+    for (_, path, route) in routes {
+        match resources.iter().position(|(p, _)| *p == path) {
+            Some(i) => {
+                let (p, r) = resources.remove(i);
+                resources.insert(i, (p, r.route(route)));
+            }
+            None => resources.push((path, resource(path).route(route))),
+        }
+    }
+    for (_, r) in resources {
+        cfg.service(r);
+    }
+}
+
 pub fn configure_api(cfg: &mut web::ServiceConfig, state: ApiState) {
     let json = web::JsonConfig::default()
         .limit(BODY_LIMIT)
         .content_type_required(true)
         .error_handler(|err, _| json_error(err, BODY_LIMIT).into());
-    let path = web::PathConfig::default().error_handler(|err, _| ApiError::BadRequest(err.to_string()).into());
-    let query = web::QueryConfig::default().error_handler(|err, _| ApiError::BadRequest(err.to_string()).into());
+    let path = web::PathConfig::default()
+        .error_handler(|err, _| ApiError::BadRequest(err.to_string()).into());
+    let query = web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::BadRequest(err.to_string()).into());
     cfg.app_data(web::Data::new(state.authentication.clone()))
         .app_data(web::Data::new(state))
         .app_data(json)
         .app_data(path)
-        .app_data(query)
-        .service(resource("/.well-known/jwks.json").route(web::get().to(auth::jwks)))
-        .service(
-            web::scope("/api/v1")
-                .service(
-                    resource("/users")
-                        .route(web::post().to(users::register))
-                        .route(web::get().to(users::list_users)),
-                )
-                .service(resource("/users/").route(web::post().to(users::register)))
-                .service(resource("/users/me").route(web::get().to(users::me)))
-                .service(
-                    resource("/users/{id}")
-                        .route(web::get().to(users::get_user))
-                        .route(web::patch().to(users::update_user))
-                        .route(web::put().to(users::update_user))
-                        .route(web::delete().to(users::deactivate_user)),
-                )
-                .service(resource("/users/{id}/password").route(web::put().to(users::change_password)))
-                .service(resource("/commands/{id}").route(web::get().to(commands::get_command)))
-                .service(resource("/auth/register").route(web::post().to(users::register)))
-                .service(resource("/auth/login").route(web::post().to(auth::login)))
-                .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
-                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
-                .service(resource("/auth/logout-all").route(web::post().to(auth::logout_all)))
-                .service(resource("/auth/verify").route(web::post().to(auth::verify)).route(web::get().to(auth::verify))),
-        );
+        .app_data(query);
+    register(cfg, api_routes());
 }
 
 pub fn configure_ops(cfg: &mut web::ServiceConfig, state: OpsState) {
-    cfg.app_data(web::Data::new(state))
-        .service(resource("/health").route(web::get().to(ops::health)))
-        .service(resource("/ready").route(web::get().to(ops::ready)))
-        .service(resource("/metrics").route(web::get().to(ops::metrics)))
-        .service(resource("/debug/supervision").route(web::get().to(ops::supervision)));
+    cfg.app_data(web::Data::new(state));
+    register(cfg, ops_routes());
 }

@@ -5,10 +5,12 @@ use crate::http::problem::PROBLEM_JSON;
 use crate::infrastructure::health::CheckReadiness;
 use actix_web::{HttpResponse, web};
 
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "Liveness")))]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
+#[utoipa::path(get, path = "/ready", tag = "ops", responses((status = 200, description = "PostgreSQL and RabbitMQ reachable (503 names what is not)")))]
 pub async fn ready(state: web::Data<OpsState>) -> HttpResponse {
     let readiness = state.readiness.ask(CheckReadiness).await.ok();
     let (pg, mq) = readiness
@@ -38,12 +40,14 @@ pub async fn ready(state: web::Data<OpsState>) -> HttpResponse {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::metrics::render())
 }
 
+#[utoipa::path(get, path = "/debug/supervision", tag = "ops", responses((status = 200, description = "The supervision tree")))]
 pub async fn supervision(state: web::Data<OpsState>) -> HttpResponse {
     match state.supervisor.describe().await {
         Some(tree) => HttpResponse::Ok().json(tree),

@@ -21,7 +21,11 @@ pub struct AuthStore {
 
 impl AuthStore {
     pub fn new(pool: PgPool, cache_ttl: Duration) -> Self {
-        Self { pool, cache_ttl, sessions: HashMap::new() }
+        Self {
+            pool,
+            cache_ttl,
+            sessions: HashMap::new(),
+        }
     }
 }
 
@@ -62,14 +66,21 @@ async fn insert_refresh(
     ttl: Duration,
 ) -> Result<RefreshGrant, sqlx::Error> {
     let (token, hash) = new_refresh_token();
-    let expires: DateTime<Utc> = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(14));
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(hash)
-        .bind(session_id)
-        .bind(expires)
-        .execute(&mut *tx)
-        .await?;
-    Ok(RefreshGrant { session_id, refresh_token: token, refresh_expires_at: expires })
+    let expires: DateTime<Utc> =
+        Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(14));
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(hash)
+    .bind(session_id)
+    .bind(expires)
+    .execute(&mut *tx)
+    .await?;
+    Ok(RefreshGrant {
+        session_id,
+        refresh_token: token,
+        refresh_expires_at: expires,
+    })
 }
 
 type CredentialsRow = (Uuid, String, String, bool, String);
@@ -101,7 +112,10 @@ impl Handler<FindCredentials> for AuthStore {
                 )
                 .bind(id.as_uuid()),
             };
-            let row = query.fetch_optional(&pool).await.map_err(infra("reading credentials"))?;
+            let row = query
+                .fetch_optional(&pool)
+                .await
+                .map_err(infra("reading credentials"))?;
             Ok(row.and_then(credentials))
         })
     }
@@ -140,14 +154,25 @@ impl Handler<StartSession> for AuthStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(infra("starting a session"))?;
-            let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl).await.map_err(infra("starting a session"))?;
+            let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl)
+                .await
+                .map_err(infra("starting a session"))?;
             tx.commit().await.map_err(infra("starting a session"))?;
             Ok(grant)
         })
     }
 }
 
-type RotationRow = (Uuid, Option<DateTime<Utc>>, DateTime<Utc>, Option<DateTime<Utc>>, bool, Uuid, String, String);
+type RotationRow = (
+    Uuid,
+    Option<DateTime<Utc>>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    bool,
+    Uuid,
+    String,
+    String,
+);
 
 async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx::Error> {
     let hash = Sha256::digest(msg.token.as_bytes()).to_vec();
@@ -163,7 +188,8 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
     .bind(&hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session_id, used_at, expires_at, revoked_at, is_active, user_id, email, role)) = row else {
+    let Some((session_id, used_at, expires_at, revoked_at, is_active, user_id, email, role)) = row
+    else {
         return Ok(Rotation::Invalid);
     };
     if used_at.is_some() {
@@ -181,7 +207,10 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
     if revoked_at.is_some() || !is_active || expires_at <= Utc::now() {
         return Ok(Rotation::Invalid);
     }
-    sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1").bind(&hash).execute(&mut *tx).await?;
+    sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1")
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
     let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl).await?;
     tx.commit().await?;
     let principal = Principal {
@@ -197,15 +226,19 @@ impl Handler<RotateRefreshToken> for AuthStore {
     type Result = ResponseActFuture<Self, Result<Rotation, InfraError>>;
 
     fn handle(&mut self, msg: RotateRefreshToken, _: &mut Context<Self>) -> Self::Result {
-        Box::pin(rotate(self.pool.clone(), msg).into_actor(self).map(|result, act, _| {
-            let rotation = result.map_err(infra("rotating a refresh token"))?;
-            if let Rotation::ReuseDetected = rotation {
-                // We do not know which cached session it was; the cache is short-lived anyway,
-                // but a detected theft should bite at once on this replica.
-                act.sessions.clear();
-            }
-            Ok(rotation)
-        }))
+        Box::pin(
+            rotate(self.pool.clone(), msg)
+                .into_actor(self)
+                .map(|result, act, _| {
+                    let rotation = result.map_err(infra("rotating a refresh token"))?;
+                    if let Rotation::ReuseDetected = rotation {
+                        // We do not know which cached session it was; the cache is short-lived anyway,
+                        // but a detected theft should bite at once on this replica.
+                        act.sessions.clear();
+                    }
+                    Ok(rotation)
+                }),
+        )
     }
 }
 
@@ -217,7 +250,9 @@ impl Handler<RevokeSessions> for AuthStore {
             RevokeSessions::One(id) => {
                 self.sessions.remove(id);
             }
-            RevokeSessions::AllOf(user) => self.sessions.retain(|_, (_, p)| p.as_ref().is_none_or(|p| p.user_id != *user)),
+            RevokeSessions::AllOf(user) => self
+                .sessions
+                .retain(|_, (_, p)| p.as_ref().is_none_or(|p| p.user_id != *user)),
         }
         let pool = self.pool.clone();
         Box::pin(
@@ -267,13 +302,16 @@ impl Handler<CheckSession> for AuthStore {
                 session_id: msg.session_id,
             }))
         };
-        Box::pin(lookup.into_actor(self).map(move |result: Result<Option<Principal>, InfraError>, act, _| {
-            let principal = result?;
-            if !act.cache_ttl.is_zero() {
-                act.sessions.insert(msg.session_id, (Instant::now(), principal.clone()));
-            }
-            Ok(principal.filter(|p| p.user_id == msg.user_id))
-        }))
+        Box::pin(lookup.into_actor(self).map(
+            move |result: Result<Option<Principal>, InfraError>, act, _| {
+                let principal = result?;
+                if !act.cache_ttl.is_zero() {
+                    act.sessions
+                        .insert(msg.session_id, (Instant::now(), principal.clone()));
+                }
+                Ok(principal.filter(|p| p.user_id == msg.user_id))
+            },
+        ))
     }
 }
 
@@ -296,7 +334,11 @@ impl Handler<CheckLoginThrottle> for AuthStore {
     }
 }
 
-async fn record_failure(pool: PgPool, key: String, policy: LockoutPolicy) -> Result<Option<Duration>, sqlx::Error> {
+async fn record_failure(
+    pool: PgPool,
+    key: String,
+    policy: LockoutPolicy,
+) -> Result<Option<Duration>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // A key quiet for a day starts over: old failures should not haunt a user forever.
     let (failures, lockouts): (i32, i32) = sqlx::query_as(
@@ -339,7 +381,9 @@ impl Handler<RecordLoginFailure> for AuthStore {
         Box::pin(async move {
             let mut longest = None;
             for (key, policy) in msg.keys {
-                let lock = record_failure(pool.clone(), key, policy).await.map_err(infra("recording a failed login"))?;
+                let lock = record_failure(pool.clone(), key, policy)
+                    .await
+                    .map_err(infra("recording a failed login"))?;
                 longest = longest.max(lock);
             }
             Ok(longest)

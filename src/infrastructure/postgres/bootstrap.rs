@@ -24,9 +24,10 @@ pub async fn create_admin(
     password: String,
     bcrypt_cost: u32,
 ) -> Result<Uuid, BootstrapError> {
-    let (details, password) =
-        RegistrationForm::parse(email, username, "Admin", "User", password).map_err(BootstrapError::Invalid)?;
-    check_strength(&password, details.username.as_str(), details.email.as_str()).map_err(|e| BootstrapError::Invalid(e.into()))?;
+    let (details, password) = RegistrationForm::parse(email, username, "Admin", "User", password)
+        .map_err(BootstrapError::Invalid)?;
+    check_strength(&password, details.username.as_str(), details.email.as_str())
+        .map_err(|e| BootstrapError::Invalid(e.into()))?;
     let hash = bcrypt::non_truncating_hash(password.expose_secret(), bcrypt_cost)?;
     let (id,): (Uuid,) = sqlx::query_as(
         "INSERT INTO users (id, email, username, first_name, last_name, password_hash, role)

@@ -4,8 +4,8 @@
 
 use super::unique_violation;
 use crate::application::commands::{
-    ChangePasswordCommand, Command, CommandResult, CommandStatus, DeactivateUserCommand, RegisterUserCommand,
-    UpdateUserCommand, user_location,
+    ChangePasswordCommand, Command, CommandResult, CommandStatus, DeactivateUserCommand,
+    RegisterUserCommand, UpdateUserCommand, user_location,
 };
 use crate::domain::{DomainEvent, UserError};
 use crate::infrastructure::messaging::names::Names;
@@ -14,7 +14,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
-pub async fn apply(pool: &PgPool, names: &Names, command: Command) -> Result<CommandResult, sqlx::Error> {
+pub async fn apply(
+    pool: &PgPool,
+    names: &Names,
+    command: Command,
+) -> Result<CommandResult, sqlx::Error> {
     let mut tx = pool.begin().await?;
     if let Some(done) = claim(&mut tx, command.id(), command.kind()).await? {
         tx.rollback().await?;
@@ -37,18 +41,29 @@ pub async fn apply(pool: &PgPool, names: &Names, command: Command) -> Result<Com
 
 /// Locks the command row (creating it for a command injected without one). Returns its status
 /// if it is already terminal.
-async fn claim(tx: &mut PgConnection, id: Uuid, kind: &str) -> Result<Option<CommandStatus>, sqlx::Error> {
+async fn claim(
+    tx: &mut PgConnection,
+    id: Uuid,
+    kind: &str,
+) -> Result<Option<CommandStatus>, sqlx::Error> {
     sqlx::query("INSERT INTO commands (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
         .bind(id)
         .bind(kind)
         .execute(&mut *tx)
         .await?;
     let (status,): (String,) =
-        sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE").bind(id).fetch_one(&mut *tx).await?;
+        sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
     Ok(CommandStatus::parse(&status).filter(|s| s.is_terminal()))
 }
 
-async fn finish(tx: &mut PgConnection, id: Uuid, result: &CommandResult) -> Result<(), sqlx::Error> {
+async fn finish(
+    tx: &mut PgConnection,
+    id: Uuid,
+    result: &CommandResult,
+) -> Result<(), sqlx::Error> {
     let (status, code, detail, location) = match result {
         CommandResult::Succeeded { location } => ("succeeded", None, None, Some(location.clone())),
         CommandResult::Rejected(e) => ("failed", Some(e.code()), Some(e.to_string()), None),
@@ -68,9 +83,18 @@ async fn finish(tx: &mut PgConnection, id: Uuid, result: &CommandResult) -> Resu
     Ok(())
 }
 
-async fn record_event(tx: &mut PgConnection, names: &Names, event: &DomainEvent) -> Result<(), sqlx::Error> {
+async fn record_event(
+    tx: &mut PgConnection,
+    names: &Names,
+    event: &DomainEvent,
+) -> Result<(), sqlx::Error> {
     // An event nobody subscribed to yet is not an error: not mandatory.
-    let headers = OutboxHeaders { message_type: event.event_type().to_owned(), request_id: None, reply_to: None, mandatory: false };
+    let headers = OutboxHeaders {
+        message_type: event.event_type().to_owned(),
+        request_id: None,
+        reply_to: None,
+        mandatory: false,
+    };
     sqlx::query("INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ($1, $2, $3, $4, $5)")
         .bind(event.event_id())
         .bind(&names.events_exchange)
@@ -87,7 +111,9 @@ async fn unique_or<T>(
     tx: &mut PgConnection,
     statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
 ) -> Result<Result<T, UserError>, sqlx::Error> {
-    sqlx::query("SAVEPOINT unique_check").execute(&mut *tx).await?;
+    sqlx::query("SAVEPOINT unique_check")
+        .execute(&mut *tx)
+        .await?;
     match statement(&mut *tx).await {
         Ok(v) => Ok(Ok(v)),
         Err(error) => {
@@ -96,7 +122,9 @@ async fn unique_or<T>(
                 Some("users_username_lower_key") => UserError::UsernameTaken,
                 _ => return Err(error),
             };
-            sqlx::query("ROLLBACK TO SAVEPOINT unique_check").execute(&mut *tx).await?;
+            sqlx::query("ROLLBACK TO SAVEPOINT unique_check")
+                .execute(&mut *tx)
+                .await?;
             Ok(Err(rejection))
         }
     }
@@ -130,19 +158,29 @@ async fn register(tx: &mut PgConnection, c: RegisterUserCommand) -> Result<Appli
                 username: c.details.username.as_str().to_owned(),
                 occurred_at: created_at,
             };
-            (CommandResult::Succeeded { location: user_location(c.user_id) }, Some(event))
+            (
+                CommandResult::Succeeded {
+                    location: user_location(c.user_id),
+                },
+                Some(event),
+            )
         }
         Err(rejection) => (CommandResult::Rejected(rejection), None),
     })
 }
 
 async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, sqlx::Error> {
-    let current: Option<(i64,)> = sqlx::query_as("SELECT version FROM users WHERE id = $1 FOR UPDATE")
-        .bind(c.user_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((version,)) = current else { return Ok((CommandResult::Rejected(UserError::NotFound), None)) };
-    if c.expected_version.is_some_and(|expected| expected != version) {
+    let current: Option<(i64,)> =
+        sqlx::query_as("SELECT version FROM users WHERE id = $1 FOR UPDATE")
+            .bind(c.user_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((version,)) = current else {
+        return Ok((CommandResult::Rejected(UserError::NotFound), None));
+    };
+    if c.expected_version
+        .is_some_and(|expected| expected != version)
+    {
         return Ok((CommandResult::Rejected(UserError::VersionMismatch), None));
     }
     let changes = c.changes.clone();
@@ -164,18 +202,29 @@ async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, 
         Ok(row) => {
             let at: DateTime<Utc> = row.try_get("updated_at")?;
             let event = DomainEvent::user_updated(c.user_id, c.changes.changed_fields(), at);
-            (CommandResult::Succeeded { location: user_location(c.user_id) }, Some(event))
+            (
+                CommandResult::Succeeded {
+                    location: user_location(c.user_id),
+                },
+                Some(event),
+            )
         }
         Err(rejection) => (CommandResult::Rejected(rejection), None),
     })
 }
 
-async fn deactivate(tx: &mut PgConnection, c: DeactivateUserCommand) -> Result<Applied, sqlx::Error> {
-    let exists: Option<(bool,)> = sqlx::query_as("SELECT is_active FROM users WHERE id = $1 FOR UPDATE")
-        .bind(c.user_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((was_active,)) = exists else { return Ok((CommandResult::Rejected(UserError::NotFound), None)) };
+async fn deactivate(
+    tx: &mut PgConnection,
+    c: DeactivateUserCommand,
+) -> Result<Applied, sqlx::Error> {
+    let exists: Option<(bool,)> =
+        sqlx::query_as("SELECT is_active FROM users WHERE id = $1 FOR UPDATE")
+            .bind(c.user_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((was_active,)) = exists else {
+        return Ok((CommandResult::Rejected(UserError::NotFound), None));
+    };
     // Sessions end at once, whether or not this is a repeat.
     sqlx::query(
         "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'deactivated' WHERE user_id = $1 AND revoked_at IS NULL",
@@ -183,7 +232,9 @@ async fn deactivate(tx: &mut PgConnection, c: DeactivateUserCommand) -> Result<A
     .bind(c.user_id.as_uuid())
     .execute(&mut *tx)
     .await?;
-    let success = CommandResult::Succeeded { location: user_location(c.user_id) };
+    let success = CommandResult::Succeeded {
+        location: user_location(c.user_id),
+    };
     if !was_active {
         return Ok((success, None)); // already deactivated: harmless, no second event
     }
@@ -196,7 +247,10 @@ async fn deactivate(tx: &mut PgConnection, c: DeactivateUserCommand) -> Result<A
     Ok((success, Some(DomainEvent::user_deactivated(c.user_id, at))))
 }
 
-async fn change_password(tx: &mut PgConnection, c: ChangePasswordCommand) -> Result<Applied, sqlx::Error> {
+async fn change_password(
+    tx: &mut PgConnection,
+    c: ChangePasswordCommand,
+) -> Result<Applied, sqlx::Error> {
     let updated = sqlx::query(
         "UPDATE users SET password_hash = $2, version = version + 1, updated_at = now() WHERE id = $1 AND is_active",
     )
@@ -215,5 +269,10 @@ async fn change_password(tx: &mut PgConnection, c: ChangePasswordCommand) -> Res
     .bind(c.keep_session)
     .execute(&mut *tx)
     .await?;
-    Ok((CommandResult::Succeeded { location: user_location(c.user_id) }, None))
+    Ok((
+        CommandResult::Succeeded {
+            location: user_location(c.user_id),
+        },
+        None,
+    ))
 }

@@ -30,19 +30,43 @@ impl Actor for UserRepository {
 
 impl Supervised for UserRepository {}
 
-type UserRow = (Uuid, String, String, String, String, String, bool, DateTime<Utc>, DateTime<Utc>, i64);
+type UserRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i64,
+);
 
-const USER_COLUMNS: &str = "id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version";
+const USER_COLUMNS: &str =
+    "id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version";
 
 /// Rows are parsed back through the domain's constructors: a corrupt row is an error, not a user.
 fn user_from_row(row: UserRow) -> Result<User, InfraError> {
-    let (id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version) = row;
+    let (
+        id,
+        email,
+        username,
+        first_name,
+        last_name,
+        role,
+        is_active,
+        created_at,
+        updated_at,
+        version,
+    ) = row;
     let corrupt = |what: &str| InfraError(format!("corrupt user row {id}: {what}"));
     Ok(User {
         id: UserId::from_uuid(id),
         email: Email::parse(&email).map_err(|_| corrupt("email"))?,
         username: Username::parse(&username).map_err(|_| corrupt("username"))?,
-        first_name: PersonName::parse("first_name", &first_name).map_err(|_| corrupt("first_name"))?,
+        first_name: PersonName::parse("first_name", &first_name)
+            .map_err(|_| corrupt("first_name"))?,
         last_name: PersonName::parse("last_name", &last_name).map_err(|_| corrupt("last_name"))?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
         is_active,
@@ -58,11 +82,13 @@ impl Handler<GetUser> for UserRepository {
     fn handle(&mut self, msg: GetUser, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-                .bind(msg.id.as_uuid())
-                .fetch_optional(&pool)
-                .await
-                .map_err(|e| InfraError::new("reading a user", e))?;
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+            )))
+            .bind(msg.id.as_uuid())
+            .fetch_optional(&pool)
+            .await
+            .map_err(|e| InfraError::new("reading a user", e))?;
             row.map(user_from_row).transpose()
         })
     }
@@ -93,7 +119,11 @@ impl Handler<ListUsers> for UserRepository {
             .await
             .map_err(|e| InfraError::new("listing users", e))?;
             let has_more = rows.len() as i64 == fetch;
-            let users = rows.into_iter().take(msg.limit as usize).map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+            let users = rows
+                .into_iter()
+                .take(msg.limit as usize)
+                .map(user_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(UserPage { users, has_more })
         })
     }
@@ -105,10 +135,12 @@ impl Handler<ApplyUserCommand> for UserRepository {
     fn handle(&mut self, msg: ApplyUserCommand, _: &mut Context<Self>) -> Self::Result {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
         Box::pin(async move {
-            let result = user_commands::apply(&pool, &names, msg.command).await.map_err(|e| {
-                tracing::warn!(error = %e, "applying a command failed");
-                InfraError::new("applying a command", e)
-            })?;
+            let result = user_commands::apply(&pool, &names, msg.command)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "applying a command failed");
+                    InfraError::new("applying a command", e)
+                })?;
             // A new event may be waiting in the outbox: publish it now, not at the next poll.
             if matches!(result, CommandResult::Succeeded { .. })
                 && let Some(relay) = relay
