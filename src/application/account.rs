@@ -191,13 +191,7 @@ impl Handler<ChangePassword> for AccountService {
             }
             let new_password =
                 Password::parse(msg.new_password).map_err(|e| AccountError::Invalid(e.into()))?;
-            let username = account
-                .email
-                .split('@')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            check_strength(&new_password, &username, &account.email)
+            check_strength(&new_password, &account.username, &account.email)
                 .map_err(|e| AccountError::Invalid(e.into()))?;
             let password_hash = hash
                 .ask(HashPassword {

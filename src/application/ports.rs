@@ -127,6 +127,7 @@ pub struct TokenRejected(pub String);
 pub struct Credentials {
     pub user_id: UserId,
     pub email: String,
+    pub username: String,
     pub role: crate::domain::Role,
     pub is_active: bool,
     pub password_hash: PasswordHash,

@@ -737,3 +737,35 @@ async fn the_admin_create_cli_makes_an_admin_and_never_takes_the_password_from_a
     let (_, user_token) = app.user("1").await;
     app.get_as("/api/v1/users", &user_token).await.problem(403);
 }
+
+#[actix_web::test]
+async fn a_logout_on_one_replica_is_honoured_by_another() {
+    let ns = Namespace::new().await;
+    let a = spawn_role(&ns, Role::All, &[]).await;
+    let b = spawn_role(&ns, Role::Api, &[]).await;
+    a.user("1").await;
+    let tokens = a.login("user1@example.com", PASSWORD).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        b.get_as("/api/v1/users/me", access).await.status,
+        200,
+        "any replica accepts the token"
+    );
+    assert_eq!(
+        a.send_as("POST", "/api/v1/auth/logout", access, None, &[])
+            .await
+            .status,
+        204
+    );
+    b.get_as("/api/v1/users/me", access).await.problem(401);
+    // A password change must not contain the username either.
+    let (user, token) = b.user("2").await;
+    let path = format!("/api/v1/users/{}/password", user["id"].as_str().unwrap());
+    let body = json!({ "current_password": PASSWORD, "new_password": "zebra user_2 quantum" });
+    assert_eq!(
+        b.send_as("PUT", &path, &token, Some(&body), &[])
+            .await
+            .problem(422)["errors"][0]["code"],
+        "contains_personal_info"
+    );
+}

@@ -83,13 +83,14 @@ async fn insert_refresh(
     })
 }
 
-type CredentialsRow = (Uuid, String, String, bool, String);
+type CredentialsRow = (Uuid, String, String, String, bool, String);
 
 fn credentials(row: CredentialsRow) -> Option<Credentials> {
-    let (id, email, role, is_active, hash) = row;
+    let (id, email, username, role, is_active, hash) = row;
     Some(Credentials {
         user_id: UserId::from_uuid(id),
         email,
+        username,
         role: Role::parse(&role)?,
         is_active,
         password_hash: PasswordHash::new(hash),
@@ -104,11 +105,11 @@ impl Handler<FindCredentials> for AuthStore {
         Box::pin(async move {
             let query = match &msg {
                 FindCredentials::ByEmail(email) => sqlx::query_as::<_, CredentialsRow>(
-                    "SELECT id, email, role, is_active, password_hash FROM users WHERE email = $1",
+                    "SELECT id, email, username, role, is_active, password_hash FROM users WHERE email = $1",
                 )
                 .bind(email.clone()),
                 FindCredentials::ById(id) => sqlx::query_as::<_, CredentialsRow>(
-                    "SELECT id, email, role, is_active, password_hash FROM users WHERE id = $1",
+                    "SELECT id, email, username, role, is_active, password_hash FROM users WHERE id = $1",
                 )
                 .bind(id.as_uuid()),
             };
