@@ -127,3 +127,62 @@ async fn cors_is_off_by_default_and_on_for_listed_origins_only() {
         Some("https://evil.example.com")
     );
 }
+
+#[test]
+fn invalid_configuration_is_one_line_naming_the_variable_and_exit_code_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hexactor"))
+        .arg("serve")
+        .env("PORT", "eighty")
+        .output()
+        .expect("hexactor runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("PORT"), "{stderr}");
+    let prod = std::process::Command::new(env!("CARGO_BIN_EXE_hexactor"))
+        .arg("serve")
+        .env("ENVIRONMENT", "production")
+        .env_remove("SECRET_KEY")
+        .output()
+        .expect("hexactor runs");
+    assert_eq!(prod.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&prod.stderr).contains("SECRET_KEY"));
+}
+
+#[actix_web::test]
+async fn with_the_broker_unreachable_ready_says_so_and_commands_wait_in_the_outbox() {
+    let ns = Namespace::new().await;
+    // Nothing listens on port 1: the connection manager keeps retrying with backoff.
+    let settings = ns.settings(&[("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:1/%2f")]);
+    let app = hexactor::startup::Application::build(settings, hexactor::startup::Role::All)
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.into_server());
+    let client = awc::Client::default();
+
+    let mut ready = client.get(format!("{address}/ready")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["rabbitmq"], "unavailable");
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert!(body["detail"].as_str().unwrap().contains("rabbitmq"));
+
+    let res = client
+        .post(format!("{address}/api/v1/users"))
+        .insert_header(("prefer", "wait=1"))
+        .send_json(&user_body("1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        202,
+        "accepted into the outbox while the broker is away"
+    );
+    let pool = ns.pool().await;
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(waiting, 1);
+}
