@@ -7,6 +7,22 @@ use crate::http::dto::{LoginRequest, Problem, RefreshRequest, TokenResponse};
 use crate::http::problem::ApiError;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+async fn end_sessions(
+    state: &ApiState,
+    who: Authenticated,
+    everywhere: bool,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .auth
+        .logout
+        .ask(Logout {
+            principal: who.0,
+            everywhere,
+        })
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// One answer for unknown email, wrong password and inactive account.
 const INVALID_CREDENTIALS: &str = "invalid email or password";
 
@@ -65,15 +81,7 @@ pub async fn logout(
     state: web::Data<ApiState>,
     who: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .auth
-        .logout
-        .ask(Logout {
-            principal: who.0,
-            everywhere: false,
-        })
-        .await??;
-    Ok(HttpResponse::NoContent().finish())
+    end_sessions(&state, who, false).await
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])), responses((status = 204, description = "Every session ended"), (status = 401, description = "Missing, invalid or revoked access token", body = Problem, content_type = "application/problem+json")))]
@@ -81,15 +89,7 @@ pub async fn logout_all(
     state: web::Data<ApiState>,
     who: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .auth
-        .logout
-        .ask(Logout {
-            principal: who.0,
-            everywhere: true,
-        })
-        .await??;
-    Ok(HttpResponse::NoContent().finish())
+    end_sessions(&state, who, true).await
 }
 
 #[utoipa::path(method(post, get), path = "/api/v1/auth/verify", tag = "auth", security(("bearer" = [])), responses((status = 200, description = "{valid, user_id, email, role}"), (status = 401, description = "Missing, invalid or revoked access token", body = Problem, content_type = "application/problem+json")))]
