@@ -76,11 +76,17 @@ CAPACITY="$("$BCRYPT" 12 5)"
 
 echo "==> registrations through RabbitMQ (${SECONDS_PER_RUN}s, 16 connections, bcrypt cost 12)"
 cat >"$WORK/register.lua" <<'LUA'
+-- Unique emails per request: each wrk thread gets its own id in setup() (math.random is not
+-- seeded per thread, so two threads would send the same "random" addresses and get 409s).
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
 local counter = 0
-local thread_id = tostring(math.random(1, 1000000000))
 request = function()
     counter = counter + 1
-    local n = thread_id .. "_" .. counter
+    local n = tostring(tid) .. "_" .. tostring(os.time()) .. "_" .. counter
     local body = '{"email":"u' .. n .. '@example.com","username":"u_' .. n ..
         '","first_name":"Load","last_name":"Test","password":"correct horse battery staple"}'
     return wrk.format("POST", "/api/v1/users", { ["content-type"] = "application/json" }, body)
@@ -88,7 +94,7 @@ end
 LUA
 BEFORE="$(psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM users')"
 START=$(date +%s.%N)
-wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" -s "$WORK/register.lua" "http://127.0.0.1:$PORT/api/v1/users" >"$WORK/writes.txt"
+wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --timeout 30s -s "$WORK/register.lua" "http://127.0.0.1:$PORT/api/v1/users" >"$WORK/writes.txt"
 # Commands accepted near the end are still being applied: wait for the pipeline to drain.
 deadline=$((SECONDS + 60))
 until [[ "$(psql "$DATABASE_URL" -tAc "SELECT count(*) FROM commands WHERE status = 'pending'")" == 0 ]] || ((SECONDS > deadline)); do sleep 0.2; done
