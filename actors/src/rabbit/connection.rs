@@ -48,6 +48,16 @@ pub struct Subscribe(pub Recipient<ConnectionEvent>);
 #[rtype(result = "bool")]
 pub struct ConnectionStatus;
 
+/// Declare the topology again on the live connection: a consumer whose queue was deleted (the
+/// broker cancelled it with `basic.cancel`) asks for this before it subscribes again.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct Redeclare;
+
+/// A connection attempt (TCP, AMQP handshake, topology) that takes longer than this is abandoned
+/// and retried: a broker that is still booting can accept TCP and then not answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Lost {
@@ -80,7 +90,7 @@ impl ConnectionManager {
             generation: 0,
             connecting: false,
             subscribers: Vec::new(),
-            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(10)),
+            backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
         }
     }
 
@@ -94,11 +104,15 @@ impl ConnectionManager {
             .with_connection_name(self.connection_name.clone().into_bytes().into());
         let topology = self.topology.clone();
         let attempt = async move {
-            let conn = Connection::connect(&uri, props).await?;
-            let channel = conn.create_channel().await?;
-            topology.declare(&channel).await?;
-            let _ = channel.close(200, "topology declared".into()).await;
-            Ok::<_, lapin::Error>(conn)
+            let connect = async {
+                let conn = Connection::connect(&uri, props).await?;
+                declare(&conn, &topology).await?;
+                Ok::<_, lapin::Error>(conn)
+            };
+            match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
+            }
         };
         ctx.spawn(attempt.into_actor(self).map(|result, act, ctx| {
             act.connecting = false;
@@ -144,6 +158,27 @@ impl ConnectionManager {
         self.broadcast(ConnectionEvent::Up(conn));
     }
 
+    fn lost(&mut self, generation: u64, reason: &str, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().map(|c| c.generation) != Some(generation) {
+            return; // a stale report about a connection we already replaced
+        }
+        if let Some(conn) = self.conn.take() {
+            // It may be half-open (the broker stopped answering): close it so that nothing is
+            // left consuming or holding deliveries on it.
+            let inner = conn.inner.clone();
+            actix::spawn(async move {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(5), inner.close(320, "lost".into()))
+                        .await;
+            });
+        }
+        amqp_metrics().connection_up.set(0);
+        tracing::warn!(generation, %reason, "AMQP connection lost");
+        self.broadcast(ConnectionEvent::Down { generation });
+        let delay = self.backoff.next_delay();
+        ctx.run_later(delay, |act, ctx| act.connect(ctx));
+    }
+
     fn broadcast(&mut self, event: ConnectionEvent) {
         self.subscribers.retain(|s| s.connected());
         for s in &self.subscribers {
@@ -186,17 +221,7 @@ impl Handler<Lost> for ConnectionManager {
     type Result = ();
 
     fn handle(&mut self, msg: Lost, ctx: &mut Context<Self>) {
-        if self.conn.as_ref().map(|c| c.generation) != Some(msg.generation) {
-            return; // a stale report about a connection we already replaced
-        }
-        self.conn = None;
-        amqp_metrics().connection_up.set(0);
-        tracing::warn!(generation = msg.generation, reason = %msg.reason, "AMQP connection lost");
-        self.broadcast(ConnectionEvent::Down {
-            generation: msg.generation,
-        });
-        let delay = self.backoff.next_delay();
-        ctx.run_later(delay, |act, ctx| act.connect(ctx));
+        self.lost(msg.generation, &msg.reason, ctx);
     }
 }
 
@@ -207,7 +232,10 @@ impl Handler<Subscribe> for ConnectionManager {
         if let Some(conn) = &self.conn {
             msg.0.do_send(ConnectionEvent::Up(conn.clone()));
         }
-        self.subscribers.push(msg.0);
+        // A restarted subscriber subscribes again from the same address: keep one entry.
+        if !self.subscribers.contains(&msg.0) {
+            self.subscribers.push(msg.0);
+        }
     }
 }
 
@@ -219,4 +247,28 @@ impl Handler<ConnectionStatus> for ConnectionManager {
     }
 }
 
-crate::instrument!(ConnectionManager: Subscribe, ConnectionStatus);
+impl Handler<Redeclare> for ConnectionManager {
+    type Result = ResponseFuture<Result<(), String>>;
+
+    fn handle(&mut self, _: Redeclare, _: &mut Context<Self>) -> Self::Result {
+        let conn = self.conn.clone();
+        let topology = self.topology.clone();
+        Box::pin(async move {
+            let conn = conn.ok_or("not connected")?;
+            let redeclare = declare(&conn.inner, &topology);
+            match tokio::time::timeout(CONNECT_TIMEOUT, redeclare).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err("topology declaration timed out".into()),
+            }
+        })
+    }
+}
+
+async fn declare(conn: &Connection, topology: &Topology) -> lapin::Result<()> {
+    let channel = conn.create_channel().await?;
+    topology.declare(&channel).await?;
+    let _ = channel.close(200, "topology declared".into()).await;
+    Ok(())
+}
+
+crate::instrument!(ConnectionManager: Subscribe, ConnectionStatus, Redeclare);

@@ -9,13 +9,20 @@
 //!
 //! Both re-publishes are confirmed before the original is acked, so a crash in between can only
 //! duplicate (the handlers are idempotent), never lose.
+//!
+//! Subscriptions are rebuilt from scratch whenever the connection comes back, and whenever the
+//! broker ends one (`basic.cancel`, e.g. the queue was deleted): the topology is declared again
+//! and the consumer subscribes anew. With a [`Breaker`], a run of transient failures (a
+//! dependency such as the database is down) pauses the subscription; deliveries still held are
+//! handed back unhandled, and a probe decides when to resume.
 
 use super::ConnectionManager;
-use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};
+use super::connection::{AmqpConnection, ConnectionEvent, Redeclare, Subscribe};
 use super::headers::{get_i64, get_str, int, text, with_headers};
 use super::publisher::{Publish, Publisher};
 use super::topology::WorkQueue;
 use crate::actor_ref::{ActorRef, Port};
+use crate::backoff_policy::Backoff;
 use crate::instrument::Outcome;
 use crate::metrics::amqp_metrics;
 use actix::prelude::*;
@@ -26,8 +33,9 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use prometheus::{IntGaugeVec, Opts, register_int_gauge_vec};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const ATTEMPTS_HEADER: &str = "x-attempts";
@@ -83,6 +91,20 @@ pub struct ConsumerConfig {
     pub retry: Option<RetryRoute>,
 }
 
+/// "Is the dependency behind the handler usable again?" (answered by a health probe).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct ProbeReady;
+
+/// Circuit breaker: after `trip_after` transient failures in a row the consumer stops taking
+/// messages, then asks `probe` every `probe_every` and resumes once it answers `true`.
+#[derive(Clone)]
+pub struct Breaker {
+    pub trip_after: u32,
+    pub probe: Port<ProbeReady>,
+    pub probe_every: Duration,
+}
+
 /// Stop taking deliveries, wait for those in flight to be settled (up to `deadline`).
 /// Replies with how many were still in flight when it gave up (0 = clean).
 #[derive(Message)]
@@ -91,16 +113,73 @@ pub struct StopConsuming {
     pub deadline: Duration,
 }
 
+/// 1 while a queue's consumer is paused by its circuit breaker.
+fn paused_gauge() -> &'static IntGaugeVec {
+    static GAUGE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+        register_int_gauge_vec!(
+            Opts::new(
+                "amqp_consumer_paused",
+                "1 while a queue's consumer is paused by its circuit breaker"
+            ),
+            &["queue"]
+        )
+        .expect("metric registered once")
+    });
+    &GAUGE
+}
+
+/// State the delivery tasks share with the actor.
+#[derive(Default)]
+struct Shared {
+    /// Deliveries handed to the handler and not yet settled (all subscriptions).
+    in_flight: AtomicUsize,
+    consecutive_retries: AtomicU32,
+    /// Breaker open: deliveries are handed back to the broker unhandled.
+    paused: AtomicBool,
+    stopping: AtomicBool,
+}
+
+/// The breaker has seen enough consecutive transient failures.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Trip;
+
+/// A subscription's delivery stream ended (broker cancel, channel or connection closed).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct StreamEnded {
+    id: u64,
+    error: Option<String>,
+}
+
+struct Subscription {
+    id: u64,
+    generation: u64,
+    channel: Channel,
+    tag: String,
+    pump: SpawnHandle,
+    /// Deliveries of this channel not yet settled: the channel is closed only when it is 0,
+    /// so that their acks still reach the broker.
+    in_flight: Arc<AtomicUsize>,
+}
+
 pub struct QueueConsumer {
     manager: ActorRef<ConnectionManager>,
     publisher: ActorRef<Publisher>,
     handler: Port<HandleDelivery>,
     config: Arc<ConsumerConfig>,
+    breaker: Option<Breaker>,
     conn: Option<AmqpConnection>,
-    channel: Option<Channel>,
-    consumer_tag: Option<String>,
+    subscription: Option<Subscription>,
+    subscribing: bool,
+    next_id: u64,
+    /// Counted in `amqp_consumers_running`.
+    running: bool,
+    paused: bool,
+    probing: Option<SpawnHandle>,
     stopping: bool,
-    in_flight: Arc<AtomicUsize>,
+    resubscribe: Backoff,
+    shared: Arc<Shared>,
 }
 
 impl QueueConsumer {
@@ -115,21 +194,57 @@ impl QueueConsumer {
             publisher,
             handler,
             config: Arc::new(config),
+            breaker: None,
             conn: None,
-            channel: None,
-            consumer_tag: None,
+            subscription: None,
+            subscribing: false,
+            next_id: 0,
+            running: false,
+            paused: false,
+            probing: None,
             stopping: false,
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            resubscribe: Backoff::new(Duration::from_millis(250), Duration::from_secs(5)),
+            shared: Arc::new(Shared::default()),
         }
     }
 
+    /// Adds a circuit breaker (see [`Breaker`]).
+    pub fn with_breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    fn set_running(&mut self, running: bool) {
+        if self.running != running {
+            self.running = running;
+            if running {
+                amqp_metrics().consumers_running.inc();
+            } else {
+                amqp_metrics().consumers_running.dec();
+            }
+        }
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        self.shared.paused.store(paused, Ordering::SeqCst);
+        paused_gauge()
+            .with_label_values(&[self.config.queue.as_str()])
+            .set(i64::from(paused));
+    }
+
+    fn connected(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.is_connected())
+    }
+
     fn subscribe(&mut self, ctx: &mut Context<Self>) {
+        if self.stopping || self.paused || self.subscribing || self.subscription.is_some() {
+            return;
+        }
         let Some(conn) = self.conn.clone() else {
             return;
         };
-        if self.stopping || self.channel.is_some() {
-            return;
-        }
+        self.subscribing = true;
         let generation = conn.generation;
         let config = self.config.clone();
         let tag = format!("{}-{}", config.queue, uuid::Uuid::new_v4().simple());
@@ -137,78 +252,230 @@ impl QueueConsumer {
             let tag = tag.clone();
             async move {
                 let channel = conn.create_channel().await?;
-                channel
-                    .basic_qos(config.prefetch, BasicQosOptions::default())
-                    .await?;
-                let consumer = channel
-                    .basic_consume(
-                        config.queue.as_str().into(),
-                        tag.as_str().into(),
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await?;
-                Ok::<_, lapin::Error>((channel, consumer))
+                let consume = async {
+                    channel
+                        .basic_qos(config.prefetch, BasicQosOptions::default())
+                        .await?;
+                    channel
+                        .basic_consume(
+                            config.queue.as_str().into(),
+                            tag.as_str().into(),
+                            BasicConsumeOptions::default(),
+                            FieldTable::default(),
+                        )
+                        .await
+                };
+                match consume.await {
+                    Ok(consumer) => Ok((channel, consumer)),
+                    Err(error) => {
+                        let _ = channel.close(200, "subscribe failed".into()).await;
+                        Err(error)
+                    }
+                }
             }
         };
-        ctx.spawn(open.into_actor(self).map(move |result, act, ctx| match result {
-            Ok((channel, consumer)) => {
-                if act.conn.as_ref().map(|c| c.generation) != Some(generation) {
-                    return;
+        ctx.spawn(open.into_actor(self).map(move |result, act, ctx| {
+            act.subscribing = false;
+            match result {
+                Ok((channel, consumer)) => {
+                    let current = act.conn.as_ref().map(|c| c.generation) == Some(generation);
+                    if !current || act.stopping || act.paused || act.subscription.is_some() {
+                        // Things changed while subscribing: give the subscription back.
+                        actix::spawn(async move {
+                            let _ = channel.close(200, "not needed".into()).await;
+                        });
+                        if current {
+                            act.subscribe(ctx);
+                        }
+                        return;
+                    }
+                    act.resubscribe.reset();
+                    act.next_id += 1;
+                    let id = act.next_id;
+                    let in_flight = Arc::new(AtomicUsize::new(0));
+                    let pump = act.pump(id, consumer, channel.clone(), in_flight.clone(), ctx);
+                    act.subscription = Some(Subscription {
+                        id,
+                        generation,
+                        channel,
+                        tag,
+                        pump,
+                        in_flight,
+                    });
+                    act.set_running(true);
+                    tracing::info!(queue = %act.config.queue, "consuming");
                 }
-                act.channel = Some(channel.clone());
-                act.consumer_tag = Some(tag);
-                amqp_metrics().consumers_running.inc();
-                tracing::info!(queue = %act.config.queue, "consuming");
-                act.run_deliveries(consumer, ctx);
-            }
-            Err(error) => {
-                tracing::warn!(queue = %act.config.queue, %error, "could not subscribe; retrying");
-                ctx.run_later(Duration::from_secs(1), |act, ctx| act.subscribe(ctx));
+                Err(error) => {
+                    tracing::warn!(queue = %act.config.queue, %error, "could not subscribe; retrying");
+                    act.retry_subscribe(ctx);
+                }
             }
         }));
     }
 
-    fn run_deliveries(&mut self, mut consumer: lapin::Consumer, ctx: &mut Context<Self>) {
+    /// Subscribes again after a pause; the queue may be gone (deleted by an operator, or a
+    /// broker that lost its definitions), so the topology is declared first.
+    fn retry_subscribe(&mut self, ctx: &mut Context<Self>) {
+        if self.stopping || self.paused || !self.connected() {
+            return;
+        }
+        let delay = self.resubscribe.next_delay();
+        let manager = self.manager.clone();
+        ctx.run_later(delay, move |act, ctx| {
+            if act.stopping || act.paused || !act.connected() || act.subscription.is_some() {
+                return;
+            }
+            let redeclare = async move { manager.ask(Redeclare).await };
+            ctx.spawn(redeclare.into_actor(act).map(|result, act, ctx| {
+                match result {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(queue = %act.config.queue, %error, "could not redeclare the topology")
+                    }
+                    Err(error) => {
+                        tracing::warn!(queue = %act.config.queue, %error, "connection manager unavailable")
+                    }
+                }
+                if act.subscription.is_none() {
+                    act.subscribe(ctx);
+                }
+            }));
+        });
+    }
+
+    /// Hands every delivery of `consumer` to the handler (in its own task); deliveries arriving
+    /// while paused or stopping are handed back to the broker unhandled.
+    fn pump(
+        &mut self,
+        id: u64,
+        mut consumer: lapin::Consumer,
+        channel: Channel,
+        sub_in_flight: Arc<AtomicUsize>,
+        ctx: &mut Context<Self>,
+    ) -> SpawnHandle {
         let handler = self.handler.clone();
         let publisher = self.publisher.clone();
         let config = self.config.clone();
-        let in_flight = self.in_flight.clone();
+        let shared = self.shared.clone();
+        let trip = self
+            .breaker
+            .as_ref()
+            .map(|b| (b.trip_after, ctx.address().recipient::<Trip>()));
+        let me = ctx.address();
         let pump = async move {
+            let mut error = None;
             while let Some(item) = consumer.next().await {
-                match item {
-                    Ok(delivery) => {
-                        in_flight.fetch_add(1, Ordering::SeqCst);
-                        let (handler, publisher, config, in_flight) = (
-                            handler.clone(),
-                            publisher.clone(),
-                            config.clone(),
-                            in_flight.clone(),
-                        );
-                        actix::spawn(async move {
-                            settle(delivery, &handler, &publisher, &config).await;
-                            in_flight.fetch_sub(1, Ordering::SeqCst);
-                        });
-                    }
-                    Err(error) => {
-                        tracing::warn!(queue = %config.queue, %error, "consumer stream failed");
+                let delivery = match item {
+                    Ok(delivery) => delivery,
+                    Err(e) => {
+                        error = Some(e.to_string());
                         break;
                     }
+                };
+                shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                sub_in_flight.fetch_add(1, Ordering::SeqCst);
+                let (handler, publisher, config, shared, sub_in_flight, trip) = (
+                    handler.clone(),
+                    publisher.clone(),
+                    config.clone(),
+                    shared.clone(),
+                    sub_in_flight.clone(),
+                    trip.clone(),
+                );
+                actix::spawn(async move {
+                    if shared.paused.load(Ordering::SeqCst)
+                        || shared.stopping.load(Ordering::SeqCst)
+                    {
+                        give_back(&delivery, &config.queue).await;
+                    } else {
+                        settle(
+                            delivery,
+                            &handler,
+                            &publisher,
+                            &config,
+                            &shared,
+                            trip.as_ref(),
+                        )
+                        .await;
+                    }
+                    sub_in_flight.fetch_sub(1, Ordering::SeqCst);
+                    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            drop(channel);
+            me.do_send(StreamEnded { id, error });
+        };
+        ctx.spawn(pump.into_actor(self))
+    }
+
+    /// Ends the current subscription: cancels the consumer, stops the pump, and closes the
+    /// channel once the deliveries it holds are settled (unhandled ones return to the queue).
+    fn end_subscription(&mut self, ctx: &mut Context<Self>, why: &str) {
+        let Some(sub) = self.subscription.take() else {
+            return;
+        };
+        ctx.cancel_future(sub.pump);
+        self.set_running(false);
+        let queue = self.config.queue.clone();
+        let alive =
+            self.conn.as_ref().map(|c| c.generation) == Some(sub.generation) && self.connected();
+        let why = why.to_owned();
+        actix::spawn(async move {
+            if alive {
+                let _ = sub
+                    .channel
+                    .basic_cancel(sub.tag.as_str().into(), BasicCancelOptions::default())
+                    .await;
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while sub.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+                    actix::clock::sleep(Duration::from_millis(20)).await;
                 }
             }
-        };
-        ctx.spawn(pump.into_actor(self).map(|(), act, ctx| {
-            // The stream ended: connection loss, or the broker cancelled us (queue deleted,
-            // node restarted). Subscribe again if the connection is still usable.
-            amqp_metrics().consumers_running.dec();
-            act.channel = None;
-            act.consumer_tag = None;
-            tracing::warn!(queue = %act.config.queue, "consumer stopped");
-            if !act.stopping && act.conn.as_ref().is_some_and(|c| c.is_connected()) {
-                ctx.run_later(Duration::from_millis(500), |act, ctx| act.subscribe(ctx));
-            }
-        }));
+            let _ = sub.channel.close(200, "subscription ended".into()).await;
+            tracing::debug!(%queue, %why, "subscription closed");
+        });
     }
+
+    fn start_probing(&mut self, ctx: &mut Context<Self>) {
+        let Some(breaker) = self.breaker.clone() else {
+            return;
+        };
+        if self.probing.is_some() {
+            return;
+        }
+        let handle = ctx.run_interval(breaker.probe_every, move |act, ctx| {
+            let probe = breaker.probe.clone();
+            let ask = async move { probe.ask(ProbeReady).await.unwrap_or(false) };
+            ctx.spawn(ask.into_actor(act).map(|ready, act, ctx| {
+                if !ready || !act.paused {
+                    return;
+                }
+                if let Some(handle) = act.probing.take() {
+                    ctx.cancel_future(handle);
+                }
+                act.shared.consecutive_retries.store(0, Ordering::SeqCst);
+                act.set_paused(false);
+                tracing::info!(queue = %act.config.queue, "circuit breaker closed: the dependency is back, consuming again");
+                act.subscribe(ctx);
+            }));
+        });
+        self.probing = Some(handle);
+    }
+}
+
+/// Hands a delivery back to the broker without handling it (no attempt is used up).
+async fn give_back(delivery: &Delivery, queue: &str) {
+    amqp_metrics()
+        .deliveries
+        .with_label_values(&[queue, "requeue"])
+        .inc();
+    let _ = delivery
+        .acker
+        .nack(BasicNackOptions {
+            requeue: true,
+            multiple: false,
+        })
+        .await;
 }
 
 fn now_millis() -> i64 {
@@ -223,6 +490,8 @@ async fn settle(
     handler: &Port<HandleDelivery>,
     publisher: &ActorRef<Publisher>,
     config: &ConsumerConfig,
+    shared: &Shared,
+    trip: Option<&(u32, Recipient<Trip>)>,
 ) {
     let attempt = get_i64(&delivery.properties, ATTEMPTS_HEADER)
         .unwrap_or(1)
@@ -243,6 +512,25 @@ async fn settle(
     };
     let deliveries = &amqp_metrics().deliveries;
     let queue = config.queue.as_str();
+    if matches!(disposition, Disposition::Retry { .. }) {
+        let failures = shared.consecutive_retries.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((trip_after, trip)) = trip
+            && failures >= *trip_after
+            && !shared.paused.swap(true, Ordering::SeqCst)
+        {
+            // Open at once, so that the deliveries failing right now alongside this one are
+            // handed back; the actor then cancels the subscription and starts probing.
+            trip.do_send(Trip);
+        }
+        // The breaker is open: the failure is the dependency's, not the message's. Hand it
+        // back without using up an attempt; it is handled once the consumer resumes.
+        if shared.paused.load(Ordering::SeqCst) {
+            give_back(&delivery, queue).await;
+            return;
+        }
+    } else {
+        shared.consecutive_retries.store(0, Ordering::SeqCst);
+    }
     let (outcome, republish) = match (&disposition, &config.retry) {
         (Disposition::Ack, _) => ("ack", None),
         (Disposition::Retry { error }, Some(route)) if attempt < route.max_attempts => {
@@ -293,25 +581,26 @@ async fn settle(
             return;
         }
     };
-    if let Some(publish) = republish {
-        if let Err(error) = publisher
+    if let Some(publish) = republish
+        && let Err(error) = publisher
             .ask(publish)
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
-        {
-            // Could not park it elsewhere: put it back; it comes again after a reconnect.
-            tracing::warn!(%queue, %error, "re-publish for retry/dead-letter failed; requeueing");
-            deliveries.with_label_values(&[queue, "requeue"]).inc();
-            let _ = delivery
-                .acker
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    multiple: false,
-                })
-                .await;
-            return;
-        }
+    {
+        // Could not park it elsewhere: put it back, after a pause so that a publisher that
+        // is briefly without a channel cannot turn this into a hot requeue loop.
+        tracing::warn!(%queue, %error, "re-publish for retry/dead-letter failed; requeueing");
+        actix::clock::sleep(Duration::from_secs(1)).await;
+        deliveries.with_label_values(&[queue, "requeue"]).inc();
+        let _ = delivery
+            .acker
+            .nack(BasicNackOptions {
+                requeue: true,
+                multiple: false,
+            })
+            .await;
+        return;
     }
     deliveries.with_label_values(&[queue, outcome]).inc();
     if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
@@ -375,14 +664,32 @@ impl Actor for QueueConsumer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        paused_gauge()
+            .with_label_values(&[self.config.queue.as_str()])
+            .set(i64::from(self.paused));
         self.manager.tell(Subscribe(ctx.address().recipient()));
+        if self.paused {
+            self.start_probing(ctx);
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.set_running(false);
     }
 }
 
 impl Supervised for QueueConsumer {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.channel = None;
-        self.consumer_tag = None;
+        // The old context's futures (pump, probe) are gone; the channel is closed so that what
+        // it held goes back to the queue, and the consumer subscribes from scratch.
+        if let Some(sub) = self.subscription.take() {
+            actix::spawn(async move {
+                let _ = sub.channel.close(200, "consumer restarting".into()).await;
+            });
+        }
+        self.set_running(false);
+        self.subscribing = false;
+        self.probing = None;
         self.conn = None;
     }
 }
@@ -393,36 +700,76 @@ impl Handler<ConnectionEvent> for QueueConsumer {
     fn handle(&mut self, event: ConnectionEvent, ctx: &mut Context<Self>) {
         match event {
             ConnectionEvent::Up(conn) => {
+                if self.conn.as_ref().map(|c| c.generation) == Some(conn.generation) {
+                    return; // already announced
+                }
+                self.end_subscription(ctx, "new connection");
                 self.conn = Some(conn);
-                self.channel = None;
+                self.resubscribe.reset();
                 self.subscribe(ctx);
             }
             ConnectionEvent::Down { .. } => {
                 self.conn = None;
-                self.channel = None;
+                self.end_subscription(ctx, "connection lost");
             }
         }
+    }
+}
+
+impl Handler<StreamEnded> for QueueConsumer {
+    type Result = ();
+
+    fn handle(&mut self, msg: StreamEnded, ctx: &mut Context<Self>) {
+        if self.subscription.as_ref().map(|s| s.id) != Some(msg.id) {
+            return; // an old subscription's stream
+        }
+        self.end_subscription(ctx, "stream ended");
+        if self.stopping || self.paused {
+            return;
+        }
+        if self.connected() {
+            // The broker cancelled us (`basic.cancel`: queue deleted, or its leader moved) or
+            // closed the channel: declare the topology again and subscribe anew.
+            tracing::warn!(queue = %self.config.queue, error = ?msg.error, "consumer cancelled by the broker; subscribing again");
+            self.retry_subscribe(ctx);
+        }
+        // Otherwise the connection is going down: `Up` subscribes again.
+    }
+}
+
+impl Handler<Trip> for QueueConsumer {
+    type Result = ();
+
+    fn handle(&mut self, _: Trip, ctx: &mut Context<Self>) {
+        // (While stopping, `shared.paused` stays set: what still fails is handed back.)
+        if self.paused || self.stopping || self.breaker.is_none() {
+            return;
+        }
+        let failures = self.shared.consecutive_retries.load(Ordering::SeqCst);
+        tracing::warn!(queue = %self.config.queue, failures, "circuit breaker open: pausing consumption until the dependency is back");
+        self.set_paused(true);
+        self.end_subscription(ctx, "circuit breaker open");
+        self.start_probing(ctx);
     }
 }
 
 impl Handler<StopConsuming> for QueueConsumer {
     type Result = ResponseFuture<usize>;
 
-    fn handle(&mut self, msg: StopConsuming, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: StopConsuming, ctx: &mut Context<Self>) -> Self::Result {
         self.stopping = true;
-        let cancel = self.channel.clone().zip(self.consumer_tag.clone());
-        let in_flight = self.in_flight.clone();
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.probing.take() {
+            ctx.cancel_future(handle);
+        }
+        self.end_subscription(ctx, "stopping");
+        let shared = self.shared.clone();
         Box::pin(async move {
-            if let Some((channel, tag)) = cancel {
-                let _ = channel
-                    .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-                    .await;
-            }
             let deadline = Instant::now() + msg.deadline;
-            while in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
                 actix::clock::sleep(Duration::from_millis(10)).await;
             }
-            in_flight.load(Ordering::SeqCst)
+            shared.in_flight.load(Ordering::SeqCst)
         })
     }
 }

@@ -13,10 +13,11 @@ mod publisher;
 mod topology;
 
 pub use connection::{
-    AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Subscribe,
+    AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare, Subscribe,
 };
 pub use consumer::{
-    ConsumerConfig, Disposition, HandleDelivery, Incoming, QueueConsumer, RetryRoute, StopConsuming,
+    Breaker, ConsumerConfig, Disposition, HandleDelivery, Incoming, ProbeReady, QueueConsumer,
+    RetryRoute, StopConsuming,
 };
 pub use publisher::{Publish, PublishError, Publisher};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

@@ -9,6 +9,7 @@ use actix::prelude::*;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Confirmation};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +25,14 @@ pub enum PublishError {
     },
     #[error("AMQP error: {0}")]
     Amqp(#[from] lapin::Error),
+    #[error("the broker did not confirm within {0:?}")]
+    Timeout(Duration),
 }
+
+/// A publish the broker has not confirmed in this time is reported as failed (the caller still
+/// owns the message: the outbox row stays unpublished, a consumer requeues its delivery), so a
+/// connection that died silently cannot hang a caller forever.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), PublishError>")]
@@ -60,6 +68,7 @@ pub struct Publisher {
     manager: ActorRef<ConnectionManager>,
     conn: Option<AmqpConnection>,
     channel: Option<Channel>,
+    opening: bool,
     /// Bounds unconfirmed publishes so a slow broker pushes back instead of filling memory.
     window: Arc<Semaphore>,
 }
@@ -70,6 +79,7 @@ impl Publisher {
             manager,
             conn: None,
             channel: None,
+            opening: false,
             window: Arc::new(Semaphore::new(window)),
         }
     }
@@ -78,6 +88,10 @@ impl Publisher {
         let Some(conn) = self.conn.clone() else {
             return;
         };
+        if self.opening {
+            return;
+        }
+        self.opening = true;
         let generation = conn.generation;
         let open = async move {
             let channel = conn.create_channel().await?;
@@ -86,16 +100,29 @@ impl Publisher {
                 .await?;
             Ok::<_, lapin::Error>(channel)
         };
-        ctx.spawn(
-            open.into_actor(self)
-                .map(move |result, act, _| match result {
-                    Ok(channel) if act.conn.as_ref().map(|c| c.generation) == Some(generation) => {
-                        act.channel = Some(channel);
-                    }
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "could not open a publisher channel"),
-                }),
-        );
+        ctx.spawn(open.into_actor(self).map(move |result, act, ctx| {
+            act.opening = false;
+            let current = act.conn.as_ref().map(|c| c.generation) == Some(generation);
+            match result {
+                Ok(channel) if current => act.channel = Some(channel),
+                Ok(channel) => {
+                    actix::spawn(async move {
+                        let _ = channel.close(200, "stale".into()).await;
+                    });
+                }
+                // Try again while this connection lasts; without a channel every
+                // publish would fail until the next reconnect.
+                Err(error) if current => {
+                    tracing::warn!(%error, "could not open a publisher channel; retrying");
+                    ctx.run_later(Duration::from_millis(500), |act, ctx| {
+                        if act.channel.is_none() {
+                            act.open_channel(ctx);
+                        }
+                    });
+                }
+                Err(_) => {}
+            }
+        }));
     }
 }
 
@@ -111,6 +138,7 @@ impl Supervised for Publisher {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.channel = None;
         self.conn = None;
+        self.opening = false;
     }
 }
 
@@ -120,8 +148,12 @@ impl Handler<ConnectionEvent> for Publisher {
     fn handle(&mut self, event: ConnectionEvent, ctx: &mut Context<Self>) {
         match event {
             ConnectionEvent::Up(conn) => {
+                if self.conn.as_ref().map(|c| c.generation) == Some(conn.generation) {
+                    return; // already announced
+                }
                 self.conn = Some(conn);
                 self.channel = None;
+                self.opening = false;
                 self.open_channel(ctx);
             }
             ConnectionEvent::Down { .. } => {
@@ -143,6 +175,8 @@ impl Handler<Publish> for Publisher {
             .is_some_and(|c| !c.status().connected())
         {
             self.channel = None;
+        }
+        if self.channel.is_none() {
             self.open_channel(ctx);
         }
         let channel = self.channel.clone();
@@ -157,16 +191,21 @@ impl Handler<Publish> for Publisher {
                 mandatory: msg.mandatory,
                 ..Default::default()
             };
-            let confirm = channel
-                .basic_publish(
-                    msg.exchange.as_str().into(),
-                    msg.routing_key.as_str().into(),
-                    options,
-                    &msg.payload,
-                    msg.properties,
-                )
-                .await?
-                .await?;
+            let publish = async {
+                channel
+                    .basic_publish(
+                        msg.exchange.as_str().into(),
+                        msg.routing_key.as_str().into(),
+                        options,
+                        &msg.payload,
+                        msg.properties,
+                    )
+                    .await?
+                    .await
+            };
+            let confirm = tokio::time::timeout(CONFIRM_TIMEOUT, publish)
+                .await
+                .map_err(|_| PublishError::Timeout(CONFIRM_TIMEOUT))??;
             match confirm {
                 Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
                 Confirmation::Ack(Some(_returned)) => Err(PublishError::Unroutable {
