@@ -32,6 +32,11 @@ enum Cmd {
         #[command(subcommand)]
         command: AdminCmd,
     },
+    /// Dead-letter queues: list, show, replay (re-drive) and purge dead letters.
+    Dlq {
+        #[command(subcommand)]
+        command: hexactor::cli::dlq::DlqCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
                 println!("admin {email} ready (id {id})");
                 Ok(())
             }
+            Cmd::Dlq { command } => hexactor::cli::dlq::run(&settings, command).await,
             Cmd::Serve => run(settings, Role::Api).await,
             Cmd::Worker => run(settings, Role::Worker).await,
             Cmd::Dev => run(settings, Role::All).await,

@@ -6,7 +6,8 @@
 //! ├── messaging      amqp-connection, publisher, [api] reply-consumer, [worker] command-consumer
 //! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe
 //! ├── hashing        [api] password-hasher-N   (one dedicated thread each)
-//! └── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
+//! ├── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
+//! └── notifications  [worker] welcome-sender, user-created-handler, notifications-consumer
 //! ```
 
 use crate::application::account::AccountService;
@@ -31,7 +32,7 @@ use crate::infrastructure::postgres::{
 };
 use crate::infrastructure::tokens::JwtService;
 use ::actors::rabbit::{
-    ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
+    Breaker, ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
 };
 use ::actors::{ActorRef, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
@@ -64,7 +65,8 @@ pub struct Application {
     port: u16,
     server: Server,
     supervisor: SupervisorRef,
-    command_consumer: Option<ActorRef<QueueConsumer>>,
+    /// Stopped first on SIGTERM (command consumer, notifications consumer).
+    consumers: Vec<ActorRef<QueueConsumer>>,
     settings: Settings,
     // Dedicated threads; kept here so that they live as long as the application.
     _arbiters: Vec<Arbiter>,
@@ -159,7 +161,7 @@ impl Application {
         let health = {
             let (pool, manager) = (pool.clone(), manager.clone());
             persistence.spawn("health-probe", &io[0], Restart::Permanent, move || {
-                HealthProbe::new(pool, manager)
+                HealthProbe::new(pool, manager).broker_required(role.worker())
             })
         };
 
@@ -252,15 +254,32 @@ impl Application {
                     max_attempts: settings.max_attempts,
                 }),
             };
+            // While PostgreSQL is away, stop taking commands instead of burning their retries.
+            let breaker = Breaker { trip_after: 5, probe: health.port(), probe_every: std::time::Duration::from_millis(500) };
             let (m, p, handler) = (manager.clone(), publisher.clone(), dispatcher.port());
             Some(
                 messaging.spawn("command-consumer", &amqp, Restart::Permanent, move || {
-                    QueueConsumer::new(m, p, handler, config)
+                    QueueConsumer::new(m, p, handler, config).with_breaker(breaker)
                 }),
             )
         } else {
             None
         };
+        let notifications_consumer = role.worker().then(|| {
+            crate::notifications::start(crate::notifications::Wiring {
+                supervisor: &root.spawn_supervisor(supervisor_config("notifications", &settings)),
+                io: &io[io.len() - 1],
+                amqp: &amqp,
+                pool: pool.clone(),
+                names: &names,
+                retry_tiers: &settings.retry_tiers,
+                max_attempts: settings.max_attempts,
+                prefetch: settings.worker_prefetch,
+                manager: manager.clone(),
+                publisher: publisher.clone(),
+                database_probe: health.port(),
+            })
+        });
 
         let ops_state = OpsState {
             readiness: health.port(),
@@ -304,7 +323,7 @@ impl Application {
             port,
             server,
             supervisor: root,
-            command_consumer,
+            consumers: command_consumer.into_iter().chain(notifications_consumer).collect(),
             settings,
             _arbiters: arbiters,
         })
@@ -322,18 +341,18 @@ impl Application {
     /// commands finish and be acked, stop the HTTP server — all within the shutdown deadline.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let consumer = self.command_consumer.clone();
+        let consumers = self.consumers.clone();
         let deadline = self.settings.shutdown_timeout;
         actix::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutdown requested");
-            if let Some(consumer) = consumer {
-                let left = consumer
-                    .ask(StopConsuming { deadline })
-                    .await
-                    .unwrap_or(usize::MAX);
-                tracing::info!(unfinished = left, "consumer stopped");
-            }
+            let stops = consumers.iter().map(|c| c.ask(StopConsuming { deadline }));
+            let left: usize = futures_util::future::join_all(stops)
+                .await
+                .into_iter()
+                .map(|r| r.unwrap_or(usize::MAX))
+                .fold(0, usize::saturating_add);
+            tracing::info!(unfinished = left, "consumers stopped");
             handle.stop(true).await;
         });
         self.server.await

@@ -1,7 +1,7 @@
 //! Readiness: can we reach PostgreSQL and RabbitMQ right now?
 
 use ::actors::ActorRef;
-use ::actors::rabbit::{ConnectionManager, ConnectionStatus};
+use ::actors::rabbit::{ConnectionManager, ConnectionStatus, ProbeReady};
 use actix::prelude::*;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -10,11 +10,20 @@ use std::time::Duration;
 pub struct Readiness {
     pub postgres: bool,
     pub rabbitmq: bool,
+    /// Workers cannot work without the broker; the API can (commands wait in the outbox), so
+    /// for the API a broker outage is "degraded", not "unready".
+    pub broker_required: bool,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.postgres && (self.rabbitmq || !self.broker_required)
+    }
 }
 
 impl ::actors::Outcome for Readiness {
     fn is_ok(&self) -> bool {
-        self.postgres && self.rabbitmq
+        self.ready()
     }
 }
 
@@ -25,12 +34,31 @@ pub struct CheckReadiness;
 pub struct HealthProbe {
     pool: PgPool,
     amqp: ActorRef<ConnectionManager>,
+    broker_required: bool,
 }
 
 impl HealthProbe {
     pub fn new(pool: PgPool, amqp: ActorRef<ConnectionManager>) -> Self {
-        Self { pool, amqp }
+        Self {
+            pool,
+            amqp,
+            broker_required: true,
+        }
     }
+
+    /// Whether this process is unready (rather than degraded) without the broker.
+    pub fn broker_required(mut self, required: bool) -> Self {
+        self.broker_required = required;
+        self
+    }
+}
+
+async fn postgres_ok(pool: &PgPool) -> bool {
+    let ping = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(pool),
+    );
+    matches!(ping.await, Ok(Ok(_)))
 }
 
 impl Actor for HealthProbe {
@@ -43,18 +71,26 @@ impl Handler<CheckReadiness> for HealthProbe {
     type Result = ResponseFuture<Readiness>;
 
     fn handle(&mut self, _: CheckReadiness, _: &mut Context<Self>) -> Self::Result {
-        let (pool, amqp) = (self.pool.clone(), self.amqp.clone());
+        let (pool, amqp, broker_required) =
+            (self.pool.clone(), self.amqp.clone(), self.broker_required);
         Box::pin(async move {
-            let pg = tokio::time::timeout(
-                Duration::from_secs(2),
-                sqlx::query("SELECT 1").execute(&pool),
-            );
-            let (pg, mq) = tokio::join!(pg, amqp.ask(ConnectionStatus));
+            let (pg, mq) = tokio::join!(postgres_ok(&pool), amqp.ask(ConnectionStatus));
             Readiness {
-                postgres: matches!(pg, Ok(Ok(_))),
+                postgres: pg,
                 rabbitmq: mq.unwrap_or(false),
+                broker_required,
             }
         })
+    }
+}
+
+/// The workers' circuit breaker asks this before consuming again: is PostgreSQL back?
+impl Handler<ProbeReady> for HealthProbe {
+    type Result = ResponseFuture<bool>;
+
+    fn handle(&mut self, _: ProbeReady, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.pool.clone();
+        Box::pin(async move { postgres_ok(&pool).await })
     }
 }
 
@@ -66,4 +102,4 @@ impl<A: Actor> actix::dev::MessageResponse<A, CheckReadiness> for Readiness {
     }
 }
 
-::actors::instrument!(HealthProbe: CheckReadiness);
+::actors::instrument!(HealthProbe: CheckReadiness, ProbeReady);

@@ -2,8 +2,10 @@
 
 mod auth;
 mod bad_input;
+mod operations;
 mod helpers;
 mod messaging;
+mod notifications;
 mod openapi;
 mod ops;
 mod register;

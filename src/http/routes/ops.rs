@@ -10,20 +10,28 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-#[utoipa::path(get, path = "/ready", tag = "ops", responses((status = 200, description = "PostgreSQL and RabbitMQ reachable (503 names what is not)")))]
+/// 200 when this process can do its job: for the API a broker outage is only `degraded`
+/// (commands wait in the outbox and are answered 202); for a worker either dependency down is 503.
+#[utoipa::path(get, path = "/ready", tag = "ops", responses((status = 200, description = "Ready, or degraded: an API without the broker still accepts commands (they wait in the outbox)"), (status = 503, description = "Not ready: PostgreSQL unreachable, or a worker without the broker (names what is not)")))]
 pub async fn ready(state: web::Data<OpsState>) -> HttpResponse {
     let readiness = state.readiness.ask(CheckReadiness).await.ok();
-    let (pg, mq) = readiness
-        .map(|r| (r.postgres, r.rabbitmq))
-        .unwrap_or((false, false));
+    let (pg, mq, broker_required) = readiness
+        .map(|r| (r.postgres, r.rabbitmq, r.broker_required))
+        .unwrap_or((false, false, true));
+    let rabbitmq = match (mq, broker_required) {
+        (true, _) => "ok",
+        (false, false) => "degraded",
+        (false, true) => "unavailable",
+    };
     let checks = serde_json::json!({
         "postgres": if pg { "ok" } else { "unavailable" },
-        "rabbitmq": if mq { "ok" } else { "unavailable" },
+        "rabbitmq": rabbitmq,
     });
-    if pg && mq {
-        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "checks": checks }))
+    if pg && (mq || !broker_required) {
+        let status = if mq { "ready" } else { "degraded" };
+        HttpResponse::Ok().json(serde_json::json!({ "status": status, "checks": checks }))
     } else {
-        let failed: Vec<&str> = [("postgres", pg), ("rabbitmq", mq)]
+        let failed: Vec<&str> = [("postgres", pg), ("rabbitmq", mq || !broker_required)]
             .iter()
             .filter(|(_, ok)| !ok)
             .map(|(n, _)| *n)

@@ -12,6 +12,8 @@ pub struct Names {
     pub events_exchange: String,
     pub dead_letter_exchange: String,
     pub command_queue: String,
+    /// The notifications context's own queue of `UserCreated` events.
+    pub notifications_queue: String,
 }
 
 impl Names {
@@ -22,11 +24,16 @@ impl Names {
             events_exchange: format!("{prefix}.events"),
             dead_letter_exchange: format!("{prefix}.dlx"),
             command_queue: format!("{prefix}.commands.users"),
+            notifications_queue: format!("{prefix}.notifications.user-created"),
         }
     }
 
     pub fn command_work_queue(&self, retry_tiers: &[Duration]) -> WorkQueue {
         WorkQueue::new(&self.command_queue, retry_tiers)
+    }
+
+    pub fn notifications_work_queue(&self, retry_tiers: &[Duration]) -> WorkQueue {
+        WorkQueue::new(&self.notifications_queue, retry_tiers)
     }
 
     /// A queue of this process's own for completion notices (exclusive: gone with the connection).
@@ -50,7 +57,18 @@ impl Names {
                 kind,
                 &self.dead_letter_exchange,
             )
-            .bind(&self.command_queue, &self.commands_exchange, "users.#");
+            .bind(&self.command_queue, &self.commands_exchange, "users.#")
+            // Every consumer of events has its own durable queue bound to the event exchange.
+            .work_queue(
+                &self.notifications_work_queue(retry_tiers),
+                kind,
+                &self.dead_letter_exchange,
+            )
+            .bind(
+                &self.notifications_queue,
+                &self.events_exchange,
+                crate::notifications::USER_CREATED_KEY,
+            );
         if let Some(queue) = reply_queue {
             t.queue(QueueSpec::exclusive(queue));
         }

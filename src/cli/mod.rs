@@ -1,0 +1,3 @@
+//! Operator commands of the `hexactor` binary that are more than a line in `main`.
+
+pub mod dlq;
