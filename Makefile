@@ -47,14 +47,24 @@ migrate: services ## Apply the sqlx migrations in migrations/
 # this one (in the recipe, not as a prerequisite, so that `make -j` cannot run it before the
 # services are up). nextest runs each test in its own process (see .config/nextest.toml for the
 # timeouts and the serial group); plain cargo test is only the fallback.
-test: services ## Run the whole test suite (nextest; cargo test if missing)
+#
+# The chaos tests (tests/chaos.rs, names chaos_*) restart RabbitMQ and lock the database out, so
+# they run in a second invocation, one at a time, after everything else has finished: a broker
+# restart never overlaps another test. Both invocations always run; the target fails if either did.
+CHAOS_TEST_COMMANDS ?= 1000
+test: services ## Run the whole test suite, then the chaos tests serially (nextest; cargo test if missing)
 	@scripts/clean-test-resources.sh
 	@$(LOAD_ENV); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast; \
+		status=0; \
+		$(CARGO) nextest run --workspace --no-fail-fast -E 'not test(/^chaos_/)' || status=$$?; \
+		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} CHAOS_ROUNDS=$${CHAOS_ROUNDS:-1} \
+			$(CARGO) nextest run --workspace --no-fail-fast --test-threads 1 -E 'test(/^chaos_/)' || status=$$?; \
+		exit $$status; \
 	else \
 		echo "==> cargo-nextest unavailable, falling back to cargo test"; \
-		$(CARGO) test --workspace; \
+		$(CARGO) test --workspace -- --skip chaos_; \
+		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} $(CARGO) test --test chaos -- --test-threads 1; \
 	fi
 
 # The benchmark must measure optimised code, hence the release build before scripts/bench.sh.
@@ -64,12 +74,14 @@ bench: services ## Release build, then scripts/bench.sh (wrk against a local ser
 	$(CARGO) build --release
 	@$(LOAD_ENV); bash scripts/bench.sh
 
-# The chaos suite is #[ignore]d so that `make test` stays fast; it runs in release mode because
-# it pushes CHAOS_COMMANDS commands per round.
-chaos: services ## Run the ignored chaos suite in release mode (CHAOS_COMMANDS, CHAOS_ROUNDS)
+# The same chaos scenarios as `make test`, heavier: CHAOS_COMMANDS registrations per fault round
+# and CHAOS_ROUNDS faults per scenario (repeated broker restarts, kills, lockouts). Release
+# mode, because of the load; one test at a time, because they restart shared services.
+chaos: services ## Run the chaos scenarios heavier, in release mode (CHAOS_COMMANDS=10000, CHAOS_ROUNDS=3)
+	@scripts/clean-test-resources.sh
 	@$(LOAD_ENV); \
 	CHAOS_COMMANDS=$(CHAOS_COMMANDS) CHAOS_ROUNDS=$(CHAOS_ROUNDS) \
-		$(CARGO) nextest run --release --run-ignored only -E 'binary(chaos)'
+		$(CARGO) nextest run --release --no-fail-fast --test-threads 1 -E 'test(/^chaos_/)'
 
 fmt: ## Format all code
 	$(CARGO) fmt --all

@@ -1,0 +1,410 @@
+//! Chaos tests: real `hexactor` processes (2 APIs, 3 workers) under load while the broker
+//! restarts, workers die, the database goes away and poison is injected. Every scenario ends
+//! with the same checks (see `harness::Cluster::verify`) and prints a summary line:
+//!
+//! ```text
+//! chaos[rabbit-stop-app]: accepted=1000 completed=1000 ... lost=0 duplicated=0 dead_lettered=0 ...
+//! ```
+//!
+//! They restart shared services, so they run one at a time and after the rest of the suite
+//! (`make test` runs them in a second nextest invocation, `--test-threads 1`); every fault is
+//! held by a guard that undoes it even when the test fails. CHAOS_COMMANDS (default 1000) sets
+//! the load per scenario, CHAOS_ROUNDS (default 1) how many times the fault is repeated.
+
+#[path = "chaos/harness.rs"]
+mod harness;
+
+use harness::*;
+use lapin::BasicProperties;
+use lapin::options::QueueDeleteOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The load of one round: each fault is injected a third of the way into its own round, so
+/// that it always hits a running load (a single long load could be over before a late round).
+fn round_load(c: &Cluster) -> Load {
+    c.start_load(commands().div_ceil(rounds()))
+}
+
+async fn gauge(c: &Cluster, proc: &Proc, name: &str) -> Option<f64> {
+    c.metric(proc, name, &[]).await
+}
+
+/// Consumers a worker runs: the command consumer and the notifications consumer.
+const WORKER_CONSUMERS: f64 = 2.0;
+
+async fn assert_worker_reconnected(c: &Cluster, worker: &Proc, reconnects_at_least: f64) {
+    eventually(
+        &format!("{} is reconnected and consuming again", worker.name),
+        Duration::from_secs(60),
+        async || {
+            gauge(c, worker, "amqp_connection_up").await == Some(1.0)
+                && gauge(c, worker, "amqp_consumers_running").await == Some(WORKER_CONSUMERS)
+                && gauge(c, worker, "amqp_reconnects_total")
+                    .await
+                    .is_some_and(|n| n >= reconnects_at_least)
+        },
+    )
+    .await;
+}
+
+/// While the broker is away: the worker's gauges drop, the API says `degraded` (not unready)
+/// and still accepts a command (202, it waits in the outbox), the worker says 503. Returns the
+/// id of that command.
+async fn assert_broker_outage_seen(c: &Cluster) -> Uuid {
+    let (api, worker) = (&c.apis[0], &c.workers[0]);
+    eventually(
+        "the worker reports the broker connection down",
+        Duration::from_secs(30),
+        async || {
+            gauge(c, worker, "amqp_connection_up").await == Some(0.0)
+                && gauge(c, worker, "amqp_consumers_running").await == Some(0.0)
+        },
+    )
+    .await;
+    eventually(
+        "the API reports the broker degraded, the worker is not ready",
+        Duration::from_secs(10),
+        async || {
+            let api_ready = c.ready(api).await;
+            let worker_ready = c.ready(worker).await;
+            matches!(&api_ready, Some((200, v)) if v["checks"]["rabbitmq"] == "degraded")
+                && matches!(&worker_ready, Some((503, _)))
+        },
+    )
+    .await;
+    c.register_one(1).await
+}
+
+#[actix_web::test]
+async fn chaos_rabbit_stop_app() {
+    let mut c = Cluster::start("rabbit-stop-app").await;
+    let mut all = LoadResult::default();
+    for round in 0..rounds() {
+        let load = round_load(&c);
+        load.reached(1.0 / 3.0).await;
+        let guard = BrokerGuard;
+        let before = load.accepted();
+        let (ok, out) = run("rabbitmqctl", &["stop_app"]).await;
+        assert!(ok, "rabbitmqctl stop_app: {out}");
+        all.accepted.push(assert_broker_outage_seen(&c).await);
+        sleep(Duration::from_secs(3)).await; // the outage
+        let during = load.accepted() - before;
+        let (ok, out) = run("rabbitmqctl", &["start_app"]).await;
+        assert!(ok, "rabbitmqctl start_app: {out}");
+        drop(guard);
+        eprintln!(
+            "chaos[rabbit-stop-app]: round {round}: {during} commands accepted while the broker was away"
+        );
+        assert_worker_reconnected(&c, &c.workers[0], (round + 1) as f64).await;
+        all.merge(load.finish().await);
+    }
+    c.verify(all, &[]).await;
+    c.cleanup().await;
+}
+
+#[actix_web::test]
+async fn chaos_rabbit_node_restart() {
+    let mut c = Cluster::start("rabbit-node-restart").await;
+    let mut all = LoadResult::default();
+    for round in 0..rounds() {
+        let load = round_load(&c);
+        load.reached(1.0 / 3.0).await;
+        let guard = BrokerGuard;
+        let before = load.accepted();
+        let (ok, out) = run("rabbitmqctl", &["stop"]).await;
+        assert!(ok, "rabbitmqctl stop: {out}");
+        all.accepted.push(assert_broker_outage_seen(&c).await);
+        // `stop` returns before the VM has exited; starting again needs the node gone.
+        eventually(
+            "the RabbitMQ node is down",
+            Duration::from_secs(60),
+            async || !run("rabbitmqctl", &["-q", "ping"]).await.0,
+        )
+        .await;
+        sleep(Duration::from_secs(2)).await; // the outage
+        let (ok, out) = run("rabbitmq-server", &["-detached"]).await;
+        assert!(ok, "rabbitmq-server -detached: {out}");
+        // await_startup needs the node to be reachable already: a moment after -detached it is not.
+        eventually(
+            "the RabbitMQ node has started",
+            Duration::from_secs(120),
+            async || {
+                run("rabbitmqctl", &["await_startup", "--timeout", "60"])
+                    .await
+                    .0
+            },
+        )
+        .await;
+        drop(guard);
+        let during = load.accepted() - before;
+        eprintln!(
+            "chaos[rabbit-node-restart]: round {round}: {during} commands accepted while the node was down"
+        );
+        assert_worker_reconnected(&c, &c.workers[0], (round + 1) as f64).await;
+        all.merge(load.finish().await);
+    }
+    c.verify(all, &[]).await;
+    c.cleanup().await;
+}
+
+#[actix_web::test]
+async fn chaos_worker_kill_and_term() {
+    let mut c = Cluster::start("worker-kill-term").await;
+    let mut all = LoadResult::default();
+    for round in 0..rounds() {
+        let load = round_load(&c);
+        // SIGKILL the oldest worker mid-batch; a replacement joins (scaling up again).
+        load.reached(0.25).await;
+        let mut killed = c.workers.remove(0);
+        killed.sigkill();
+        assert!(killed.wait_exit(Duration::from_secs(10)).await.is_some());
+        c.spawn_worker().await;
+
+        // SIGTERM another: it finishes what it holds and exits 0 within the deadline.
+        load.reached(0.5).await;
+        let mut stopped = c.workers.remove(0);
+        let t = Instant::now();
+        stopped.sigterm();
+        let status = stopped
+            .wait_exit(Duration::from_secs(SHUTDOWN_SECONDS + 5))
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} still running after SIGTERM:\n{}",
+                    stopped.name,
+                    stopped.log_text()
+                )
+            });
+        assert!(
+            status.success(),
+            "{} exited with {status}:\n{}",
+            stopped.name,
+            stopped.log_text()
+        );
+        eprintln!(
+            "chaos[worker-kill-term]: round {round}: SIGKILLed {}, SIGTERMed {} (exit 0 after {:.1}s)",
+            killed.name,
+            stopped.name,
+            t.elapsed().as_secs_f64()
+        );
+        c.spawn_worker().await;
+        all.merge(load.finish().await);
+    }
+    c.verify(all, &[]).await;
+    c.cleanup().await;
+}
+
+/// A copy of a real command (from the outbox) with fresh ids, published straight into the
+/// command queue: traffic that does not need the database to reach the workers.
+async fn command_template(c: &Cluster) -> Value {
+    let payload: Vec<u8> =
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE exchange = $1 ORDER BY id LIMIT 1")
+            .bind(&c.names.commands_exchange)
+            .fetch_one(&c.pool)
+            .await
+            .expect("a command in the outbox");
+    serde_json::from_slice(&payload).unwrap()
+}
+
+async fn inject_commands(c: &Cluster, template: &Value, n: usize) -> Vec<Uuid> {
+    let conn = amqp().await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut command = template.clone();
+        let (id, user) = (Uuid::new_v4(), Uuid::new_v4());
+        command["command_id"] = id.to_string().into();
+        command["user_id"] = user.to_string().into();
+        command["details"]["email"] =
+            format!("direct{i}.{}@example.com", &user.simple().to_string()[..8]).into();
+        command["details"]["username"] =
+            format!("direct_{}", &user.simple().to_string()[..12]).into();
+        let mut headers = FieldTable::default();
+        headers.insert("x-schema-version".into(), AMQPValue::LongLongInt(1));
+        let props = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(id.to_string().into())
+            .with_type("RegisterUser".into())
+            .with_headers(headers);
+        publish_raw(
+            &conn,
+            &c.names.command_queue,
+            &serde_json::to_vec(&command).unwrap(),
+            props,
+        )
+        .await;
+        ids.push(id);
+    }
+    let _ = conn.close(200, "done".into()).await;
+    ids
+}
+
+/// Command deliveries the workers sent to a retry tier so far.
+async fn command_retries(c: &Cluster) -> f64 {
+    let queue = format!(r#"queue="{}""#, c.names.command_queue);
+    let mut n = 0.0;
+    for w in &c.workers {
+        n += c
+            .metric(w, "amqp_deliveries_total", &[&queue, r#"outcome="retry""#])
+            .await
+            .unwrap_or(0.0);
+    }
+    n
+}
+
+#[actix_web::test]
+async fn chaos_postgres_refuses_connections() {
+    let mut c = Cluster::start("postgres-refuses").await;
+    let mut all = LoadResult::default();
+    let queue = format!(r#"queue="{}""#, c.names.command_queue);
+    for round in 0..rounds() {
+        let load = round_load(&c);
+        load.reached(1.0 / 3.0).await;
+        let template = command_template(&c).await;
+        let retries_before = command_retries(&c).await;
+        let lockout = DatabaseLockout::start(&c.database).await;
+        let t = Instant::now();
+        // Work arrives while the database is away: the workers fail a few, then stop taking
+        // messages (circuit breaker) instead of burning through the retries.
+        all.accepted
+            .extend(inject_commands(&c, &template, 60).await);
+        let conn = amqp().await;
+        eventually(
+            "every worker paused its command consumer",
+            Duration::from_secs(30),
+            async || consumer_count(&conn, &c.names.command_queue).await == Some(0),
+        )
+        .await;
+        for w in &c.workers {
+            assert_eq!(
+                c.metric(w, "amqp_consumer_paused", &[&queue]).await,
+                Some(1.0),
+                "{}",
+                w.name
+            );
+        }
+        let api_ready = c.ready(&c.apis[0]).await;
+        assert!(
+            matches!(&api_ready, Some((503, _))),
+            "API /ready with PostgreSQL away: {api_ready:?}"
+        );
+        let remaining = Duration::from_secs(5).saturating_sub(t.elapsed());
+        sleep(remaining).await; // the rest of the outage
+        drop(lockout);
+        eventually(
+            "the workers resume consuming",
+            Duration::from_secs(30),
+            async || {
+                consumer_count(&conn, &c.names.command_queue).await == Some(c.workers.len() as u32)
+            },
+        )
+        .await;
+        let _ = conn.close(200, "done".into()).await;
+        for w in &c.workers {
+            assert_eq!(
+                c.metric(w, "amqp_consumer_paused", &[&queue]).await,
+                Some(0.0),
+                "{}",
+                w.name
+            );
+        }
+        // Without the breaker each of the 60 injected commands (and what was in flight) would go
+        // through the retry tiers again and again for as long as the database is away; with it a
+        // worker spends about trip_after (5) failures, plus what failed alongside them, then stops.
+        let retries = command_retries(&c).await - retries_before;
+        eprintln!(
+            "chaos[postgres-refuses]: round {round}: database away {:.1}s, {retries} command deliveries sent to retry tiers",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(
+            retries < 60.0,
+            "{retries} retries: the breaker did not stop the burn"
+        );
+        all.merge(load.finish().await);
+    }
+    c.verify(all, &[]).await;
+    c.cleanup().await;
+}
+
+#[actix_web::test]
+async fn chaos_poison_messages() {
+    let mut c = Cluster::start("poison").await;
+    let mut all = LoadResult::default();
+    let mut poison = Vec::new();
+    for round in 0..rounds() {
+        let load = round_load(&c);
+        load.reached(1.0 / 3.0).await;
+        let conn = amqp().await;
+        let schema = |v: i64| {
+            let mut h = FieldTable::default();
+            h.insert("x-schema-version".into(), AMQPValue::LongLongInt(v));
+            h
+        };
+        let bad: [(&[u8], FieldTable); 5] = [
+            (b"this is not JSON", FieldTable::default()),
+            (b"", FieldTable::default()),
+            (
+                br#"{"type":"DropAllTables","command_id":"5d1f0d1e-0000-4000-8000-000000000000"}"#,
+                schema(1),
+            ),
+            (br#"{"type":"RegisterUser"}"#, schema(1)),
+            (
+                br#"{"type":"RegisterUser","command_id":"5d1f0d1e-0000-4000-8000-000000000001"}"#,
+                schema(99),
+            ),
+        ];
+        for (i, (payload, headers)) in bad.into_iter().enumerate() {
+            let id = format!("poison-{round}-{i}");
+            let props = BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_message_id(id.as_str().into())
+                .with_headers(headers);
+            publish_raw(&conn, &c.names.command_queue, payload, props).await;
+            poison.push(id);
+        }
+        let _ = conn.close(200, "done".into()).await;
+        all.merge(load.finish().await);
+    }
+    c.verify(all, &poison).await;
+    c.cleanup().await;
+}
+
+/// The broker cancels consumers of a deleted queue (`basic.cancel`); the workers notice,
+/// redeclare the topology and subscribe again.
+#[actix_web::test]
+async fn chaos_broker_cancel_resubscribes() {
+    let mut c = Cluster::start("broker-cancel").await;
+    let conn = amqp().await;
+    for _ in 0..rounds() {
+        assert_eq!(consumer_count(&conn, &c.names.command_queue).await, Some(3));
+        let channel = conn.create_channel().await.unwrap();
+        channel
+            .queue_delete(
+                c.names.command_queue.as_str().into(),
+                QueueDeleteOptions::default(),
+            )
+            .await
+            .expect("delete the (empty) command queue");
+        eventually(
+            "the workers resubscribe",
+            Duration::from_secs(30),
+            async || consumer_count(&conn, &c.names.command_queue).await == Some(3),
+        )
+        .await;
+    }
+    let _ = conn.close(200, "done".into()).await;
+    for w in &c.workers {
+        assert_eq!(
+            gauge(&c, w, "amqp_consumers_running").await,
+            Some(WORKER_CONSUMERS),
+            "{}",
+            w.name
+        );
+    }
+    let load = c.start_load(commands() / 2);
+    let result = load.finish().await;
+    c.verify(result, &[]).await;
+    c.cleanup().await;
+}
