@@ -181,14 +181,19 @@ impl DatabaseLockout {
         let guard = Self {
             database: database.to_owned(),
         };
-        let sql = format!(
-            r#"ALTER DATABASE "{database}" ALLOW_CONNECTIONS false;
-               SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{database}';"#
+        // Two statements, each committed on its own: once the ALTER is committed no new
+        // connection gets in, so terminating the backends afterwards leaves none alive (in one
+        // transaction, a client reconnecting between the terminate and the commit would survive).
+        let refuse = format!(r#"ALTER DATABASE "{database}" ALLOW_CONNECTIONS false"#);
+        let terminate = format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{database}'"
         );
-        let (ok, out) = actix_web::rt::task::spawn_blocking(move || psql_blocking(&sql))
-            .await
-            .unwrap();
-        assert!(ok, "could not lock the database out: {out}");
+        for sql in [refuse, terminate] {
+            let (ok, out) = actix_web::rt::task::spawn_blocking(move || psql_blocking(&sql))
+                .await
+                .unwrap();
+            assert!(ok, "could not lock the database out: {out}");
+        }
         guard
     }
 }
@@ -557,6 +562,26 @@ impl Cluster {
         )
     }
 
+    /// Commands that workers received again after a broker redelivery (their first holder died
+    /// or lost its connection before acking), from every worker's log, dead ones included.
+    pub fn redelivered_commands(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("worker-"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .map(|log| {
+                log.lines()
+                    .filter(|l| {
+                        l.contains("\"command applied\"") && l.contains("\"redelivered\":true")
+                    })
+                    .count()
+            })
+            .sum()
+    }
+
     /// Removes what the scenario created (database, queues) once it passed.
     pub async fn cleanup(mut self) {
         let mut procs: Vec<Proc> = self.apis.drain(..).chain(self.workers.drain(..)).collect();
@@ -786,7 +811,8 @@ impl Cluster {
         let summary = Summary {
             line: format!(
                 "chaos[{}]: accepted={} completed={} succeeded={} failed={} lost={} duplicated={} \
-                 dead_lettered={} redelivered_events={} http_retries={} elapsed={:.1}s",
+                 dead_lettered={} redelivered_commands={} redelivered_events={} http_retries={} \
+                 elapsed={:.1}s",
                 self.scenario,
                 ids.len(),
                 completed,
@@ -795,6 +821,7 @@ impl Cluster {
                 lost,
                 duplicated,
                 dead.len(),
+                self.redelivered_commands(),
                 events.same_event_again,
                 load.http_retries,
                 self.elapsed().as_secs_f64()

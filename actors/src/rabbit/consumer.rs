@@ -105,6 +105,11 @@ pub struct Breaker {
     pub probe_every: Duration,
 }
 
+/// A breaker that opens again within this time after closing is flapping: its next pause is longer.
+const FLAP_WINDOW: Duration = Duration::from_secs(10);
+/// The longest pause before a flapping breaker probes again.
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+
 /// Stop taking deliveries, wait for those in flight to be settled (up to `deadline`).
 /// Replies with how many were still in flight when it gave up (0 = clean).
 #[derive(Message)]
@@ -177,6 +182,9 @@ pub struct QueueConsumer {
     running: bool,
     paused: bool,
     probing: Option<SpawnHandle>,
+    /// When the breaker last closed, and the growing pause for a breaker that re-opens soon after.
+    resumed_at: Option<Instant>,
+    probe_backoff: Backoff,
     stopping: bool,
     resubscribe: Backoff,
     shared: Arc<Shared>,
@@ -202,6 +210,8 @@ impl QueueConsumer {
             running: false,
             paused: false,
             probing: None,
+            resumed_at: None,
+            probe_backoff: Backoff::new(Duration::from_millis(500), MAX_PAUSE),
             stopping: false,
             resubscribe: Backoff::new(Duration::from_millis(250), Duration::from_secs(5)),
             shared: Arc::new(Shared::default()),
@@ -210,6 +220,7 @@ impl QueueConsumer {
 
     /// Adds a circuit breaker (see [`Breaker`]).
     pub fn with_breaker(mut self, breaker: Breaker) -> Self {
+        self.probe_backoff = Backoff::new(breaker.probe_every, MAX_PAUSE.max(breaker.probe_every));
         self.breaker = Some(breaker);
         self
     }
@@ -293,7 +304,7 @@ impl QueueConsumer {
                     act.next_id += 1;
                     let id = act.next_id;
                     let in_flight = Arc::new(AtomicUsize::new(0));
-                    let pump = act.pump(id, consumer, channel.clone(), in_flight.clone(), ctx);
+                    let pump = act.pump(id, consumer, in_flight.clone(), ctx);
                     act.subscription = Some(Subscription {
                         id,
                         generation,
@@ -349,7 +360,6 @@ impl QueueConsumer {
         &mut self,
         id: u64,
         mut consumer: lapin::Consumer,
-        channel: Channel,
         sub_in_flight: Arc<AtomicUsize>,
         ctx: &mut Context<Self>,
     ) -> SpawnHandle {
@@ -402,7 +412,6 @@ impl QueueConsumer {
                     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 });
             }
-            drop(channel);
             me.do_send(StreamEnded { id, error });
         };
         ctx.spawn(pump.into_actor(self))
@@ -436,23 +445,44 @@ impl QueueConsumer {
         });
     }
 
-    fn start_probing(&mut self, ctx: &mut Context<Self>) {
-        let Some(breaker) = self.breaker.clone() else {
-            return;
-        };
+    /// Starts probing after a pause that grows while the breaker keeps re-opening soon after it
+    /// closed (a dependency that is only partly back), so that flapping cannot burn attempts.
+    fn start_probing(&mut self, ctx: &mut Context<Self>) -> Option<Duration> {
+        let breaker = self.breaker.as_ref()?;
         if self.probing.is_some() {
-            return;
+            return None;
         }
-        let handle = ctx.run_interval(breaker.probe_every, move |act, ctx| {
-            let probe = breaker.probe.clone();
-            let ask = async move { probe.ask(ProbeReady).await.unwrap_or(false) };
-            ctx.spawn(ask.into_actor(act).map(|ready, act, ctx| {
-                if !ready || !act.paused {
+        let flapping = self.resumed_at.is_some_and(|t| t.elapsed() < FLAP_WINDOW);
+        let first = if flapping {
+            self.probe_backoff.next_delay()
+        } else {
+            self.probe_backoff.reset();
+            breaker.probe_every
+        };
+        self.probe_after(first, ctx);
+        Some(first)
+    }
+
+    fn probe_after(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        let handle = ctx.run_later(delay, |act, ctx| {
+            let Some(breaker) = act.breaker.clone() else {
+                return;
+            };
+            if !act.paused || act.stopping {
+                act.probing = None;
+                return;
+            }
+            let ask = async move { breaker.probe.ask(ProbeReady).await.unwrap_or(false) };
+            ctx.spawn(ask.into_actor(act).map(move |ready, act, ctx| {
+                act.probing = None;
+                if !act.paused || act.stopping {
                     return;
                 }
-                if let Some(handle) = act.probing.take() {
-                    ctx.cancel_future(handle);
+                if !ready {
+                    act.probe_after(breaker.probe_every, ctx);
+                    return;
                 }
+                act.resumed_at = Some(Instant::now());
                 act.shared.consecutive_retries.store(0, Ordering::SeqCst);
                 act.set_paused(false);
                 tracing::info!(queue = %act.config.queue, "circuit breaker closed: the dependency is back, consuming again");
@@ -669,7 +699,7 @@ impl Actor for QueueConsumer {
             .set(i64::from(self.paused));
         self.manager.tell(Subscribe(ctx.address().recipient()));
         if self.paused {
-            self.start_probing(ctx);
+            let _ = self.start_probing(ctx);
         }
     }
 
@@ -746,10 +776,15 @@ impl Handler<Trip> for QueueConsumer {
             return;
         }
         let failures = self.shared.consecutive_retries.load(Ordering::SeqCst);
-        tracing::warn!(queue = %self.config.queue, failures, "circuit breaker open: pausing consumption until the dependency is back");
         self.set_paused(true);
         self.end_subscription(ctx, "circuit breaker open");
-        self.start_probing(ctx);
+        let pause = self.start_probing(ctx).unwrap_or_default();
+        tracing::warn!(
+            queue = %self.config.queue,
+            failures,
+            pause_ms = pause.as_millis() as u64,
+            "circuit breaker open: pausing consumption until the dependency is back"
+        );
     }
 }
 
