@@ -105,6 +105,9 @@ pub struct Breaker {
     pub probe_every: Duration,
 }
 
+/// Opening a channel and subscribing on it; longer means the connection is not really there.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A breaker that opens again within this time after closing is flapping: its next pause is longer.
 const FLAP_WINDOW: Duration = Duration::from_secs(10);
 /// The longest pause before a flapping breaker probes again.
@@ -176,7 +179,8 @@ pub struct QueueConsumer {
     breaker: Option<Breaker>,
     conn: Option<AmqpConnection>,
     subscription: Option<Subscription>,
-    subscribing: bool,
+    /// The subscribe attempt in progress, if any (a stale attempt must not clear a newer one's).
+    subscribing: Option<u64>,
     next_id: u64,
     /// Counted in `amqp_consumers_running`.
     running: bool,
@@ -205,7 +209,7 @@ impl QueueConsumer {
             breaker: None,
             conn: None,
             subscription: None,
-            subscribing: false,
+            subscribing: None,
             next_id: 0,
             running: false,
             paused: false,
@@ -249,20 +253,23 @@ impl QueueConsumer {
     }
 
     fn subscribe(&mut self, ctx: &mut Context<Self>) {
-        if self.stopping || self.paused || self.subscribing || self.subscription.is_some() {
+        if self.stopping || self.paused || self.subscribing.is_some() || self.subscription.is_some()
+        {
             return;
         }
         let Some(conn) = self.conn.clone() else {
             return;
         };
-        self.subscribing = true;
+        self.next_id += 1;
+        let attempt = self.next_id;
+        self.subscribing = Some(attempt);
         let generation = conn.generation;
         let config = self.config.clone();
         let tag = format!("{}-{}", config.queue, uuid::Uuid::new_v4().simple());
         let open = {
             let tag = tag.clone();
-            async move {
-                let channel = conn.create_channel().await?;
+            let open = async move {
+                let channel = conn.create_channel().await.map_err(|e| e.to_string())?;
                 let consume = async {
                     channel
                         .basic_qos(config.prefetch, BasicQosOptions::default())
@@ -280,29 +287,37 @@ impl QueueConsumer {
                     Ok(consumer) => Ok((channel, consumer)),
                     Err(error) => {
                         let _ = channel.close(200, "subscribe failed".into()).await;
-                        Err(error)
+                        Err(error.to_string())
                     }
+                }
+            };
+            // A connection that died silently must not leave the consumer "subscribing" forever.
+            async move {
+                match tokio::time::timeout(SUBSCRIBE_TIMEOUT, open).await {
+                    Ok(Ok(subscribed)) => Ok(subscribed),
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Err(format!("no answer within {SUBSCRIBE_TIMEOUT:?}")),
                 }
             }
         };
         ctx.spawn(open.into_actor(self).map(move |result, act, ctx| {
-            act.subscribing = false;
+            if act.subscribing == Some(attempt) {
+                act.subscribing = None;
+            }
             match result {
                 Ok((channel, consumer)) => {
                     let current = act.conn.as_ref().map(|c| c.generation) == Some(generation);
                     if !current || act.stopping || act.paused || act.subscription.is_some() {
-                        // Things changed while subscribing: give the subscription back.
+                        // Things changed while subscribing: give the subscription back (and
+                        // subscribe on the new connection, if that is what changed).
                         actix::spawn(async move {
                             let _ = channel.close(200, "not needed".into()).await;
                         });
-                        if current {
-                            act.subscribe(ctx);
-                        }
+                        act.subscribe(ctx);
                         return;
                     }
                     act.resubscribe.reset();
-                    act.next_id += 1;
-                    let id = act.next_id;
+                    let id = attempt;
                     let in_flight = Arc::new(AtomicUsize::new(0));
                     let pump = act.pump(id, consumer, in_flight.clone(), ctx);
                     act.subscription = Some(Subscription {
@@ -318,7 +333,9 @@ impl QueueConsumer {
                 }
                 Err(error) => {
                     tracing::warn!(queue = %act.config.queue, %error, "could not subscribe; retrying");
-                    act.retry_subscribe(ctx);
+                    if act.subscribing.is_none() {
+                        act.retry_subscribe(ctx);
+                    }
                 }
             }
         }));
@@ -718,7 +735,7 @@ impl Supervised for QueueConsumer {
             });
         }
         self.set_running(false);
-        self.subscribing = false;
+        self.subscribing = None;
         self.probing = None;
         self.conn = None;
     }
@@ -734,12 +751,14 @@ impl Handler<ConnectionEvent> for QueueConsumer {
                     return; // already announced
                 }
                 self.end_subscription(ctx, "new connection");
+                self.subscribing = None; // an attempt on the old connection is stale
                 self.conn = Some(conn);
                 self.resubscribe.reset();
                 self.subscribe(ctx);
             }
             ConnectionEvent::Down { .. } => {
                 self.conn = None;
+                self.subscribing = None;
                 self.end_subscription(ctx, "connection lost");
             }
         }

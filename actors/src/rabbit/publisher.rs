@@ -68,7 +68,9 @@ pub struct Publisher {
     manager: ActorRef<ConnectionManager>,
     conn: Option<AmqpConnection>,
     channel: Option<Channel>,
-    opening: bool,
+    /// The channel-open attempt in progress, if any (a stale attempt must not clear a newer one's).
+    opening: Option<u64>,
+    attempts: u64,
     /// Bounds unconfirmed publishes so a slow broker pushes back instead of filling memory.
     window: Arc<Semaphore>,
 }
@@ -79,7 +81,8 @@ impl Publisher {
             manager,
             conn: None,
             channel: None,
-            opening: false,
+            opening: None,
+            attempts: 0,
             window: Arc::new(Semaphore::new(window)),
         }
     }
@@ -88,23 +91,33 @@ impl Publisher {
         let Some(conn) = self.conn.clone() else {
             return;
         };
-        if self.opening {
+        if self.opening.is_some() {
             return;
         }
-        self.opening = true;
+        self.attempts += 1;
+        let attempt = self.attempts;
+        self.opening = Some(attempt);
         let generation = conn.generation;
         let open = async move {
-            let channel = conn.create_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            Ok::<_, lapin::Error>(channel)
+            let open = async {
+                let channel = conn.create_channel().await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+                Ok::<_, lapin::Error>(channel)
+            };
+            match tokio::time::timeout(CONFIRM_TIMEOUT, open).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {CONFIRM_TIMEOUT:?}")),
+            }
         };
         ctx.spawn(open.into_actor(self).map(move |result, act, ctx| {
-            act.opening = false;
+            if act.opening == Some(attempt) {
+                act.opening = None;
+            }
             let current = act.conn.as_ref().map(|c| c.generation) == Some(generation);
             match result {
-                Ok(channel) if current => act.channel = Some(channel),
+                Ok(channel) if current && act.channel.is_none() => act.channel = Some(channel),
                 Ok(channel) => {
                     actix::spawn(async move {
                         let _ = channel.close(200, "stale".into()).await;
@@ -138,7 +151,7 @@ impl Supervised for Publisher {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.channel = None;
         self.conn = None;
-        self.opening = false;
+        self.opening = None;
     }
 }
 
@@ -153,12 +166,13 @@ impl Handler<ConnectionEvent> for Publisher {
                 }
                 self.conn = Some(conn);
                 self.channel = None;
-                self.opening = false;
+                self.opening = None; // an attempt on the old connection is stale
                 self.open_channel(ctx);
             }
             ConnectionEvent::Down { .. } => {
                 self.conn = None;
                 self.channel = None;
+                self.opening = None;
             }
         }
     }
