@@ -1183,23 +1183,44 @@ pub async fn metric(
     name: &str,
     selectors: &[&str],
 ) -> Option<f64> {
-    let mut res = http
-        .get(proc.url("/metrics"))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
-    let body = res.body().limit(16 * 1024 * 1024).await.ok()?;
-    let text = String::from_utf8_lossy(&body);
+    // A busy process (draining a backlog) may answer a scrape slowly: try a few times.
+    let mut text = None;
+    for _ in 0..5 {
+        let scraped = async {
+            let mut res = http
+                .get(proc.url("/metrics"))
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let body = res.body().limit(16 * 1024 * 1024).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(String::from_utf8_lossy(&body).into_owned())
+        };
+        match scraped.await {
+            Ok(t) => {
+                text = Some(t);
+                break;
+            }
+            Err(e) => {
+                eprintln!("scraping {} failed: {e}", proc.name);
+                sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
     let mut found = None;
-    for line in text.lines() {
+    for line in text?.lines() {
         if line.starts_with('#') {
             continue;
         }
-        let (series, value) = line.rsplit_once(' ')?;
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
         let metric_name = series.split('{').next().unwrap_or(series);
-        if metric_name == name && selectors.iter().all(|s| series.contains(s)) {
-            *found.get_or_insert(0.0) += value.parse::<f64>().ok()?;
+        if metric_name == name
+            && selectors.iter().all(|s| series.contains(s))
+            && let Ok(v) = value.parse::<f64>()
+        {
+            *found.get_or_insert(0.0) += v;
         }
     }
     found
