@@ -255,7 +255,11 @@ impl Application {
                 }),
             };
             // While PostgreSQL is away, stop taking commands instead of burning their retries.
-            let breaker = Breaker { trip_after: 5, probe: health.port(), probe_every: std::time::Duration::from_millis(500) };
+            let breaker = Breaker {
+                trip_after: 5,
+                probe: health.port(),
+                probe_every: std::time::Duration::from_millis(500),
+            };
             let (m, p, handler) = (manager.clone(), publisher.clone(), dispatcher.port());
             Some(
                 messaging.spawn("command-consumer", &amqp, Restart::Permanent, move || {
@@ -323,7 +327,10 @@ impl Application {
             port,
             server,
             supervisor: root,
-            consumers: command_consumer.into_iter().chain(notifications_consumer).collect(),
+            consumers: command_consumer
+                .into_iter()
+                .chain(notifications_consumer)
+                .collect(),
             settings,
             _arbiters: arbiters,
         })

@@ -186,8 +186,12 @@ async fn chaos_worker_kill_and_term() {
         );
         // It finished (and acked) everything it had taken before it exited.
         assert!(
-            stopped.log_text().contains(r#""unfinished":0,"message":"consumers stopped""#)
-                || stopped.log_text().contains(r#""message":"consumers stopped","unfinished":0"#),
+            stopped
+                .log_text()
+                .contains(r#""unfinished":0,"message":"consumers stopped""#)
+                || stopped
+                    .log_text()
+                    .contains(r#""message":"consumers stopped","unfinished":0"#),
             "{} did not settle its deliveries before exiting:\n{}",
             stopped.name,
             stopped.log_text()

@@ -2,11 +2,11 @@
 
 mod auth;
 mod bad_input;
-mod operations;
 mod helpers;
 mod messaging;
 mod notifications;
 mod openapi;
+mod operations;
 mod ops;
 mod register;
 mod security;

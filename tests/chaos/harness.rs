@@ -1193,7 +1193,11 @@ pub async fn metric(
                 .send()
                 .await
                 .map_err(|e| e.to_string())?;
-            let body = res.body().limit(16 * 1024 * 1024).await.map_err(|e| e.to_string())?;
+            let body = res
+                .body()
+                .limit(16 * 1024 * 1024)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok::<_, String>(String::from_utf8_lossy(&body).into_owned())
         };
         match scraped.await {
