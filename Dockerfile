@@ -44,9 +44,12 @@ COPY --from=builder /app/migrations ./migrations
 USER hexactor:hexactor
 ENV HOST=0.0.0.0 \
     PORT=8000 \
+    OPS_HOST=0.0.0.0 \
+    OPS_PORT=8002 \
     WORKER_PORT=8001 \
     LOG_FORMAT=json
-# 8000: HTTP API (serve); 8001: worker ops endpoints /health /ready /metrics (worker).
-EXPOSE 8000 8001
+# 8000: HTTP API and /health /ready (serve); 8002: the API's ops listener /metrics /debug/*
+# (publish it only to your monitoring network); 8001: a worker's ops endpoints (worker).
+EXPOSE 8000 8001 8002
 ENTRYPOINT ["hexactor"]
 CMD ["serve"]

@@ -45,7 +45,7 @@ rps() { sed -n 's/^Requests\/sec:[[:space:]]*//p' "$1"; }
 
 psql "$PG_BASE/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 export DATABASE_URL="$PG_BASE/$DB"
-AMQP_PREFIX="$PREFIX" PORT="$PORT" LOG_LEVEL=warn "$BIN" dev >"$WORK/hexactor.log" 2>&1 &
+AMQP_PREFIX="$PREFIX" PORT="$PORT" OPS_PORT=0 LOG_LEVEL=warn "$BIN" dev >"$WORK/hexactor.log" 2>&1 &
 HEXACTOR_PID=$!
 pids+=("$HEXACTOR_PID")
 wait_for "http://127.0.0.1:$PORT/ready"

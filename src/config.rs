@@ -3,7 +3,7 @@
 //! Invalid configuration is one clear line naming the variable (and exit code 2 in `main`).
 //! Secrets are wrapped so that they never reach a log line through `Debug`.
 
-use ::actors::rabbit::QueueKind;
+use ::actors::rabbit::{AmqpTls, QueueKind};
 use std::fmt;
 use std::time::Duration;
 
@@ -45,11 +45,17 @@ pub struct Settings {
     pub environment: Environment,
     pub database_url: Secret,
     pub rabbitmq_url: Secret,
+    /// For `amqps://`: the CA bundle from `RABBITMQ_CA_FILE` (the system's roots are trusted too).
+    pub rabbitmq_tls: AmqpTls,
     pub amqp_prefix: String,
     pub queue_kind: QueueKind,
     pub secret_key: Secret,
     pub host: String,
     pub port: u16,
+    /// Where `/metrics` and `/debug/*` are served: never the public port.
+    pub ops_host: String,
+    pub ops_port: u16,
+    /// A worker's ops port (a worker has no public listener), bound to `ops_host`.
     pub worker_port: u16,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -116,14 +122,14 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
-        fn num<T: std::str::FromStr>(
+        fn num<T>(
             variable: &'static str,
             raw: String,
             min: T,
             max: T,
         ) -> Result<T, ConfigError>
         where
-            T: PartialOrd + fmt::Display + Copy,
+            T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
         {
             let v: T = raw
                 .trim()
@@ -204,6 +210,8 @@ impl Settings {
         if !rabbitmq_url.starts_with("amqp://") && !rabbitmq_url.starts_with("amqps://") {
             return Err(err("RABBITMQ_URL", "must be an amqp:// URL"));
         }
+        let rabbitmq_tls = rabbitmq_tls(&rabbitmq_url, &get("RABBITMQ_CA_FILE", ""))?;
+        check_sslrootcert(&database_url)?;
         let amqp_prefix = get("AMQP_PREFIX", "hexactor");
         if !amqp_prefix
             .chars()
@@ -218,11 +226,14 @@ impl Settings {
             environment,
             database_url: Secret::new(database_url),
             rabbitmq_url: Secret::new(rabbitmq_url),
+            rabbitmq_tls,
             amqp_prefix,
             queue_kind,
             secret_key: Secret::new(secret_key),
             host: get("HOST", "127.0.0.1"),
             port: num("PORT", get("PORT", "8000"), 0, 65535)?,
+            ops_host: get("OPS_HOST", "127.0.0.1"),
+            ops_port: num("OPS_PORT", get("OPS_PORT", "8002"), 0, 65535)?,
             worker_port: num("WORKER_PORT", get("WORKER_PORT", "8001"), 0, 65535)?,
             log_level: get("LOG_LEVEL", "info"),
             log_format,
@@ -317,6 +328,63 @@ impl Settings {
     }
 }
 
+/// `RABBITMQ_CA_FILE`: a PEM bundle, read once at start-up; only meaningful with `amqps://`.
+fn rabbitmq_tls(url: &str, ca_file: &str) -> Result<AmqpTls, ConfigError> {
+    if ca_file.is_empty() {
+        return Ok(AmqpTls::default());
+    }
+    if !url.starts_with("amqps://") {
+        return Err(err(
+            "RABBITMQ_CA_FILE",
+            "set, but RABBITMQ_URL is not amqps:// (the connection would not use TLS)",
+        ));
+    }
+    let pem = std::fs::read_to_string(ca_file)
+        .map_err(|e| err("RABBITMQ_CA_FILE", format!("cannot read {ca_file:?}: {e}")))?;
+    // rustls skips what it cannot parse: without this check a wrong file would only show up
+    // as "unknown issuer" at connect time.
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(err(
+            "RABBITMQ_CA_FILE",
+            format!("{ca_file:?} holds no PEM certificate"),
+        ));
+    }
+    Ok(AmqpTls { ca_pem: Some(pem) })
+}
+
+/// `sslrootcert=` in `DATABASE_URL` must name a readable file: sqlx would only say so at the
+/// first connection, after the pool's retries.
+fn check_sslrootcert(url: &str) -> Result<(), ConfigError> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    for (key, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+        if key == "sslrootcert" && std::fs::metadata(value).is_err() {
+            return Err(err(
+                "DATABASE_URL",
+                format!("sslrootcert {value:?} is not a readable file"),
+            ));
+        }
+        if key == "sslmode"
+            && ![
+                "disable",
+                "allow",
+                "prefer",
+                "require",
+                "verify-ca",
+                "verify-full",
+            ]
+            .contains(&value)
+        {
+            return Err(err(
+                "DATABASE_URL",
+                format!(
+                    "unknown sslmode {value:?} (disable, prefer, require, verify-ca or verify-full)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `JWT_KEYS` for EdDSA: `kid=/path/to/private.pem,old-kid=/path/to/old.pem` (first one signs).
 fn jwt_keys(algorithm: &str, keys: &str) -> Result<JwtKeys, ConfigError> {
     match algorithm.to_ascii_uppercase().as_str() {
@@ -395,6 +463,31 @@ mod tests {
         );
         let line = settings(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
         assert!(line.contains("LOG_FORMAT"), "{line}");
+    }
+
+    #[test]
+    fn tls_settings_are_checked_at_start_up() {
+        let e = settings(&[("RABBITMQ_CA_FILE", "/nonexistent/ca.pem")]).unwrap_err();
+        assert_eq!(
+            e.variable, "RABBITMQ_CA_FILE",
+            "amqp:// with a CA file: {e}"
+        );
+        let e = settings(&[
+            ("RABBITMQ_URL", "amqps://guest:guest@localhost:5671/%2f"),
+            ("RABBITMQ_CA_FILE", "/nonexistent/ca.pem"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot read"), "{e}");
+        let e = settings(&[(
+            "DATABASE_URL",
+            "postgres://x@localhost/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+        )])
+        .unwrap_err();
+        assert_eq!(e.variable, "DATABASE_URL");
+        let e =
+            settings(&[("DATABASE_URL", "postgres://x@localhost/db?sslmode=always")]).unwrap_err();
+        assert!(e.to_string().contains("sslmode"), "{e}");
+        assert!(settings(&[("DATABASE_URL", "postgres://x@localhost/db?sslmode=require")]).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `hexactor` binary: `serve` (HTTP API), `worker` (command consumer), `dev` (both in one
 //! process), `migrate`.
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use hexactor::config::Settings;
 use hexactor::startup::{Application, Role};
@@ -65,7 +66,9 @@ fn main() -> ExitCode {
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command {
             Cmd::Migrate => {
-                let pool = hexactor::infrastructure::postgres::connect(&settings).await?;
+                let pool = hexactor::infrastructure::postgres::connect(&settings)
+                    .await
+                    .context("connecting to PostgreSQL (DATABASE_URL)")?;
                 hexactor::infrastructure::postgres::migrate(&pool).await?;
                 tracing::info!("migrations applied");
                 Ok(())
@@ -76,7 +79,9 @@ fn main() -> ExitCode {
                 let password = std::env::var("ADMIN_PASSWORD").map_err(|_| {
                     anyhow::anyhow!("set ADMIN_PASSWORD to the new admin's password")
                 })?;
-                let pool = hexactor::infrastructure::postgres::connect(&settings).await?;
+                let pool = hexactor::infrastructure::postgres::connect(&settings)
+                    .await
+                    .context("connecting to PostgreSQL (DATABASE_URL)")?;
                 hexactor::infrastructure::postgres::migrate(&pool).await?;
                 let id = hexactor::infrastructure::postgres::bootstrap::create_admin(
                     &pool,
@@ -98,8 +103,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "hexactor failed");
-            eprintln!("hexactor: {e:#}");
+            let line = error_line(&e);
+            tracing::error!(error = %line, "hexactor failed");
+            eprintln!("hexactor: {line}");
             ExitCode::FAILURE
         }
     }
@@ -107,7 +113,28 @@ fn main() -> ExitCode {
 
 async fn run(settings: Settings, role: Role) -> anyhow::Result<()> {
     let app = Application::build(settings, role).await?;
-    tracing::info!(port = app.port(), ?role, "listening");
+    tracing::info!(
+        port = app.port(),
+        ops_port = app.ops_port(),
+        ?role,
+        "listening"
+    );
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The error and its causes on one line. Some libraries (sqlx) repeat their source inside their
+/// own message; a cause already spelled out is not repeated.
+fn error_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }

@@ -38,6 +38,7 @@ use ::actors::{ActorRef, Intensity, OnEscalation, Port, Restart, SupervisorConfi
 use actix::prelude::*;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
+use anyhow::Context as _;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -63,7 +64,11 @@ impl Role {
 
 pub struct Application {
     port: u16,
-    server: Server,
+    ops_port: u16,
+    /// The public listener (API, /health, /ready); none in a worker.
+    public: Option<Server>,
+    /// The ops listener (/metrics, /debug/*, /health, /ready).
+    ops: Server,
     supervisor: SupervisorRef,
     /// Stopped first on SIGTERM (command consumer, notifications consumer).
     consumers: Vec<ActorRef<QueueConsumer>>,
@@ -85,8 +90,11 @@ fn supervisor_config(name: &str, settings: &Settings) -> SupervisorConfig {
 impl Application {
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
         crate::metrics::register_all();
-        let pool = postgres::connect(&settings).await?;
+        let pool = postgres::connect(&settings)
+            .await
+            .context("connecting to PostgreSQL (DATABASE_URL)")?;
         postgres::migrate(&pool).await?;
+        crate::infrastructure::messaging::preflight::check_broker_certificate(&settings).await?;
 
         let names = Names::new(&settings.amqp_prefix);
         let replica = uuid::Uuid::new_v4().simple().to_string();
@@ -119,9 +127,10 @@ impl Application {
         let application = root.spawn_supervisor(supervisor_config("application", &settings));
 
         let amqp_url = settings.rabbitmq_url.expose().to_owned();
+        let amqp_tls = settings.rabbitmq_tls.clone();
         let connection_name = format!("hexactor-{role:?}-{}", &replica[..12]).to_lowercase();
         let manager = messaging.spawn("amqp-connection", &amqp, Restart::Permanent, move || {
-            ConnectionManager::new(amqp_url, connection_name, topology)
+            ConnectionManager::new(amqp_url, connection_name, topology).with_tls(amqp_tls)
         });
         let publisher = {
             let manager = manager.clone();
@@ -289,43 +298,74 @@ impl Application {
             readiness: health.port(),
             supervisor: root.clone(),
         };
-        let port = if role == Role::Worker {
+        // Two listeners: the public one (API, /health, /ready) and the ops one (/metrics,
+        // /debug/*, and /health, /ready again), bound to OPS_HOST so that the actor tree and
+        // the metrics are not on the internet. A worker has only the ops listener, on WORKER_PORT.
+        let origins = settings.auth.allowed_origins.clone();
+        let public = match api_state {
+            Some(api_state) => {
+                let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+                let port = listener.local_addr()?.port();
+                let ops_state = ops_state.clone();
+                let server = HttpServer::new(move || {
+                    let (api_state, ops_state) = (api_state.clone(), ops_state.clone());
+                    App::new()
+                        // CORS stays off (no Access-Control-* headers at all) unless ALLOWED_ORIGINS lists origins.
+                        .wrap(actix_web::middleware::Condition::new(
+                            !origins.is_empty(),
+                            http::cors(&origins),
+                        ))
+                        .wrap(from_fn(http::middleware::observe))
+                        .configure(move |cfg| {
+                            http::routes::configure_api(cfg, api_state);
+                            http::routes::configure_probes(cfg, ops_state);
+                        })
+                        .default_service(web::to(http::routes::not_found))
+                });
+                let server = server
+                    .workers(cores)
+                    .disable_signals()
+                    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+                    .listen(listener)?
+                    .run();
+                Some((port, server))
+            }
+            None => None,
+        };
+        let ops_port = if role == Role::Worker {
             settings.worker_port
         } else {
-            settings.port
+            settings.ops_port
         };
-        let listener = TcpListener::bind((settings.host.as_str(), port))?;
-        let port = listener.local_addr()?.port();
-        let origins = settings.auth.allowed_origins.clone();
-        let server = HttpServer::new(move || {
-            let (api_state, ops_state) = (api_state.clone(), ops_state.clone());
+        let ops_listener = TcpListener::bind((settings.ops_host.as_str(), ops_port))?;
+        let ops_port = ops_listener.local_addr()?.port();
+        let ops_server = HttpServer::new(move || {
+            let ops_state = ops_state.clone();
             App::new()
-                // CORS stays off (no Access-Control-* headers at all) unless ALLOWED_ORIGINS lists origins.
-                .wrap(actix_web::middleware::Condition::new(
-                    !origins.is_empty(),
-                    http::cors(&origins),
-                ))
                 .wrap(from_fn(http::middleware::observe))
-                .configure(move |cfg| {
-                    if let Some(state) = api_state {
-                        http::routes::configure_api(cfg, state);
-                    }
-                    http::routes::configure_ops(cfg, ops_state);
-                })
+                .configure(move |cfg| http::routes::configure_ops(cfg, ops_state))
                 .default_service(web::to(http::routes::not_found))
-        })
-        .workers(cores)
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
-        .listen(listener)?
-        .run();
+        });
+        let ops = ops_server
+            // Scrapes and probes are light: one thread is plenty.
+            .workers(1)
+            .disable_signals()
+            .shutdown_timeout(settings.shutdown_timeout.as_secs())
+            .listen(ops_listener)?
+            .run();
+        let (port, public) = match public {
+            Some((port, server)) => (port, Some(server)),
+            None => (ops_port, None),
+        };
 
         if let Some(tree) = root.describe().await {
-            tracing::info!(role = ?role, port, tree = %tree.names().join(","), "supervision tree started");
+            tracing::info!(role = ?role, port, ops_port, tree = %tree.names().join(","), "supervision tree started");
         }
         Ok(Self {
             port,
-            server,
+            ops_port,
+            public,
+            ops,
             supervisor: root,
             consumers: command_consumer
                 .into_iter()
@@ -336,8 +376,14 @@ impl Application {
         })
     }
 
+    /// The public port; for a worker, which has no public listener, its ops port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The ops listener's port (`OPS_PORT`, or `WORKER_PORT` for a worker).
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
     }
 
     pub fn supervisor(&self) -> &SupervisorRef {
@@ -347,7 +393,7 @@ impl Application {
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully: stop consuming, let in-flight
     /// commands finish and be acked, stop the HTTP server — all within the shutdown deadline.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let handle = self.server.handle();
+        let handles: Vec<_> = self.servers().map(|s| s.handle()).collect();
         let consumers = self.consumers.clone();
         let deadline = self.settings.shutdown_timeout;
         actix::spawn(async move {
@@ -360,14 +406,25 @@ impl Application {
                 .map(|r| r.unwrap_or(usize::MAX))
                 .fold(0, usize::saturating_add);
             tracing::info!(unfinished = left, "consumers stopped");
-            handle.stop(true).await;
+            futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
         });
-        self.server.await
+        self.into_server().await
     }
 
-    /// The HTTP server as a future, for tests that run it in the background.
-    pub fn into_server(self) -> Server {
-        self.server
+    fn servers(&self) -> impl Iterator<Item = &Server> {
+        self.public.iter().chain(std::iter::once(&self.ops))
+    }
+
+    /// Both HTTP servers as one future, for tests that run it in the background; it ends when
+    /// both have stopped (the first error wins).
+    pub fn into_server(self) -> impl std::future::Future<Output = std::io::Result<()>> {
+        let servers = self.public.into_iter().chain(std::iter::once(self.ops));
+        async move {
+            futures_util::future::join_all(servers)
+                .await
+                .into_iter()
+                .collect()
+        }
     }
 }
 

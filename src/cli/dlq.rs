@@ -8,6 +8,7 @@
 
 use crate::config::Settings;
 use crate::infrastructure::messaging::names::Names;
+use ::actors::rabbit::AmqpTls;
 use ::actors::rabbit::headers::{get_i64, get_str};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
@@ -121,7 +122,11 @@ pub fn default_queue(settings: &Settings) -> String {
 
 /// Runs one `dlq` subcommand and prints what it did.
 pub async fn run(settings: &Settings, command: DlqCmd) -> anyhow::Result<()> {
-    let url = settings.rabbitmq_url.expose();
+    let url = Broker {
+        url: settings.rabbitmq_url.expose(),
+        tls: settings.rabbitmq_tls.clone(),
+    };
+    let url = &url;
     let queue_of = |args: &DlqArgs| {
         args.queue
             .clone()
@@ -185,9 +190,37 @@ fn limited(n: usize, limit: usize) -> &'static str {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<(Connection, Channel)> {
+/// Where the dead letters are: the broker's URL and, for `amqps://`, whom to trust.
+#[derive(Clone, Debug)]
+pub struct Broker<'a> {
+    pub url: &'a str,
+    pub tls: AmqpTls,
+}
+
+impl<'a> From<&'a str> for Broker<'a> {
+    fn from(url: &'a str) -> Self {
+        Self {
+            url,
+            tls: AmqpTls::default(),
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Broker<'a> {
+    fn from(url: &'a String) -> Self {
+        url.as_str().into()
+    }
+}
+
+impl<'a> From<&Broker<'a>> for Broker<'a> {
+    fn from(broker: &Broker<'a>) -> Self {
+        broker.clone()
+    }
+}
+
+async fn connect(broker: Broker<'_>) -> anyhow::Result<(Connection, Channel)> {
     let props = ConnectionProperties::default().with_connection_name("hexactor-dlq-cli".into());
-    let conn = Connection::connect(url, props).await?;
+    let conn = ::actors::rabbit::open(broker.url, props, &broker.tls).await?;
     let channel = conn.create_channel().await?;
     Ok((conn, channel))
 }
@@ -244,13 +277,13 @@ async fn close(conn: Connection) {
 }
 
 /// The dead letters (up to `limit`), left in the queue.
-pub async fn list(
-    url: &str,
+pub async fn list<'a>(
+    url: impl Into<Broker<'a>>,
     queue: &str,
     id: Option<&str>,
     limit: usize,
 ) -> anyhow::Result<Vec<DeadLetter>> {
-    let (conn, channel) = connect(url).await?;
+    let (conn, channel) = connect(url.into()).await?;
     let taken = take(&channel, queue, id, limit).await?;
     let letters = taken.iter().map(DeadLetter::from_delivery).collect();
     give_back(taken).await;
@@ -259,13 +292,13 @@ pub async fn list(
 }
 
 /// Full descriptions of the dead letters (up to `limit`), left in the queue.
-pub async fn show(
-    url: &str,
+pub async fn show<'a>(
+    url: impl Into<Broker<'a>>,
     queue: &str,
     id: Option<&str>,
     limit: usize,
 ) -> anyhow::Result<Vec<String>> {
-    let (conn, channel) = connect(url).await?;
+    let (conn, channel) = connect(url.into()).await?;
     let taken = take(&channel, queue, id, limit).await?;
     let shown = taken.iter().map(describe).collect();
     give_back(taken).await;
@@ -276,13 +309,13 @@ pub async fn show(
 /// Re-publishes each dead letter (up to `limit`) to its original queue through the default
 /// exchange, with confirms; acks it in the DLQ only after the confirm. Attempt counters and
 /// dead-letter headers are reset, so it gets a full set of retries again.
-pub async fn replay(
-    url: &str,
+pub async fn replay<'a>(
+    url: impl Into<Broker<'a>>,
     queue: &str,
     id: Option<&str>,
     limit: usize,
 ) -> anyhow::Result<ReplayReport> {
-    let (conn, channel) = connect(url).await?;
+    let (conn, channel) = connect(url.into()).await?;
     // Publishes on their own confirm channel; the gets stay on `channel`.
     let publisher = conn.create_channel().await?;
     publisher
@@ -340,8 +373,12 @@ pub async fn replay(
 
 /// Removes dead letters: the one(s) with `id` (looking through the whole queue), or every
 /// message in the queue (`queue.purge`). Returns how many were removed.
-pub async fn purge(url: &str, queue: &str, id: Option<&str>) -> anyhow::Result<usize> {
-    let (conn, channel) = connect(url).await?;
+pub async fn purge<'a>(
+    url: impl Into<Broker<'a>>,
+    queue: &str,
+    id: Option<&str>,
+) -> anyhow::Result<usize> {
+    let (conn, channel) = connect(url.into()).await?;
     let purged = match id {
         None => {
             channel

@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the DTOs, served at
-//! `/api-docs/openapi.json`, with an interactive page at `/docs`.
+//! `/api-docs/openapi.json`, with an interactive page at `/docs`. It describes the public port;
+//! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients.
 
 use super::dto;
 use super::routes::{auth, commands, ops, users};
@@ -17,7 +18,7 @@ use utoipa::{Modify, OpenApi};
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
-        ops::health, ops::ready, ops::metrics, ops::supervision,
+        ops::health, ops::ready,
         openapi_json, docs,
     ),
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted)),

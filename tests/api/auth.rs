@@ -32,7 +32,7 @@ async fn login_issues_a_token_pair_that_opens_me_and_verify() {
     assert_eq!(verify.json()["valid"], true);
     assert_eq!(verify.json()["user_id"], user["id"]);
 
-    let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"auth_attempts_total{status="success"}"#),
         "{metrics}"
@@ -504,7 +504,7 @@ async fn failed_logins_lock_temporarily_across_api_replicas() {
         a.post_json("/api/v1/auth/login", &right, &[]).await.status == 200
     })
     .await;
-    let metrics = String::from_utf8(b.get("/metrics").await.body).unwrap();
+    let metrics = b.metrics().await;
     assert!(metrics.contains(r#"auth_attempts_total{status="locked"}"#));
 }
 

@@ -161,6 +161,7 @@ impl Namespace {
             ("BCRYPT_COST".into(), "4".into()),
             ("PORT".into(), "0".into()),
             ("WORKER_PORT".into(), "0".into()),
+            ("OPS_PORT".into(), "0".into()),
             ("RETRY_DELAYS_MS".into(), "100,200".into()),
             // Classic queues keep the broker light under a parallel suite; the messaging tests
             // opt into quorum queues, the production default.
@@ -187,6 +188,8 @@ impl Namespace {
 
 pub struct TestApp {
     pub address: String,
+    /// The ops listener (`/metrics`, `/debug/*`); see [`TestApp::metrics_url`].
+    pub ops_address: String,
     pub pool: PgPool,
     pub client: awc::Client,
     /// Keeps the namespace (and so its database and queues) alive as long as the app.
@@ -203,12 +206,14 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let ops_address = format!("http://127.0.0.1:{}", app.ops_port());
     actix_web::rt::spawn(app.into_server());
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
     let test_app = TestApp {
         address,
+        ops_address,
         pool: namespace.pool().await,
         client,
         _namespace: namespace.clone(),
@@ -264,10 +269,19 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Reply {
+        self.request_url(method, &format!("{}{}", self.address, path), headers, body)
+            .await
+    }
+
+    pub async fn request_url(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
+        let mut req = self.client.request(method, url);
         for (k, v) in headers {
             req = req.insert_header((*k, *v));
         }
@@ -287,6 +301,30 @@ impl TestApp {
             headers: res.headers().clone(),
             body,
         }
+    }
+
+    /// The one place that knows where metrics are served (the ops listener, not the public port).
+    pub fn metrics_url(&self) -> String {
+        format!("{}/metrics", self.ops_address)
+    }
+
+    /// The Prometheus text this process exposes right now.
+    pub async fn metrics(&self) -> String {
+        let mut res = self
+            .client
+            .get(self.metrics_url())
+            .send()
+            .await
+            .expect("metrics scraped");
+        assert_eq!(res.status().as_u16(), 200, "GET {}", self.metrics_url());
+        let body = res.body().limit(10 * 1024 * 1024).await.expect("body");
+        String::from_utf8(body.to_vec()).expect("UTF-8 metrics")
+    }
+
+    /// A GET on the ops listener.
+    pub async fn get_ops(&self, path: &str) -> Reply {
+        self.request_url("GET", &format!("{}{path}", self.ops_address), &[], None)
+            .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -454,11 +492,10 @@ pub async fn take_message(
     queue: &str,
 ) -> Option<lapin::message::BasicGetMessage> {
     let channel = conn.create_channel().await.unwrap();
-    let msg = channel
+    channel
         .basic_get(queue.into(), BasicGetOptions { no_ack: true })
         .await
-        .expect("basic.get");
-    msg
+        .expect("basic.get")
 }
 
 pub async fn publish_raw(

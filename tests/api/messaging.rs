@@ -167,7 +167,7 @@ async fn a_duplicated_command_message_creates_one_user_and_one_event() {
         "the acks are counted",
         Duration::from_secs(10),
         async || {
-            let m = String::from_utf8(app.get("/metrics").await.body).unwrap();
+            let m = app.metrics().await;
             m.lines().any(|l| {
                 l.starts_with(&format!(
                     r#"amqp_deliveries_total{{outcome="ack",queue="{queue}"}} 3"#

@@ -11,7 +11,7 @@ async fn health_ready_and_the_supervision_tree() {
     assert_eq!(ready.json()["checks"]["postgres"], "ok");
     assert_eq!(ready.json()["checks"]["rabbitmq"], "ok");
 
-    let tree = app.get("/debug/supervision").await.json();
+    let tree = app.get_ops("/debug/supervision").await.json();
     let text = tree.to_string();
     for name in [
         "messaging",
@@ -34,7 +34,7 @@ async fn health_ready_and_the_supervision_tree() {
 async fn per_actor_metrics_move_with_traffic() {
     let app = spawn_app().await;
     assert_eq!(app.register(&user_body("1"), &[]).await.status, 201);
-    let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+    let metrics = app.metrics().await;
     for needle in [
         r#"actor_messages_total{actor="RegistrationService",message="RegisterUser",outcome="ok"} 1"#,
         r#"actor_messages_total{actor="PasswordHasher",message="HashPassword",outcome="ok"} 1"#,
@@ -185,4 +185,41 @@ async fn with_the_broker_unreachable_ready_says_so_and_commands_wait_in_the_outb
         .await
         .unwrap();
     assert_eq!(waiting, 1);
+}
+
+#[actix_web::test]
+async fn metrics_and_debug_are_served_on_the_ops_port_only() {
+    let app = spawn_app().await;
+    assert_ne!(app.address, app.ops_address);
+    for path in ["/metrics", "/debug/supervision"] {
+        let public = app.get(path).await;
+        public.problem(404);
+        assert_eq!(
+            app.get_ops(path).await.status,
+            200,
+            "{path} on the ops port"
+        );
+    }
+    // Load balancers probe the public port; operators may probe either.
+    for path in ["/health", "/ready"] {
+        assert_eq!(app.get(path).await.status, 200, "{path} on the public port");
+        assert_eq!(
+            app.get_ops(path).await.status,
+            200,
+            "{path} on the ops port"
+        );
+    }
+    // And the ops listener serves nothing of the API.
+    assert_eq!(app.get_ops("/api-docs/openapi.json").await.status, 404);
+
+    // A worker has only its ops listener (WORKER_PORT).
+    let worker = spawn_role(
+        &Namespace::new().await,
+        hexactor::startup::Role::Worker,
+        &[],
+    )
+    .await;
+    assert_eq!(worker.address, worker.ops_address);
+    assert!(worker.metrics().await.contains("actor_"));
+    assert_eq!(worker.get("/api/v1/commands/x").await.status, 404);
 }

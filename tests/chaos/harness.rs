@@ -222,6 +222,8 @@ pub enum ProcRole {
 pub struct Proc {
     pub name: String,
     pub port: u16,
+    /// The ops listener (`/metrics`); a worker's only port.
+    pub ops_port: u16,
     pub log: PathBuf,
     child: Child,
     exited: Option<ExitStatus>,
@@ -234,6 +236,10 @@ impl Proc {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.ops_port)
     }
 
     fn signal(&self, signal: &str) {
@@ -286,17 +292,16 @@ impl Drop for Proc {
 }
 
 /// The port a process logged in its "listening" line (LOG_FORMAT=json).
-fn listening_port(log: &PathBuf) -> Option<u16> {
+/// The public and the ops port from the process's "listening" log line.
+fn listening_ports(log: &PathBuf) -> Option<(u16, u16)> {
     let file = File::open(log).ok()?;
     BufReader::new(file)
         .lines()
         .map_while(Result::ok)
         .find_map(|line| {
             let v: Value = serde_json::from_str(&line).ok()?;
-            (v["message"] == "listening")
-                .then(|| v["port"].as_u64())??
-                .try_into()
-                .ok()
+            let port = |key: &str| v[key].as_u64().and_then(|p| u16::try_from(p).ok());
+            (v["message"] == "listening").then(|| Some((port("port")?, port("ops_port")?)))?
         })
 }
 
@@ -458,6 +463,7 @@ impl Cluster {
             .env("LOG_LEVEL", "info")
             .env("PORT", "0")
             .env("WORKER_PORT", "0")
+            .env("OPS_PORT", "0")
             .env("RETRY_DELAYS_MS", RETRY_DELAYS_MS)
             .env("MAX_ATTEMPTS", MAX_ATTEMPTS)
             .env("WORKER_PREFETCH", "20")
@@ -471,6 +477,7 @@ impl Cluster {
         Proc {
             name,
             port: 0,
+            ops_port: 0,
             log,
             child,
             exited: None,
@@ -492,8 +499,8 @@ impl Cluster {
                 continue;
             }
             while p.port == 0 {
-                if let Some(port) = listening_port(&p.log) {
-                    p.port = port;
+                if let Some((port, ops_port)) = listening_ports(&p.log) {
+                    (p.port, p.ops_port) = (port, ops_port);
                     break;
                 }
                 if let Ok(Some(status)) = p.child.try_wait() {
@@ -1188,7 +1195,7 @@ pub async fn metric(
     for _ in 0..5 {
         let scraped = async {
             let mut res = http
-                .get(proc.url("/metrics"))
+                .get(proc.metrics_url())
                 .timeout(Duration::from_secs(10))
                 .send()
                 .await

@@ -5,6 +5,7 @@
 //! and a fresh topology declaration, makes every subscriber rebuild its channel and consumer from
 //! scratch — one code path for first start and recovery, which is the path the chaos tests drive.
 
+use super::tls::{self, AmqpTls};
 use super::topology::Topology;
 use crate::backoff_policy::Backoff;
 use crate::metrics::amqp_metrics;
@@ -67,6 +68,7 @@ struct Lost {
 
 pub struct ConnectionManager {
     uri: String,
+    tls: AmqpTls,
     connection_name: String,
     topology: Arc<Topology>,
     conn: Option<AmqpConnection>,
@@ -84,6 +86,7 @@ impl ConnectionManager {
     ) -> Self {
         Self {
             uri: uri.into(),
+            tls: AmqpTls::default(),
             connection_name: connection_name.into(),
             topology: Arc::new(topology),
             conn: None,
@@ -94,22 +97,36 @@ impl ConnectionManager {
         }
     }
 
+    /// Extra trust for `amqps://` (a private CA).
+    pub fn with_tls(mut self, tls: AmqpTls) -> Self {
+        self.tls = tls;
+        self
+    }
+
     fn connect(&mut self, ctx: &mut Context<Self>) {
         if self.connecting || self.conn.is_some() {
             return;
         }
         self.connecting = true;
-        let uri = self.uri.clone();
+        let (uri, tls) = (self.uri.clone(), self.tls.clone());
         let props = ConnectionProperties::default()
             .with_connection_name(self.connection_name.clone().into_bytes().into());
         let topology = self.topology.clone();
         let attempt = async move {
             let connect = async {
-                let conn = Connection::connect(&uri, props).await?;
+                let conn = tls::open(&uri, props, &tls).await?;
                 declare(&conn, &topology).await?;
                 Ok::<_, lapin::Error>(conn)
             };
             match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+                // An untrusted certificate will not fix itself: say so plainly (start-up fails
+                // fast on it; later, e.g. after a certificate rotation, this keeps retrying).
+                Ok(Err(e)) => Err(match tls::certificate_problem(&e) {
+                    Some(problem) => {
+                        format!("TLS: the broker's certificate is not trusted ({problem})")
+                    }
+                    None => e.to_string(),
+                }),
                 Ok(result) => result.map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
             }

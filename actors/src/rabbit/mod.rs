@@ -10,6 +10,7 @@ mod connection;
 mod consumer;
 pub mod headers;
 mod publisher;
+mod tls;
 mod topology;
 
 pub use connection::{
@@ -20,4 +21,5 @@ pub use consumer::{
     RetryRoute, StopConsuming,
 };
 pub use publisher::{Publish, PublishError, Publisher};
+pub use tls::{AmqpTls, certificate_problem, open};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

@@ -169,17 +169,27 @@ pub fn api_routes() -> Vec<RouteEntry> {
     ]
 }
 
-pub fn ops_routes() -> Vec<RouteEntry> {
+/// Liveness and readiness: on the public port too, for load balancers.
+pub fn probe_routes() -> Vec<RouteEntry> {
     vec![
         (Method::GET, "/health", web::get().to(ops::health)),
         (Method::GET, "/ready", web::get().to(ops::ready)),
+    ]
+}
+
+/// The ops listener only (OPS_HOST:OPS_PORT, or a worker's WORKER_PORT): the probes again,
+/// metrics and the supervision tree — what an operator sees but the internet must not.
+pub fn ops_routes() -> Vec<RouteEntry> {
+    let mut routes = probe_routes();
+    routes.extend([
         (Method::GET, "/metrics", web::get().to(ops::metrics)),
         (
             Method::GET,
             "/debug/supervision",
             web::get().to(ops::supervision),
         ),
-    ]
+    ]);
+    routes
 }
 
 /// Registers the routes, one resource per path (so a wrong method on a known path is a 405).
@@ -214,6 +224,12 @@ pub fn configure_api(cfg: &mut web::ServiceConfig, state: ApiState) {
         .app_data(path)
         .app_data(query);
     register(cfg, api_routes());
+}
+
+/// The public listener's share of the ops endpoints.
+pub fn configure_probes(cfg: &mut web::ServiceConfig, state: OpsState) {
+    cfg.app_data(web::Data::new(state));
+    register(cfg, probe_routes());
 }
 
 pub fn configure_ops(cfg: &mut web::ServiceConfig, state: OpsState) {

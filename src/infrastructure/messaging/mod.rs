@@ -4,3 +4,4 @@
 pub mod command_dispatcher;
 pub mod completions;
 pub mod names;
+pub mod preflight;
