@@ -3,6 +3,7 @@
 //! Invalid configuration is one clear line naming the variable (and exit code 2 in `main`).
 //! Secrets are wrapped so that they never reach a log line through `Debug`.
 
+use crate::http::client_address::TrustedProxies;
 use ::actors::rabbit::{AmqpTls, QueueKind};
 use std::fmt;
 use std::time::Duration;
@@ -94,6 +95,11 @@ pub struct AuthSettings {
     pub lockout_base: Duration,
     pub lockout_max: Duration,
     pub allowed_origins: Vec<String>,
+    /// Requests a minute per client on the unauthenticated endpoints, per replica (0: off).
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    /// Proxies whose X-Forwarded-For / Forwarded headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,12 +128,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
-        fn num<T>(
-            variable: &'static str,
-            raw: String,
-            min: T,
-            max: T,
-        ) -> Result<T, ConfigError>
+        fn num<T>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
         where
             T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
         {
@@ -323,6 +324,20 @@ impl Settings {
                     .map(|o| o.trim().to_owned())
                     .filter(|o| !o.is_empty())
                     .collect(),
+                rate_limit_per_minute: num(
+                    "RATE_LIMIT_PER_MINUTE",
+                    get("RATE_LIMIT_PER_MINUTE", "30"),
+                    0,
+                    1_000_000,
+                )?,
+                rate_limit_burst: num(
+                    "RATE_LIMIT_BURST",
+                    get("RATE_LIMIT_BURST", "10"),
+                    1,
+                    1_000_000,
+                )?,
+                trusted_proxies: TrustedProxies::parse(&get("TRUSTED_PROXIES", ""))
+                    .map_err(|e| err("TRUSTED_PROXIES", e))?,
             },
         })
     }

@@ -302,6 +302,12 @@ impl Application {
         // /debug/*, and /health, /ready again), bound to OPS_HOST so that the actor tree and
         // the metrics are not on the internet. A worker has only the ops listener, on WORKER_PORT.
         let origins = settings.auth.allowed_origins.clone();
+        let trusted_proxies = web::Data::new(settings.auth.trusted_proxies.clone());
+        let rate_limit = http::rate_limit::RateLimit::new(
+            settings.auth.rate_limit_per_minute,
+            settings.auth.rate_limit_burst,
+        )
+        .map(web::Data::new);
         let public = match api_state {
             Some(api_state) => {
                 let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
@@ -309,7 +315,12 @@ impl Application {
                 let ops_state = ops_state.clone();
                 let server = HttpServer::new(move || {
                     let (api_state, ops_state) = (api_state.clone(), ops_state.clone());
-                    App::new()
+                    let mut app = App::new().app_data(trusted_proxies.clone());
+                    if let Some(limit) = &rate_limit {
+                        app = app.app_data(limit.clone());
+                    }
+                    // Innermost: CORS answers preflights before they count against a client.
+                    app.wrap(from_fn(http::rate_limit::limit))
                         // CORS stays off (no Access-Control-* headers at all) unless ALLOWED_ORIGINS lists origins.
                         .wrap(actix_web::middleware::Condition::new(
                             !origins.is_empty(),

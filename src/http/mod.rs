@@ -2,11 +2,13 @@
 //! Handlers parse input into domain types, send one message to an actor, and map the reply.
 
 pub mod auth;
+pub mod client_address;
 pub mod dto;
 pub mod middleware;
 pub mod openapi;
 pub mod prefer;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 
 pub use routes::{ApiState, OpsState};

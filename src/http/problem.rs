@@ -37,6 +37,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("too many attempts")]
     TooManyRequests { retry_after: std::time::Duration },
+    /// Over the per-client request rate (not about credentials: any request counts).
+    #[error("rate limited")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("forbidden")]
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 ("/problems/too-many-attempts", "Too many attempts")
             }
+            ApiError::RateLimited { .. } => ("/problems/rate-limited", "Too many requests"),
             ApiError::PreconditionFailed => {
                 ("/problems/precondition-failed", "Precondition failed")
             }
@@ -117,6 +121,12 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 format!(
                     "too many failed attempts; try again in {} seconds",
+                    retry_after.as_secs().max(1)
+                )
+            }
+            ApiError::RateLimited { retry_after } => {
+                format!(
+                    "too many requests from this client; try again in {} seconds",
                     retry_after.as_secs().max(1)
                 )
             }
@@ -184,11 +194,10 @@ impl ApiError {
                     HeaderValue::from_static("Bearer realm=\"hexactor\""),
                 ));
             }
-            ApiError::TooManyRequests { retry_after } => {
-                response.insert_header((
-                    header::RETRY_AFTER,
-                    retry_after.as_secs().max(1).to_string(),
-                ));
+            ApiError::TooManyRequests { retry_after } | ApiError::RateLimited { retry_after } => {
+                // Whole seconds, rounded up: a client that waits this long gets through.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response.insert_header((header::RETRY_AFTER, seconds.max(1).to_string()));
             }
             _ => {}
         }
@@ -209,7 +218,9 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -162,6 +162,9 @@ impl Namespace {
             ("PORT".into(), "0".into()),
             ("WORKER_PORT".into(), "0".into()),
             ("OPS_PORT".into(), "0".into()),
+            // Every test client is 127.0.0.1: the per-client rate limit is off unless a test
+            // (tests/api/rate_limit.rs) turns it on.
+            ("RATE_LIMIT_PER_MINUTE".into(), "0".into()),
             ("RETRY_DELAYS_MS".into(), "100,200".into()),
             // Classic queues keep the broker light under a parallel suite; the messaging tests
             // opt into quorum queues, the production default.

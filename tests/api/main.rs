@@ -8,5 +8,6 @@ mod notifications;
 mod openapi;
 mod operations;
 mod ops;
+mod rate_limit;
 mod register;
 mod security;

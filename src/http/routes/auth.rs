@@ -3,9 +3,10 @@
 use super::ApiState;
 use crate::application::auth::{Login, LoginOutcome, Logout, Refresh};
 use crate::http::auth::Authenticated;
+use crate::http::client_address::ClientAddress;
 use crate::http::dto::{LoginRequest, Problem, RefreshRequest, TokenResponse};
 use crate::http::problem::ApiError;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 async fn end_sessions(
     state: &ApiState,
@@ -31,14 +32,12 @@ const INVALID_CREDENTIALS: &str = "invalid email or password";
     (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     state: web::Data<ApiState>,
-    req: HttpRequest,
+    client: ClientAddress,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
-    let client_address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    // Behind a trusted proxy, the address it forwarded for (TRUSTED_PROXIES), not the proxy's.
+    let client_address = client.0.to_string();
     match state
         .auth
         .login

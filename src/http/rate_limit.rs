@@ -1,0 +1,120 @@
+//! A per-client request-rate limit on the unauthenticated endpoints: each one can cost a bcrypt
+//! hash (~0.3 s of a core at cost 12), so without it one client can keep every core busy.
+//!
+//! GCRA from the `governor` crate (a token bucket without a timer per key), one bucket per
+//! client address (see [`ClientAddress`]) shared by every limited endpoint. The state lives in
+//! this process: with N replicas behind a balancer a client gets up to N times the rate, which
+//! is why the limit is a per-replica figure (README, configuration).
+
+use super::client_address::ClientAddress;
+use super::problem::ApiError;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// The limited endpoints, one per line: `METHOD /path`, `*` for any method, a trailing `*` for
+/// every path under a prefix. Adding an unauthenticated endpoint is adding its line here.
+pub const LIMITED: &[&str] = &[
+    "POST /api/v1/users",
+    "POST /api/v1/users/",
+    "POST /api/v1/auth/register",
+    "POST /api/v1/auth/login",
+    "POST /api/v1/auth/refresh",
+    "* /api/v1/auth/password-reset*",
+    "* /api/v1/auth/verify-email*",
+];
+
+fn is_limited(method: &str, path: &str) -> bool {
+    LIMITED.iter().any(|rule| {
+        let (m, p) = rule.split_once(' ').unwrap_or(("*", rule));
+        let method_matches = m == "*" || m.eq_ignore_ascii_case(method);
+        let path_matches = match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == p,
+        };
+        method_matches && path_matches
+    })
+}
+
+/// Keys without traffic for a whole period are dropped once this many are held.
+const SWEEP_ABOVE: usize = 10_000;
+
+#[derive(Clone)]
+pub struct RateLimit {
+    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl RateLimit {
+    /// `per_minute` requests a minute per client, at most `burst` at once; `None` when
+    /// `per_minute` is 0 (no limit).
+    pub fn new(per_minute: u32, burst: u32) -> Option<Self> {
+        let per_minute = NonZeroU32::new(per_minute)?;
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        Some(Self {
+            limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
+        })
+    }
+
+    /// `Err(wait)` when `client` is over its rate.
+    fn check(&self, client: IpAddr) -> Result<(), std::time::Duration> {
+        if self.limiter.len() > SWEEP_ABOVE {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// The middleware: a limited request over its client's rate gets 429 + `Retry-After`.
+pub async fn limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let limiter = req.app_data::<web::Data<RateLimit>>().cloned();
+    if let Some(limiter) = limiter
+        && is_limited(req.method().as_str(), req.path())
+        && let Some(ClientAddress(client)) = ClientAddress::from_request(req.request())
+        && let Err(wait) = limiter.check(client)
+    {
+        // Counted in http_requests_total{status="429"} like any answer.
+        tracing::warn!(%client, path = %req.path(), "rate limited");
+        return Ok(req.error_response(ApiError::RateLimited { retry_after: wait }));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_method_and_path() {
+        assert!(is_limited("POST", "/api/v1/auth/login"));
+        assert!(
+            !is_limited("GET", "/api/v1/users"),
+            "listing is authenticated"
+        );
+        assert!(is_limited("POST", "/api/v1/users"));
+        assert!(is_limited("GET", "/api/v1/auth/verify-email/confirm"));
+        assert!(!is_limited("POST", "/api/v1/auth/logout"));
+    }
+
+    #[test]
+    fn a_client_over_its_burst_waits_and_others_do_not() {
+        let limit = RateLimit::new(60, 2).unwrap();
+        let (a, b) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        assert!(limit.check(a).is_ok() && limit.check(a).is_ok());
+        let wait = limit.check(a).unwrap_err();
+        assert!(wait > std::time::Duration::ZERO && wait <= std::time::Duration::from_secs(1));
+        assert!(limit.check(b).is_ok());
+        assert!(RateLimit::new(0, 5).is_none());
+    }
+}
