@@ -236,7 +236,7 @@ impl Settings {
             ops_host: get("OPS_HOST", "127.0.0.1"),
             ops_port: num("OPS_PORT", get("OPS_PORT", "8002"), 0, 65535)?,
             worker_port: num("WORKER_PORT", get("WORKER_PORT", "8001"), 0, 65535)?,
-            log_level: get("LOG_LEVEL", "info"),
+            log_level: log_level(get("LOG_LEVEL", "info"))?,
             log_format,
             bcrypt_cost,
             worker_prefetch: num("WORKER_PREFETCH", get("WORKER_PREFETCH", "50"), 1, 1000)?,
@@ -341,6 +341,27 @@ impl Settings {
             },
         })
     }
+}
+
+/// `LOG_LEVEL`: a level, or `target=level` directives. tracing would read a misspelt level
+/// ("verbose") as a target name and log nothing of ours, so every directive's level is checked.
+fn log_level(raw: String) -> Result<String, ConfigError> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    for directive in raw.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive
+            .rsplit_once('=')
+            .map_or(directive, |(_, level)| level);
+        if !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(err(
+                "LOG_LEVEL",
+                format!(
+                    "{directive:?} is not a level (off, error, warn, info, debug, trace) or target=level"
+                ),
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(&raw).map_err(|e| err("LOG_LEVEL", e.to_string()))?;
+    Ok(raw)
 }
 
 /// `RABBITMQ_CA_FILE`: a PEM bundle, read once at start-up; only meaningful with `amqps://`.
@@ -478,6 +499,15 @@ mod tests {
         );
         let line = settings(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
         assert!(line.contains("LOG_FORMAT"), "{line}");
+        for bad in ["verbose", "hexactor=loud", "info,"] {
+            let result = settings(&[("LOG_LEVEL", bad)]);
+            if bad == "info," {
+                assert!(result.is_ok(), "a trailing comma is harmless");
+            } else {
+                assert_eq!(result.unwrap_err().variable, "LOG_LEVEL", "{bad}");
+            }
+        }
+        assert!(settings(&[("LOG_LEVEL", "warn,hexactor=debug,actix_web=info")]).is_ok());
     }
 
     #[test]
@@ -503,6 +533,48 @@ mod tests {
             settings(&[("DATABASE_URL", "postgres://x@localhost/db?sslmode=always")]).unwrap_err();
         assert!(e.to_string().contains("sslmode"), "{e}");
         assert!(settings(&[("DATABASE_URL", "postgres://x@localhost/db?sslmode=require")]).is_ok());
+    }
+
+    /// Every variable config reads is in the `--help` table with its real default, and
+    /// `.env.example` lists exactly those variables with those defaults.
+    #[test]
+    fn variables_table_and_env_example_match_what_config_reads() {
+        use crate::variables::VARIABLES;
+        let read = std::cell::RefCell::new(Vec::new());
+        Settings::from_lookup(|k| {
+            read.borrow_mut().push(k.to_owned());
+            None
+        })
+        .unwrap();
+        let mut read = read.into_inner();
+        read.sort();
+        read.dedup();
+        let mut table: Vec<String> = VARIABLES.iter().map(|(n, _, _)| n.to_string()).collect();
+        table.sort();
+        assert_eq!(read, table, "config reads vs src/variables.rs");
+
+        let defaults = format!("{:?}", settings(&[]).unwrap());
+        for (name, default, _) in VARIABLES.iter().filter(|(_, d, _)| !d.is_empty()) {
+            let explicit = format!("{:?}", settings(&[(name, default)]).unwrap());
+            assert_eq!(explicit, defaults, "{name}: {default:?} is not its default");
+        }
+
+        let example = include_str!("../.env.example");
+        let mut listed: Vec<(String, String)> = example
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap();
+                (k.trim().to_owned(), v.trim().to_owned())
+            })
+            .collect();
+        listed.sort();
+        let mut expected: Vec<(String, String)> = VARIABLES
+            .iter()
+            .map(|(n, d, _)| (n.to_string(), d.to_string()))
+            .collect();
+        expected.sort();
+        assert_eq!(listed, expected, ".env.example vs src/variables.rs");
     }
 
     #[test]

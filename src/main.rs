@@ -2,9 +2,10 @@
 //! process), `migrate`.
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hexactor::config::Settings;
 use hexactor::startup::{Application, Role};
+use hexactor::variables::Vars;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -54,8 +55,23 @@ enum AdminCmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let settings = match Settings::from_env() {
+    let help = hexactor::variables::help_text();
+    let command = Cli::command()
+        .after_help(help.clone())
+        .mut_subcommands(|sub| sub.after_help(help.clone()));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Every subcommand reads the same way: environment, then ./.env, then the defaults.
+    let vars = match Vars::load(std::path::Path::new(".env")) {
+        Ok(vars) => vars,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_lookup(|k| vars.get(k)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -76,7 +92,7 @@ fn main() -> ExitCode {
             Cmd::Admin {
                 command: AdminCmd::Create { email, username },
             } => {
-                let password = std::env::var("ADMIN_PASSWORD").map_err(|_| {
+                let password = vars.get("ADMIN_PASSWORD").ok_or_else(|| {
                     anyhow::anyhow!("set ADMIN_PASSWORD to the new admin's password")
                 })?;
                 let pool = hexactor::infrastructure::postgres::connect(&settings)

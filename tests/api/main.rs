@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod configuration;
 mod helpers;
 mod messaging;
 mod notifications;
