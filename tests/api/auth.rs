@@ -769,3 +769,36 @@ async fn a_logout_on_one_replica_is_honoured_by_another() {
         "contains_personal_info"
     );
 }
+
+/// A client of the model service refreshes with its access token as bearer and no body: it is
+/// told what to send instead (not a bare 415), and a malformed body keeps its own answer.
+#[actix_web::test]
+async fn refresh_with_a_bearer_and_no_body_says_to_send_the_refresh_token() {
+    let app = spawn_app().await;
+    let (_, access) = app.user("refresher").await;
+    let bearer = format!("Bearer {access}");
+    for headers in [
+        vec![("authorization", bearer.as_str())],
+        vec![
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json"),
+        ],
+    ] {
+        let res = app
+            .request("POST", "/api/v1/auth/refresh", &headers, None)
+            .await;
+        let problem = res.problem(400);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(r#"{"refresh_token": "#), "{detail}");
+        assert_eq!(problem["instance"], "/api/v1/auth/refresh");
+    }
+    let res = app
+        .request(
+            "POST",
+            "/api/v1/auth/refresh",
+            &[("content-type", "text/plain")],
+            Some(b"token".to_vec()),
+        )
+        .await;
+    res.problem(415);
+}

@@ -6,7 +6,8 @@ use crate::http::auth::Authenticated;
 use crate::http::client_address::ClientAddress;
 use crate::http::dto::{LoginRequest, Problem, RefreshRequest, TokenResponse};
 use crate::http::problem::ApiError;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 async fn end_sessions(
     state: &ApiState,
@@ -55,24 +56,50 @@ pub async fn login(
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, description = "A new pair; the old refresh token is spent", body = TokenResponse), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "A new pair; the old refresh token is spent", body = TokenResponse), (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 400, description = "No body: send `{\"refresh_token\": …}` (an access token cannot refresh)", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
     state: web::Data<ApiState>,
-    body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
-    match state
+    req: HttpRequest,
+    body: Result<web::Json<RefreshRequest>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let body = match body {
+        Ok(body) => body,
+        // Clients of the model service refresh with their access token as bearer and no body.
+        Err(_) if has_no_body(&req) => {
+            return Err(ApiError::BadRequest(NO_REFRESH_TOKEN.into()).into());
+        }
+        Err(e) => return Err(e),
+    };
+    let refreshed = state
         .auth
         .refresh
         .ask(Refresh {
             refresh_token: body.into_inner().refresh_token,
         })
-        .await??
-    {
+        .await
+        .map_err(ApiError::from)?
+        .map_err(ApiError::from)?;
+    match refreshed {
         Some(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(&pair))),
         None => Err(ApiError::Unauthorized(
             "the refresh token is invalid, expired or already used",
-        )),
+        )
+        .into()),
     }
+}
+
+const NO_REFRESH_TOKEN: &str = "send the refresh token from your login as JSON: \
+    {\"refresh_token\": \"<refresh token>\"} with content-type application/json; \
+    an access token (Authorization: Bearer) cannot be used to refresh";
+
+fn has_no_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    !headers.contains_key(header::TRANSFER_ENCODING)
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0")
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204, description = "This session ended"), (status = 401, description = "Missing, invalid or revoked access token", body = Problem, content_type = "application/problem+json")))]
