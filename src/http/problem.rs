@@ -23,8 +23,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("not found: {0}")]
     NotFound(String),
+    /// `allow`: the methods this path does serve (the `Allow` header).
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     #[error("conflict: {detail}")]
     Conflict {
         code: String,
@@ -84,7 +85,9 @@ impl ApiError {
                 ("/problems/precondition-failed", "Precondition failed")
             }
             ApiError::Forbidden => ("/problems/forbidden", "Forbidden"),
-            ApiError::MethodNotAllowed => ("/problems/method-not-allowed", "Method not allowed"),
+            ApiError::MethodNotAllowed { .. } => {
+                ("/problems/method-not-allowed", "Method not allowed")
+            }
             ApiError::Conflict { code, .. } if code == "email_taken" => {
                 ("/problems/email-taken", "Email already registered")
             }
@@ -112,7 +115,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { limit } => {
                 format!("the body must not exceed {limit} bytes")
             }
-            ApiError::MethodNotAllowed => "this resource does not support that method".into(),
+            ApiError::MethodNotAllowed { allow } => {
+                format!("this resource supports only {allow}")
+            }
             ApiError::Conflict { detail, .. } => detail.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this Idempotency-Key was used before with a different request body".into()
@@ -182,11 +187,10 @@ impl ApiError {
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         match self {
-            ApiError::MethodNotAllowed => {
-                response.insert_header((
-                    header::ALLOW,
-                    HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
-                ));
+            ApiError::MethodNotAllowed { allow } => {
+                if let Ok(value) = HeaderValue::from_str(allow) {
+                    response.insert_header((header::ALLOW, value));
+                }
             }
             ApiError::Unauthorized(_) => {
                 response.insert_header((
@@ -215,7 +219,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {

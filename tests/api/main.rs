@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod configuration;
+mod contract;
 mod helpers;
 mod messaging;
 mod notifications;

@@ -54,16 +54,21 @@ pub struct OpsState {
     pub supervisor: SupervisorRef,
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
-}
-
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such resource".into()))
 }
 
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A path's resource; any other method gets 405 with `Allow` listing the ones it serves.
+fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
+    let allow = methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+    }))
 }
 
 /// One served route: method, path (OpenAPI syntax) and handler. The server is built from this
@@ -194,6 +199,17 @@ pub fn ops_routes() -> Vec<RouteEntry> {
 
 /// Registers the routes, one resource per path (so a wrong method on a known path is a 405).
 fn register(cfg: &mut web::ServiceConfig, routes: Vec<RouteEntry>) {
+    let methods_of = |path: &str| -> Vec<Method> {
+        routes
+            .iter()
+            .filter(|(_, p, _)| *p == path)
+            .map(|(m, _, _)| m.clone())
+            .collect()
+    };
+    let all_methods: Vec<(&'static str, Vec<Method>)> = routes
+        .iter()
+        .map(|(_, path, _)| (*path, methods_of(path)))
+        .collect();
     let mut resources: Vec<(&'static str, actix_web::Resource)> = Vec::new();
     for (_, path, route) in routes {
         match resources.iter().position(|(p, _)| *p == path) {
@@ -201,7 +217,10 @@ fn register(cfg: &mut web::ServiceConfig, routes: Vec<RouteEntry>) {
                 let (p, r) = resources.remove(i);
                 resources.insert(i, (p, r.route(route)));
             }
-            None => resources.push((path, resource(path).route(route))),
+            None => {
+                let methods = &all_methods.iter().find(|(p, _)| *p == path).unwrap().1;
+                resources.push((path, resource(path, methods).route(route)));
+            }
         }
     }
     for (_, r) in resources {
