@@ -18,7 +18,7 @@ CHAOS_ROUNDS ?= 3
 LOAD_ENV := set -a; if [ -f .env ]; then . ./.env; fi; set +a
 
 .PHONY: help services bench-tools clean-test-resources build run migrate test bench chaos \
-        fmt lint compose-check monitoring-check clean
+        fmt lint compose-check monitoring-check contract clean
 
 help: ## List the targets
 	@echo "hexactor make targets:"
@@ -102,6 +102,9 @@ compose-check: ## Validate docker-compose.yml (installs Debian's docker-compose 
 
 monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboard
 	@monitoring/check.sh
+
+contract: services ## schemathesis (every check, stateful included) against the built binary: 0 failures
+	@scripts/schemathesis.sh
 
 clean: ## Remove build artefacts (target/)
 	$(CARGO) clean

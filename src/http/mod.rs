@@ -6,6 +6,7 @@ pub mod client_address;
 pub mod dto;
 pub mod middleware;
 pub mod openapi;
+pub mod openapi_contract;
 pub mod prefer;
 pub mod problem;
 pub mod rate_limit;

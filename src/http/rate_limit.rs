@@ -30,7 +30,7 @@ pub const LIMITED: &[&str] = &[
     "* /api/v1/auth/verify-email*",
 ];
 
-fn is_limited(method: &str, path: &str) -> bool {
+pub fn is_limited(method: &str, path: &str) -> bool {
     LIMITED.iter().any(|rule| {
         let (m, p) = rule.split_once(' ').unwrap_or(("*", rule));
         let method_matches = m == "*" || m.eq_ignore_ascii_case(method);

@@ -38,3 +38,39 @@ async fn method_not_allowed_lists_the_paths_own_methods() {
         assert_eq!(allow, served, "{other} {path}");
     }
 }
+
+/// The spec states what the server enforces (the schemathesis run checks all of it; this keeps
+/// the main points from regressing without it).
+#[actix_web::test]
+async fn the_spec_documents_served_statuses_and_constraints() {
+    let app = spawn_app().await;
+    let spec = app.get("/api-docs/openapi.json").await.json();
+    let op = |path: &str, method: &str| spec["paths"][path][method].clone();
+    for status in ["400", "413", "415", "422", "409", "429", "503"] {
+        assert!(
+            op("/api/v1/users", "post")["responses"][status].is_object(),
+            "register documents {status}"
+        );
+    }
+    assert!(op("/api/v1/auth/login", "post")["responses"]["429"].is_object());
+    assert!(op("/api/v1/users/me", "get")["responses"]["401"].is_object());
+    let params = op("/api/v1/users/{id}", "get")["parameters"].clone();
+    let id = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "id")
+        .unwrap();
+    assert_eq!(id["schema"]["format"], "uuid");
+    let params = op("/api/v1/users", "post")["parameters"].clone();
+    let key = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .unwrap();
+    assert_eq!(key["schema"]["maxLength"], 255);
+    let register = &spec["components"]["schemas"]["RegisterUserRequest"]["properties"];
+    assert_eq!(register["password"]["minLength"], 8);
+    assert_eq!(register["username"]["pattern"], "^[A-Za-z0-9_]{3,50}$");
+}

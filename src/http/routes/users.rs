@@ -251,6 +251,14 @@ pub async fn list_users(
             "use either cursor or offset, not both".into(),
         ));
     }
+    // PostgreSQL's OFFSET is a signed 64-bit integer (found by the contract run: a larger one
+    // wrapped negative and failed as a 503).
+    if query.offset.is_some_and(|o| i64::try_from(o).is_err()) {
+        return Err(ApiError::BadRequest(format!(
+            "offset must be at most {}",
+            i64::MAX
+        )));
+    }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let page = state
         .list_users
@@ -302,7 +310,6 @@ pub async fn update_user(
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = UserId::from_uuid(parse_id(&id, "user")?);
-    let expected_version = if_match(&req)?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
     let mut changes = ProfileChanges::default();
@@ -334,6 +341,8 @@ pub async fn update_user(
             .into(),
         ));
     }
+    // After the body: an invalid request is a 422 whatever version it names.
+    let expected_version = if_match(&req)?;
     let origin = origin(&state, &req);
     let submission = state
         .account

@@ -1,0 +1,166 @@
+//! Makes the generated OpenAPI document an exact contract: the answers every operation can give
+//! because of how it is served (a malformed body, a missing token, a rate limit, a dependency
+//! down) and the constraints the domain types enforce, added in one place instead of repeated on
+//! every handler annotation. `make contract` (schemathesis) checks the result against the server.
+
+use super::rate_limit;
+use serde_json::{Value, json};
+
+/// The document served at `/api-docs/openapi.json`.
+pub fn document(generated: Value) -> Value {
+    let mut doc = generated;
+    constrain_schemas(&mut doc);
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, operation) in item.iter_mut() {
+                if let Some(operation) = operation.as_object_mut() {
+                    complete_operation(path, method, operation);
+                }
+            }
+        }
+    }
+    doc
+}
+
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    })
+}
+
+fn complete_operation(path: &str, method: &str, op: &mut serde_json::Map<String, Value>) {
+    let has_body = op.contains_key("requestBody");
+    let body_schema = op
+        .get("requestBody")
+        .map(|b| b["content"]["application/json"]["schema"]["$ref"].to_string())
+        .unwrap_or_default();
+    // Registration and profile changes can collide with another account's email or username.
+    let may_conflict = ["RegisterUserRequest", "UpdateUserRequest"]
+        .iter()
+        .any(|s| body_schema.contains(s));
+    let secured = op.contains_key("security");
+    let params_in = |place: &str| {
+        op.get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == place))
+    };
+    let has_path_or_query = params_in("path") || params_in("query");
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in params.iter_mut() {
+            constrain_parameter(p);
+        }
+    }
+    let responses = op
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("responses is an object");
+    let mut add = |status: &str, response: Value| {
+        responses.entry(status).or_insert(response);
+    };
+    if has_body {
+        add(
+            "400",
+            problem("Malformed request: the body is not JSON, or a header is malformed"),
+        );
+        add("413", problem("The body exceeds 64 KiB"));
+        add("415", problem("The body must be application/json"));
+        add("422", problem("Invalid fields; `errors` lists each one"));
+    }
+    if may_conflict {
+        add("409", problem("The email or username is already taken"));
+    }
+    if has_path_or_query {
+        add("400", problem("A malformed path or query parameter"));
+    }
+    if secured {
+        add("401", problem("Missing, invalid or revoked access token"));
+    }
+    if rate_limit::is_limited(&method.to_ascii_uppercase(), path) {
+        add(
+            "429",
+            problem("Too many requests from this client; see Retry-After"),
+        );
+    }
+    if path.starts_with("/api/") {
+        add(
+            "503",
+            problem("A backing service (PostgreSQL, RabbitMQ) is unavailable; retry later"),
+        );
+    }
+}
+
+/// Header and path parameters as the handlers parse them.
+fn constrain_parameter(p: &mut Value) {
+    let name = p["name"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let schema = match (p["in"].as_str(), name.as_str()) {
+        (Some("path"), "id") => json!({ "type": "string", "format": "uuid" }),
+        // Idempotency-Key: 1 to 255 visible ASCII characters.
+        (Some("header"), "idempotency-key") => {
+            json!({ "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" })
+        }
+        // RFC 7240: preferences the server does not know are ignored, so any value is valid;
+        // `respond-async` and `wait=N` are the ones it honours.
+        (Some("header"), "prefer") => json!({
+            "type": "string",
+            "examples": ["respond-async", "wait=10", "respond-async, wait=0"]
+        }),
+        (Some("query"), "limit") => json!({ "type": "integer", "minimum": 1, "maximum": 100 }),
+        (Some("query"), "offset") => {
+            json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX })
+        }
+        _ => return,
+    };
+    p["schema"] = schema;
+}
+
+/// What the domain value objects accept (src/domain/*), as far as JSON Schema can say it. What it
+/// cannot (a guessable password, a password over 72 *bytes*, a duplicate) is a 409 or 422.
+fn constrain_schemas(doc: &mut Value) {
+    let email = json!({ "type": "string", "format": "email", "minLength": 3, "maxLength": 254 });
+    let username = json!({ "type": "string", "pattern": "^[A-Za-z0-9_]{3,50}$" });
+    let name = json!({ "type": "string", "minLength": 1, "maxLength": 100,
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$" });
+    let password = json!({ "type": "string", "minLength": 8, "maxLength": 72 });
+    let nullable = |v: &Value| {
+        let mut v = v.clone();
+        v["type"] = json!(["string", "null"]);
+        v
+    };
+    let fields: &[(&str, &str, Value)] = &[
+        ("RegisterUserRequest", "email", email.clone()),
+        ("RegisterUserRequest", "username", username.clone()),
+        ("RegisterUserRequest", "first_name", name.clone()),
+        ("RegisterUserRequest", "last_name", name.clone()),
+        ("RegisterUserRequest", "password", password.clone()),
+        ("UpdateUserRequest", "username", nullable(&username)),
+        ("UpdateUserRequest", "first_name", nullable(&name)),
+        ("UpdateUserRequest", "last_name", nullable(&name)),
+        ("ChangePasswordRequest", "new_password", password.clone()),
+        (
+            "ChangePasswordRequest",
+            "current_password",
+            json!({ "type": "string", "minLength": 1 }),
+        ),
+        (
+            "LoginRequest",
+            "password",
+            json!({ "type": "string", "minLength": 1 }),
+        ),
+        (
+            "RefreshRequest",
+            "refresh_token",
+            json!({ "type": "string", "minLength": 1 }),
+        ),
+    ];
+    for (schema, field, constraint) in fields {
+        let property = &mut doc["components"]["schemas"][*schema]["properties"][*field];
+        if property.is_object() {
+            *property = constraint.clone();
+        }
+    }
+}
