@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client_address;
+pub mod docs_page;
 pub mod dto;
 pub mod middleware;
 pub mod openapi;

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         ops::health, ops::ready,
-        openapi_json, docs,
+        openapi_json, super::docs_page::page, super::docs_page::asset,
     ),
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted)),
     modifiers(&BearerAuth),
@@ -48,22 +48,4 @@ impl Modify for BearerAuth {
 pub async fn openapi_json() -> HttpResponse {
     let generated = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     HttpResponse::Ok().json(super::openapi_contract::document(generated))
-}
-
-/// The page loads Scalar's viewer from its CDN (nothing is bundled into the binary), so its CSP
-/// allows that one script origin; every other response keeps `default-src 'none'`.
-#[utoipa::path(get, path = "/docs", tag = "ops", responses((status = 200, description = "Interactive API documentation")))]
-pub async fn docs() -> HttpResponse {
-    const PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>hexactor API</title></head>
-<body><script id="api-reference" data-url="/api-docs/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script></body></html>"#;
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; style-src https://cdn.jsdelivr.net 'unsafe-inline'; \
-             font-src https://cdn.jsdelivr.net data:; img-src data: https:; connect-src 'self'; frame-ancestors 'none'",
-        ))
-        .body(PAGE)
 }

@@ -74,3 +74,41 @@ async fn the_spec_documents_served_statuses_and_constraints() {
     assert_eq!(register["password"]["minLength"], 8);
     assert_eq!(register["username"]["pattern"], "^[A-Za-z0-9_]{3,50}$");
 }
+
+/// /docs is served from the binary: the page and its CSP name no other origin, and every
+/// script and stylesheet it references is answered by this server.
+#[actix_web::test]
+async fn docs_page_is_bundled_and_references_no_external_origin() {
+    let app = spawn_app().await;
+    let page = app.get("/docs").await;
+    assert_eq!(page.status, 200);
+    let html = String::from_utf8(page.body.clone()).unwrap();
+    assert!(
+        !html.contains("://"),
+        "an absolute URL in the page:\n{html}"
+    );
+    let csp = page.header("content-security-policy").expect("CSP");
+    assert!(!csp.contains("://") && !csp.contains('*'), "{csp}");
+    let script_src = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .expect("script-src");
+    assert_eq!(script_src.trim(), "script-src 'self'", "{csp}");
+
+    let references: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with('/'))
+        .collect();
+    assert!(references.len() >= 3, "{references:?}");
+    for reference in references {
+        let asset = app.get(reference).await;
+        assert_eq!(asset.status, 200, "{reference}");
+        assert!(asset.body.len() > 100, "{reference} is empty");
+        let kind = asset.header("content-type").unwrap_or_default();
+        assert!(
+            kind.contains("javascript") || kind.contains("css"),
+            "{reference}: {kind}"
+        );
+    }
+    app.get("/docs/assets/nope.js").await.problem(404);
+}

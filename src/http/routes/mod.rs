@@ -89,7 +89,16 @@ pub fn api_routes() -> Vec<RouteEntry> {
             "/api-docs/openapi.json",
             web::get().to(openapi::openapi_json),
         ),
-        (Method::GET, "/docs", web::get().to(openapi::docs)),
+        (
+            Method::GET,
+            "/docs",
+            web::get().to(crate::http::docs_page::page),
+        ),
+        (
+            Method::GET,
+            "/docs/assets/{file}",
+            web::get().to(crate::http::docs_page::asset),
+        ),
         (
             Method::POST,
             "/api/v1/users",
