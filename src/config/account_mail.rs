@@ -1,0 +1,122 @@
+//! Configuration of email delivery, password recovery and email verification.
+
+use super::{ConfigError, Secret, err, num};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct AccountMailSettings {
+    /// lettre's `from_url` forms: `smtp://host:port` (plain, a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`.
+    /// `None` (development only): messages are logged instead of sent.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// Where links in messages point (no trailing slash).
+    pub public_base_url: String,
+    pub password_reset_ttl: Duration,
+    pub email_verification_ttl: Duration,
+    /// At most one reset (or verification resend) mail per account and kind in this interval;
+    /// requests within it are accepted (202) and silently dropped.
+    pub mail_min_interval: Duration,
+    /// Refuse logins (403) to accounts whose address is not verified.
+    pub require_verified_email: bool,
+}
+
+impl AccountMailSettings {
+    pub(super) fn from_lookup(
+        get: &impl Fn(&str, &str) -> String,
+        production: bool,
+    ) -> Result<Self, ConfigError> {
+        let smtp_url = get("SMTP_URL", "");
+        let smtp_url = if smtp_url.is_empty() {
+            if production {
+                return Err(err(
+                    "SMTP_URL",
+                    "required in production (messages would only be logged)",
+                ));
+            }
+            None
+        } else if smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://") {
+            Some(Secret::new(smtp_url))
+        } else {
+            return Err(err("SMTP_URL", "must be an smtp:// or smtps:// URL"));
+        };
+        let mail_from = get("MAIL_FROM", "hexactor <no-reply@localhost>");
+        if !mail_from.contains('@') {
+            return Err(err("MAIL_FROM", "must be an address, e.g. Name <a@example.com>"));
+        }
+        let public_base_url = get("PUBLIC_BASE_URL", "http://localhost:8000")
+            .trim_end_matches('/')
+            .to_owned();
+        if !public_base_url.starts_with("http://") && !public_base_url.starts_with("https://") {
+            return Err(err("PUBLIC_BASE_URL", "must be an http:// or https:// URL"));
+        }
+        let require_verified_email = match get("REQUIRE_VERIFIED_EMAIL", "false")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(err(
+                    "REQUIRE_VERIFIED_EMAIL",
+                    format!("expected true or false, got {other:?}"),
+                ));
+            }
+        };
+        let seconds = |variable: &'static str, default: &str, min: u64, max: u64| {
+            num(variable, get(variable, default), min, max).map(Duration::from_secs)
+        };
+        Ok(Self {
+            smtp_url,
+            mail_from,
+            public_base_url,
+            password_reset_ttl: seconds("PASSWORD_RESET_TTL_SECONDS", "1800", 60, 86_400)?,
+            email_verification_ttl: seconds(
+                "EMAIL_VERIFICATION_TTL_SECONDS",
+                "86400",
+                60,
+                30 * 86_400,
+            )?,
+            mail_min_interval: seconds("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "60", 0, 86_400)?,
+            require_verified_email,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, crate::config::ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn production_needs_smtp_and_urls_are_checked() {
+        let prod = [("ENVIRONMENT", "production"), ("SECRET_KEY", &"x".repeat(32))];
+        assert_eq!(settings(&prod).unwrap_err().variable, "SMTP_URL");
+        let mut with_smtp = prod.to_vec();
+        with_smtp.push(("SMTP_URL", "smtps://u:p@mail.example.com:465"));
+        let s = settings(&with_smtp).unwrap();
+        assert!(!format!("{s:?}").contains("u:p@"), "the SMTP URL is a secret");
+        assert!(settings(&[]).unwrap().account_mail.smtp_url.is_none());
+        assert_eq!(
+            settings(&[("SMTP_URL", "http://x")]).unwrap_err().variable,
+            "SMTP_URL"
+        );
+        assert_eq!(
+            settings(&[("PUBLIC_BASE_URL", "example.com")])
+                .unwrap_err()
+                .variable,
+            "PUBLIC_BASE_URL"
+        );
+        let s = settings(&[("PUBLIC_BASE_URL", "https://id.example.com/")]).unwrap();
+        assert_eq!(s.account_mail.public_base_url, "https://id.example.com");
+        assert_eq!(s.account_mail.password_reset_ttl.as_secs(), 1800);
+    }
+}
