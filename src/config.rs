@@ -101,27 +101,27 @@ pub struct ConfigError {
     pub message: String,
 }
 
-    pub(crate) fn num<T: std::str::FromStr>(
-        variable: &'static str,
-        raw: String,
-        min: T,
-        max: T,
-    ) -> Result<T, ConfigError>
-    where
-        T: PartialOrd + fmt::Display + Copy,
-    {
-        let v: T = raw
-            .trim()
-            .parse()
-            .map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
-        if v < min || v > max {
-            return Err(err(
-                variable,
-                format!("must be between {min} and {max}, got {v}"),
-            ));
-        }
-        Ok(v)
+pub(crate) fn num<T>(
+    variable: &'static str,
+    raw: String,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let v: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
+    if v < min || v > max {
+        return Err(err(
+            variable,
+            format!("must be between {min} and {max}, got {v}"),
+        ));
     }
+    Ok(v)
+}
 
 pub(crate) fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -383,6 +383,7 @@ mod tests {
         let ok = settings(&[
             ("ENVIRONMENT", "production"),
             ("SECRET_KEY", &"x".repeat(32)),
+            ("SMTP_URL", "smtp://127.0.0.1:25"),
         ]);
         assert!(ok.is_ok());
     }

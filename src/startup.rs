@@ -14,8 +14,8 @@
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
-use crate::application::ports::TokenService;
 use crate::application::one_time_token::{TokenKey, TokenPolicy};
+use crate::application::ports::TokenService;
 use crate::application::recovery::{RecoveryPorts, RecoveryService};
 use crate::application::register_user::RegistrationService;
 use crate::config::Settings;

@@ -103,11 +103,21 @@ mod tests {
             .decode(&t)
             .unwrap();
         assert_eq!(raw.len(), 32);
-        assert_eq!(t, key.token(TokenPurpose::PasswordReset, id), "deterministic");
+        assert_eq!(
+            t,
+            key.token(TokenPurpose::PasswordReset, id),
+            "deterministic"
+        );
         assert_ne!(t, key.token(TokenPurpose::EmailVerification, id));
         assert_ne!(t, key.token(TokenPurpose::PasswordReset, Uuid::now_v7()));
-        assert_ne!(t, TokenKey::derive("k2").token(TokenPurpose::PasswordReset, id));
-        assert_eq!(key.stored_hash(TokenPurpose::PasswordReset, id), hash_token(&t));
+        assert_ne!(
+            t,
+            TokenKey::derive("k2").token(TokenPurpose::PasswordReset, id)
+        );
+        assert_eq!(
+            key.stored_hash(TokenPurpose::PasswordReset, id),
+            hash_token(&t)
+        );
         assert!(!format!("{key:?}").contains('1'));
     }
 }

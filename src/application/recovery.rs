@@ -8,7 +8,7 @@
 use super::account::Origin;
 use super::commands::Command;
 use super::one_time_token::{TokenPurpose, hash_token};
-use super::ports::{FindCredentials, HashPassword, InfraError, SubmitCommand, Submission};
+use super::ports::{FindCredentials, HashPassword, InfraError, Submission, SubmitCommand};
 use crate::domain::{
     Email, FieldError, Password, PasswordHash, Principal, UserId, ValidationErrors, check_strength,
 };

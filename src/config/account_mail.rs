@@ -42,7 +42,10 @@ impl AccountMailSettings {
         };
         let mail_from = get("MAIL_FROM", "hexactor <no-reply@localhost>");
         if !mail_from.contains('@') {
-            return Err(err("MAIL_FROM", "must be an address, e.g. Name <a@example.com>"));
+            return Err(err(
+                "MAIL_FROM",
+                "must be an address, e.g. Name <a@example.com>",
+            ));
         }
         let public_base_url = get("PUBLIC_BASE_URL", "http://localhost:8000")
             .trim_end_matches('/')
@@ -98,12 +101,18 @@ mod tests {
 
     #[test]
     fn production_needs_smtp_and_urls_are_checked() {
-        let prod = [("ENVIRONMENT", "production"), ("SECRET_KEY", &"x".repeat(32))];
+        let prod = [
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", &"x".repeat(32)),
+        ];
         assert_eq!(settings(&prod).unwrap_err().variable, "SMTP_URL");
         let mut with_smtp = prod.to_vec();
         with_smtp.push(("SMTP_URL", "smtps://u:p@mail.example.com:465"));
         let s = settings(&with_smtp).unwrap();
-        assert!(!format!("{s:?}").contains("u:p@"), "the SMTP URL is a secret");
+        assert!(
+            !format!("{s:?}").contains("u:p@"),
+            "the SMTP URL is a secret"
+        );
         assert!(settings(&[]).unwrap().account_mail.smtp_url.is_none());
         assert_eq!(
             settings(&[("SMTP_URL", "http://x")]).unwrap_err().variable,

@@ -84,10 +84,7 @@ impl Handler<SendMail> for Mailer {
                     msg.message.html,
                 ))
                 .map_err(|e| failed("building the message", e))?;
-            transport
-                .send(email)
-                .await
-                .map_err(|e| failed("SMTP", e))?;
+            transport.send(email).await.map_err(|e| failed("SMTP", e))?;
             tracing::info!(subject = %msg.message.subject, "mail sent");
             Ok(())
         })

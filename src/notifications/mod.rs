@@ -28,9 +28,9 @@ pub mod sender;
 pub mod templates;
 pub mod welcome;
 
-use crate::infrastructure::messaging::names::Names;
 use crate::application::one_time_token::TokenKey;
 use crate::config::account_mail::AccountMailSettings;
+use crate::infrastructure::messaging::names::Names;
 use ::actors::rabbit::{
     Breaker, ConnectionManager, ConsumerConfig, HandleDelivery, ProbeReady, Publisher,
     QueueConsumer, RetryRoute, WorkQueue,
@@ -93,7 +93,11 @@ pub fn start(w: Wiring<'_>) -> Result<Vec<ActorRef<QueueConsumer>>, mailer::Mail
             .port()
     };
     let account = {
-        let (pool, key, base) = (w.pool.clone(), w.tokens.clone(), w.mail.public_base_url.clone());
+        let (pool, key, base) = (
+            w.pool.clone(),
+            w.tokens.clone(),
+            w.mail.public_base_url.clone(),
+        );
         let sender = w
             .supervisor
             .spawn("account-mail-sender", w.io, Restart::Permanent, move || {
@@ -124,9 +128,10 @@ pub fn start(w: Wiring<'_>) -> Result<Vec<ActorRef<QueueConsumer>>, mailer::Mail
             probe_every: Duration::from_millis(500),
         };
         let (manager, publisher) = (w.manager.clone(), w.publisher.clone());
-        w.supervisor.spawn(name, w.amqp, Restart::Permanent, move || {
-            QueueConsumer::new(manager, publisher, handler, config).with_breaker(breaker)
-        })
+        w.supervisor
+            .spawn(name, w.amqp, Restart::Permanent, move || {
+                QueueConsumer::new(manager, publisher, handler, config).with_breaker(breaker)
+            })
     };
     Ok(vec![
         consumer(

@@ -56,9 +56,11 @@ impl Template {
 }
 
 fn fill(template: &str, values: &[(&str, &str)], encode: impl Fn(&str) -> String) -> String {
-    values.iter().fold(template.to_owned(), |out, (name, value)| {
-        out.replace(&format!("{{{{{name}}}}}"), &encode(value))
-    })
+    values
+        .iter()
+        .fold(template.to_owned(), |out, (name, value)| {
+            out.replace(&format!("{{{{{name}}}}}"), &encode(value))
+        })
 }
 
 fn escape_html(value: &str) -> String {
@@ -85,8 +87,15 @@ mod tests {
         assert!(r.text.contains("Hello <ada>,"));
         assert!(r.html.contains("Hello &lt;ada&gt;,"));
         assert!(r.text.contains("https://x/reset-password?token=abc"));
-        assert!(r.html.contains(r#"href="https://x/reset-password?token=abc""#));
-        for t in [Template::Welcome, Template::PasswordReset, Template::VerifyEmail] {
+        assert!(
+            r.html
+                .contains(r#"href="https://x/reset-password?token=abc""#)
+        );
+        for t in [
+            Template::Welcome,
+            Template::PasswordReset,
+            Template::VerifyEmail,
+        ] {
             let r = t.render(&[("username", "u"), ("link", "l"), ("minutes", "1")]);
             assert!(!format!("{}{}{}", r.subject, r.text, r.html).contains("{{"));
             assert!(!format!("{r:?}").contains("Hello"));

@@ -8,5 +8,8 @@ mod notifications;
 mod openapi;
 mod operations;
 mod ops;
+mod recovery;
 mod register;
 mod security;
+mod smtp;
+mod verification;

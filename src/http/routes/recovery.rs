@@ -4,10 +4,10 @@
 
 use super::ApiState;
 use super::users::{Success, accepted, origin, respond};
+use crate::application::ports::Submission;
 use crate::application::recovery::{
     ConfirmPasswordReset, RecoveryError, RequestPasswordReset, ResendVerification, VerifyEmail,
 };
-use crate::application::ports::Submission;
 use crate::http::auth::Authenticated;
 use crate::http::dto::{Accepted, Problem};
 use crate::http::problem::ApiError;

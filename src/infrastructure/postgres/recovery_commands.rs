@@ -57,8 +57,7 @@ pub async fn issue(
     .bind(policy.ttl(purpose).as_secs_f64())
     .fetch_one(&mut *tx)
     .await?;
-    let (event_id, user_id, email, username) =
-        (Uuid::now_v7(), to.user_id, to.email, to.username);
+    let (event_id, user_id, email, username) = (Uuid::now_v7(), to.user_id, to.email, to.username);
     Ok(match purpose {
         TokenPurpose::PasswordReset => DomainEvent::PasswordResetRequested {
             event_id,

@@ -4,11 +4,11 @@
 
 use super::recovery_commands as recovery;
 use super::unique_violation;
-use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::application::commands::{
     ChangePasswordCommand, Command, CommandResult, CommandStatus, DeactivateUserCommand,
     RegisterUserCommand, UpdateUserCommand, user_location,
 };
+use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::domain::{DomainEvent, UserError};
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::OutboxHeaders;

@@ -56,8 +56,7 @@ type UserRow = (
     i64,
 );
 
-const USER_COLUMNS: &str =
-    "id, email, username, first_name, last_name, role, is_active, email_verified, created_at, updated_at, version";
+const USER_COLUMNS: &str = "id, email, username, first_name, last_name, role, is_active, email_verified, created_at, updated_at, version";
 
 /// Rows are parsed back through the domain's constructors: a corrupt row is an error, not a user.
 fn user_from_row(row: UserRow) -> Result<User, InfraError> {

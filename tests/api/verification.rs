@@ -1,0 +1,126 @@
+//! Email verification against real PostgreSQL, RabbitMQ and an SMTP listener.
+
+use crate::helpers::*;
+use crate::smtp::spawn_with_mail;
+use serde_json::json;
+
+const VERIFY: &str = "/api/v1/auth/verify-email";
+const SUBJECT: &str = "Confirm your email address";
+
+async fn verify(app: &TestApp, token: &str) -> Reply {
+    app.post_json(VERIFY, &json!({ "token": token }), &[]).await
+}
+
+#[actix_web::test]
+async fn registration_mails_a_welcome_and_a_link_that_verifies_the_address() {
+    let (app, smtp, _ns) = spawn_with_mail(&[]).await;
+    let (user, access) = app.user("verify").await;
+    let email = user["email"].as_str().unwrap();
+    assert_eq!(user["email_verified"], false);
+
+    smtp.wait_for(email, "Welcome to hexactor, user_verify!", 1)
+        .await;
+    let mail = smtp.wait_for(email, SUBJECT, 1).await;
+    assert!(
+        mail[0].data.contains("multipart/alternative"),
+        "plain text and HTML"
+    );
+    assert!(
+        mail[0]
+            .data
+            .contains("From: hexactor <no-reply@example.test>")
+    );
+    let token = mail[0].token("verify-email");
+    assert_eq!(
+        app.get_as("/api/v1/users/me", &access).await.json()["email_verified"],
+        false
+    );
+
+    // Any other token is refused, and leaves the flag alone.
+    verify(&app, "bogus").await.problem(400);
+    let res = verify(&app, &token).await;
+    assert_eq!(res.status, 204, "{}", String::from_utf8_lossy(&res.body));
+    let me = app.get_as("/api/v1/users/me", &access).await.json();
+    assert_eq!(me["email_verified"], true);
+    let id = me["id"].as_str().unwrap();
+    let by_id = app
+        .get_as(&format!("/api/v1/users/{id}"), &access)
+        .await
+        .json();
+    assert_eq!(by_id["email_verified"], true);
+    verify(&app, &token).await.problem(400); // single use
+    assert_eq!(
+        app.count("SELECT count(*) FROM outbox WHERE routing_key = 'users.user.email-verified'")
+            .await,
+        1
+    );
+}
+
+#[actix_web::test]
+async fn resend_mails_a_new_link_and_the_old_one_stops_working() {
+    let (app, smtp, _ns) = spawn_with_mail(&[("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "0")]).await;
+    let (user, access) = app.user("resend").await;
+    let email = user["email"].as_str().unwrap();
+    let old = smtp.wait_for(email, SUBJECT, 1).await[0].token("verify-email");
+
+    let res = app
+        .send_as(
+            "POST",
+            "/api/v1/auth/verify-email/resend",
+            &access,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 202);
+    assert!(
+        res.header("location")
+            .unwrap()
+            .starts_with("/api/v1/commands/")
+    );
+    let new = smtp.wait_for(email, SUBJECT, 2).await[1].token("verify-email");
+    assert_ne!(old, new);
+    verify(&app, &old).await.problem(400);
+    assert_eq!(verify(&app, &new).await.status, 204);
+    // Without a bearer token there is nothing to resend to.
+    assert_eq!(
+        app.request("POST", "/api/v1/auth/verify-email/resend", &[], None)
+            .await
+            .status,
+        401
+    );
+}
+
+#[actix_web::test]
+async fn with_require_verified_email_a_correct_login_to_an_unverified_account_is_403() {
+    let (app, smtp, _ns) = spawn_with_mail(&[("REQUIRE_VERIFIED_EMAIL", "true")]).await;
+    let body = user_body("unverified");
+    assert_eq!(app.register(&body, &[]).await.status, 201);
+    let email = body["email"].as_str().unwrap();
+    let login = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/auth/login",
+                &json!({ "email": email, "password": password }),
+                &[],
+            )
+            .await
+        }
+    };
+    // A wrong password learns nothing: the usual 401.
+    login("not the right passphrase").await.problem(401);
+    let refused = login(PASSWORD).await.problem(403);
+    assert!(
+        refused["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/email-not-verified"),
+        "{refused}"
+    );
+    assert!(refused.get("access_token").is_none());
+
+    let token = smtp.wait_for(email, SUBJECT, 1).await[0].token("verify-email");
+    assert_eq!(verify(&app, &token).await.status, 204);
+    assert_eq!(login(PASSWORD).await.status, 200);
+}
