@@ -101,12 +101,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-pub(crate) fn num<T>(
-    variable: &'static str,
-    raw: String,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
+pub(crate) fn num<T>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
 where
     T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
 {
