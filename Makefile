@@ -97,7 +97,7 @@ compose-check: ## Validate docker-compose.yml (installs Debian's docker-compose 
 		echo "==> installing docker-compose (Debian package)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
 	fi
-	docker-compose -f $(COMPOSE_FILE) config -q
+	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-compose-check} docker-compose -f $(COMPOSE_FILE) config -q
 	@echo "==> $(COMPOSE_FILE) is valid"
 
 monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboard
