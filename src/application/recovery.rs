@@ -5,7 +5,7 @@
 //! not the address belongs to an account: the API does the same work for both (parse, record a
 //! command), and the worker decides, out of sight, whether a mail goes out.
 
-use super::account::Origin;
+use super::account::{Origin, submit};
 use super::commands::Command;
 use super::one_time_token::{TokenPurpose, hash_token};
 use super::ports::{FindCredentials, HashPassword, InfraError, Submission, SubmitCommand};
@@ -135,22 +135,6 @@ impl Actor for RecoveryService {
 
 impl Supervised for RecoveryService {}
 
-async fn submit(
-    commands: &Port<SubmitCommand>,
-    command: Command,
-    origin: Origin,
-) -> Result<Submission, RecoveryError> {
-    Ok(commands
-        .ask(SubmitCommand {
-            command,
-            idempotency_key: None,
-            fingerprint: None,
-            request_id: origin.request_id,
-            reply_to: origin.reply_to,
-        })
-        .await??)
-}
-
 async fn live_token(
     ports: &RecoveryPorts,
     purpose: TokenPurpose,
@@ -178,7 +162,7 @@ impl Handler<RequestPasswordReset> for RecoveryService {
                 email,
             });
             // Not awaited by the client: its outcome is the same for every address anyway.
-            submit(&commands, command, Origin::default()).await?;
+            submit::<RecoveryError>(&commands, command, Origin::default()).await?;
             Ok(())
         })
     }

@@ -88,16 +88,7 @@ impl AccountMailSettings {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Settings;
-    use std::collections::HashMap;
-
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, crate::config::ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(|k| map.get(k).cloned())
-    }
+    use crate::config::tests::settings;
 
     #[test]
     fn production_needs_smtp_and_urls_are_checked() {
