@@ -92,3 +92,39 @@ impl Handler<SendMail> for Mailer {
 }
 
 ::actors::instrument!(Mailer: SendMail);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(url: Option<&str>, from: &str) -> AccountMailSettings {
+        let s = crate::config::Settings::from_lookup(|_| None).unwrap();
+        AccountMailSettings {
+            smtp_url: url.map(crate::config::Secret::new),
+            mail_from: from.to_owned(),
+            ..s.account_mail
+        }
+    }
+
+    #[test]
+    fn every_documented_smtp_url_form_builds_a_transport() {
+        // Implicit TLS and STARTTLS need the rustls feature compiled in; plain needs nothing.
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://user:pass@mail.example.com:587?tls=required",
+            "smtps://user:pass@mail.example.com:465",
+        ] {
+            let mailer = Mailer::new(&settings(Some(url), "hexactor <no-reply@example.com>"));
+            assert!(mailer.is_ok_and(|m| m.transport.is_some()), "{url}");
+        }
+        assert!(Mailer::new(&settings(None, "a@example.com")).is_ok_and(|m| m.transport.is_none()));
+        assert!(matches!(
+            Mailer::new(&settings(None, "not a mailbox @")),
+            Err(MailerError::From(_))
+        ));
+        assert!(matches!(
+            Mailer::new(&settings(Some("smtp://[bad"), "a@example.com")),
+            Err(MailerError::Url(_))
+        ));
+    }
+}
