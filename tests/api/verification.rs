@@ -124,3 +124,61 @@ async fn with_require_verified_email_a_correct_login_to_an_unverified_account_is
     assert_eq!(verify(&app, &token).await.status, 204);
     assert_eq!(login(PASSWORD).await.status, 200);
 }
+
+#[actix_web::test]
+async fn a_redelivered_verification_event_mails_nothing_twice() {
+    let (app, smtp, ns) = spawn_with_mail(&[]).await;
+    let (user, _) = app.user("redelivered").await;
+    let email = user["email"].as_str().unwrap();
+    let first = smtp.wait_for(email, SUBJECT, 1).await[0].token("verify-email");
+
+    // The broker hands the same event over again (at-least-once), then a poison message.
+    let event: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE routing_key = 'users.user.email-verification-requested'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let queue = format!("{}.notifications.account-mail", ns.prefix);
+    let conn = amqp().await;
+    publish_raw(&conn, &queue, &event, Default::default()).await;
+    publish_raw(
+        &conn,
+        &queue,
+        br#"{"type":"UserCreated"}"#,
+        lapin::BasicProperties::default().with_message_id("poison".into()),
+    )
+    .await;
+    // The sender has handled the duplicate (the first delivery and this one: two answers).
+    eventually(
+        "the duplicate is handled",
+        std::time::Duration::from_secs(10),
+        async || {
+            let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+            metrics.contains(
+                r#"actor_messages_total{actor="AccountMailSender",message="SendAccountMail",outcome="ok"} 2"#,
+            )
+        },
+    )
+    .await;
+    // Another event type on this queue is poison: dead-lettered, not retried.
+    let mut dead = None;
+    eventually(
+        "the poison is dead-lettered",
+        std::time::Duration::from_secs(10),
+        async || {
+            dead = take_message(&conn, &format!("{queue}.dlq")).await;
+            dead.is_some()
+        },
+    )
+    .await;
+    let mails = smtp.to(email, SUBJECT);
+    assert_eq!(mails.len(), 1, "the duplicate sent nothing");
+    assert_eq!(mails[0].token("verify-email"), first);
+    assert_eq!(
+        app.count("SELECT count(*) FROM notifications WHERE kind = 'email_verification'")
+            .await,
+        1
+    );
+    let _ = conn.close(200, "done".into()).await;
+}
