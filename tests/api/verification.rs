@@ -182,3 +182,23 @@ async fn a_redelivered_verification_event_mails_nothing_twice() {
     );
     let _ = conn.close(200, "done".into()).await;
 }
+
+#[actix_web::test]
+async fn without_smtp_in_development_the_message_and_its_link_are_logged() {
+    let app = spawn_app().await; // no SMTP_URL
+    let (user, _) = app.user("logged").await;
+    let email = user["email"].as_str().unwrap().to_owned();
+    eventually(
+        "the verification message is logged",
+        std::time::Duration::from_secs(10),
+        async || {
+            // The body is logged as is (several lines, readable in a terminal).
+            let logs = captured_logs();
+            logs.split("SMTP_URL is not set").skip(1).any(|record| {
+                record.contains(&email)
+                    && record.contains("http://localhost:8000/verify-email?token=")
+            })
+        },
+    )
+    .await;
+}
