@@ -172,6 +172,12 @@ pub struct UserListResponse {
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Serialize, ToSchema)]
 pub struct Problem {
+    /// One of `/problems/`: `validation-error`, `bad-request`, `unsupported-media-type`,
+    /// `payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized`, `forbidden`,
+    /// `too-many-attempts`, `precondition-failed`, `conflict`, `email-taken`, `username-taken`,
+    /// `idempotency-key-reused`, `invalid-token` (a one-time token unknown, expired, used or
+    /// superseded), `email-not-verified` (login with `REQUIRE_VERIFIED_EMAIL`),
+    /// `service-unavailable`, `internal-error`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
