@@ -161,8 +161,12 @@ impl Handler<RequestPasswordReset> for RecoveryService {
                 command_id: Uuid::now_v7(),
                 email,
             });
-            // Not awaited by the client: its outcome is the same for every address anyway.
-            submit::<RecoveryError>(&commands, command, Origin::default()).await?;
+            // Not awaited (no reply queue): its outcome is the same for every address anyway.
+            let origin = Origin {
+                reply_to: None,
+                ..msg.origin
+            };
+            submit::<RecoveryError>(&commands, command, origin).await?;
             Ok(())
         })
     }

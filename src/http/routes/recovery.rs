@@ -57,6 +57,7 @@ const RESET_REQUESTED: &str =
     (status = 422, description = "Not an email address", body = Problem, content_type = "application/problem+json")))]
 pub async fn request_password_reset(
     state: web::Data<ApiState>,
+    req: HttpRequest,
     body: web::Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
@@ -64,7 +65,7 @@ pub async fn request_password_reset(
         .request_reset
         .ask(RequestPasswordReset {
             email: body.into_inner().email,
-            origin: Default::default(),
+            origin: origin(&state, &req),
         })
         .await??;
     Ok(HttpResponse::Accepted()
