@@ -82,12 +82,49 @@ async fn resend_mails_a_new_link_and_the_old_one_stops_working() {
     assert_ne!(old, new);
     verify(&app, &old).await.problem(400);
     assert_eq!(verify(&app, &new).await.status, 204);
+    // Verified: a resend is accepted and sends nothing.
+    resend_and_wait(&app, &access).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM one_time_tokens").await,
+        2,
+        "no token for a verified address"
+    );
     // Without a bearer token there is nothing to resend to.
     assert_eq!(
         app.request("POST", "/api/v1/auth/verify-email/resend", &[], None)
             .await
             .status,
         401
+    );
+}
+
+/// Asks for a new link and waits for the worker to apply the command.
+async fn resend_and_wait(app: &TestApp, access: &str) {
+    let res = app
+        .send_as(
+            "POST",
+            "/api/v1/auth/verify-email/resend",
+            access,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 202);
+    let command = app.wait_for_command(&res.header("location").unwrap()).await;
+    assert_eq!(command["status"], "succeeded", "{command}");
+}
+
+#[actix_web::test]
+async fn resends_are_throttled_per_account_silently() {
+    let (app, smtp, _ns) = spawn_with_mail(&[]).await; // one per account per minute
+    let (user, access) = app.user("resend_throttled").await;
+    let email = user["email"].as_str().unwrap();
+    smtp.wait_for(email, SUBJECT, 1).await;
+    resend_and_wait(&app, &access).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM one_time_tokens").await,
+        1,
+        "the resend within a minute of the first link issued nothing"
     );
 }
 
