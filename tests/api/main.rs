@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod helpers;
+mod mail_tls;
 mod messaging;
 mod notifications;
 mod openapi;
