@@ -9,7 +9,7 @@ pub struct AccountMailSettings {
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`.
     /// `None` (development only): messages are logged instead of sent.
     pub smtp_url: Option<Secret>,
-    pub mail_from: String,
+    pub mail_from: lettre::message::Mailbox,
     /// Where links in messages point (no trailing slash).
     pub public_base_url: String,
     pub password_reset_ttl: Duration,
@@ -35,18 +35,25 @@ impl AccountMailSettings {
                 ));
             }
             None
-        } else if smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://") {
+        } else if (smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://"))
+            && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&smtp_url).is_ok()
+        {
             Some(Secret::new(smtp_url))
         } else {
-            return Err(err("SMTP_URL", "must be an smtp:// or smtps:// URL"));
-        };
-        let mail_from = get("MAIL_FROM", "hexactor <no-reply@localhost>");
-        if !mail_from.contains('@') {
+            // The value may hold a password: never echo it.
             return Err(err(
-                "MAIL_FROM",
-                "must be an address, e.g. Name <a@example.com>",
+                "SMTP_URL",
+                "must be smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465",
             ));
-        }
+        };
+        let mail_from = get("MAIL_FROM", "hexactor <no-reply@localhost>")
+            .parse()
+            .map_err(|e| {
+                err(
+                    "MAIL_FROM",
+                    format!("not a mailbox ({e}), e.g. Name <a@example.com>"),
+                )
+            })?;
         let public_base_url = get("PUBLIC_BASE_URL", "http://localhost:8000")
             .trim_end_matches('/')
             .to_owned();
@@ -105,9 +112,16 @@ mod tests {
             "the SMTP URL is a secret"
         );
         assert!(settings(&[]).unwrap().account_mail.smtp_url.is_none());
+        for bad in ["http://x", "smtp://u:p@[bad"] {
+            let e = settings(&[("SMTP_URL", bad)]).unwrap_err();
+            assert_eq!(e.variable, "SMTP_URL");
+            assert!(!e.to_string().contains("u:p"), "{e}");
+        }
         assert_eq!(
-            settings(&[("SMTP_URL", "http://x")]).unwrap_err().variable,
-            "SMTP_URL"
+            settings(&[("MAIL_FROM", "not a mailbox @")])
+                .unwrap_err()
+                .variable,
+            "MAIL_FROM"
         );
         assert_eq!(
             settings(&[("PUBLIC_BASE_URL", "example.com")])
