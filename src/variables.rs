@@ -146,6 +146,41 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "",
         "CIDRs whose X-Forwarded-For/Forwarded name the client",
     ),
+    (
+        "SMTP_URL",
+        "",
+        "smtp://host:port, ...?tls=required or smtps:// (unset: mail is logged; required in production)",
+    ),
+    (
+        "MAIL_FROM",
+        "hexactor <no-reply@localhost>",
+        "sender of every message",
+    ),
+    (
+        "PUBLIC_BASE_URL",
+        "http://localhost:8000",
+        "base of the links in messages",
+    ),
+    (
+        "PASSWORD_RESET_TTL_SECONDS",
+        "1800",
+        "lifetime of a password-reset token",
+    ),
+    (
+        "EMAIL_VERIFICATION_TTL_SECONDS",
+        "86400",
+        "lifetime of an email-verification token",
+    ),
+    (
+        "ACCOUNT_MAIL_MIN_INTERVAL_SECONDS",
+        "60",
+        "at most one reset/resend mail per account in this interval",
+    ),
+    (
+        "REQUIRE_VERIFIED_EMAIL",
+        "false",
+        "true: logins to unverified addresses answer 403",
+    ),
 ];
 
 /// The `--help` epilogue: every variable with its default.

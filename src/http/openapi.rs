@@ -3,7 +3,7 @@
 //! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients.
 
 use super::dto;
-use super::routes::{auth, commands, ops, users};
+use super::routes::{auth, commands, ops, recovery, users};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -18,10 +18,13 @@ use utoipa::{Modify, OpenApi};
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
+        recovery::request_password_reset, recovery::confirm_password_reset,
+        recovery::verify_email, recovery::resend_verification,
         ops::health, ops::ready,
         openapi_json, super::docs_page::page, super::docs_page::asset,
     ),
-    components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted)),
+    components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
+        recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification)),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "auth"), (name = "commands"), (name = "ops"))
 )]
