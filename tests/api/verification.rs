@@ -191,7 +191,7 @@ async fn a_redelivered_verification_event_mails_nothing_twice() {
         "the duplicate is handled",
         std::time::Duration::from_secs(10),
         async || {
-            let metrics = String::from_utf8(app.get("/metrics").await.body).unwrap();
+            let metrics = app.metrics().await;
             metrics.contains(
                 r#"actor_messages_total{actor="AccountMailSender",message="SendAccountMail",outcome="ok"} 2"#,
             )

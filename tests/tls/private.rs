@@ -312,48 +312,67 @@ impl PrivateRabbit {
     }
 
     /// Polls until the node runs and its TLS port accepts connections, or panics at the deadline.
+    /// `await_startup` fails at once while the Erlang node is not even reachable yet (a loaded
+    /// machine takes a while to boot it), so it is retried until the deadline.
     fn await_startup(&self, deadline: Duration) {
         let started = Instant::now();
-        let timeout = deadline.as_secs().to_string();
-        let out = self
-            .ctl()
-            .args(["await_startup", "--timeout", &timeout])
-            .output()
-            .expect("rabbitmqctl");
-        assert!(
-            out.status.success(),
-            "node {} did not start: {}",
-            self.node,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        loop {
+            let out = self
+                .ctl()
+                .args(["await_startup", "--timeout", "10"])
+                .output()
+                .expect("rabbitmqctl");
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "node {} did not start within {deadline:?}: {}\n{}",
+                self.node,
+                String::from_utf8_lossy(&out.stderr),
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
         while std::net::TcpStream::connect(("127.0.0.1", self.tls_port)).is_err() {
             assert!(started.elapsed() < deadline, "TLS listener never opened");
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+
+    fn log_tail(&self) -> String {
+        let dir = self._dir.path().join("log");
+        std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .map(|text| text.lines().rev().take(20).collect::<Vec<_>>().join("\n"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 impl Drop for PrivateRabbit {
     fn drop(&mut self) {
-        // `stop` waits for the node to halt; if it cannot, kill it by its OS pid.
-        let pid = self
-            .ctl()
-            .args(["eval", "os:getpid()."])
-            .output()
-            .ok()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .trim()
-                    .trim_matches('"')
-                    .to_owned()
-            });
+        // `stop` halts the node; if it cannot reach it (still booting, or wedged), every process
+        // started with this node name in its environment is killed instead.
         let stopped = self
             .ctl()
             .arg("stop")
             .output()
             .is_ok_and(|o| o.status.success());
-        if !stopped && let Some(pid) = pid.filter(|p| p.parse::<u32>().is_ok()) {
-            let _ = Command::new("kill").args(["-9", &pid]).output();
+        if !stopped {
+            let marker = format!("RABBITMQ_NODENAME={}", self.node);
+            for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+                let ours = environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == marker.as_bytes());
+                if ours && let Some(pid) = entry.file_name().to_str() {
+                    let _ = Command::new("kill").args(["-9", pid]).output();
+                }
+            }
         }
     }
 }
