@@ -107,7 +107,7 @@ fn constrain_parameter(p: &mut Value) {
         // `respond-async` and `wait=N` are the ones it honours.
         (Some("header"), "prefer") => json!({
             "type": "string",
-            "examples": ["respond-async", "wait=10", "respond-async, wait=0"]
+            "examples": ["respond-async", "wait=1", "respond-async, wait=0"]
         }),
         (Some("query"), "limit") => json!({ "type": "integer", "minimum": 1, "maximum": 100 }),
         (Some("query"), "offset") => {
