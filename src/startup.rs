@@ -417,6 +417,7 @@ fn build_auth(
         check_throttle: store.port(),
         record_failure: store.port(),
         clear_failures: store.port(),
+        outcomes: Arc::new(crate::infrastructure::outcome_metrics::OutcomeMetrics),
     };
     let lockout = |max_failures| LockoutPolicy {
         max_failures,

@@ -11,5 +11,6 @@ pub mod account;
 pub mod auth;
 pub mod command_executor;
 pub mod commands;
+pub mod outcomes;
 pub mod ports;
 pub mod register_user;

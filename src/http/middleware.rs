@@ -10,6 +10,9 @@ use actix_web::{Error, HttpMessage};
 use std::time::Instant;
 use tracing::Instrument as _;
 
+/// The `endpoint` label of every request that matched no route.
+pub const UNMATCHED_ENDPOINT: &str = "unmatched";
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Clone, Debug)]
@@ -35,18 +38,30 @@ pub async fn observe(
     let method = req.method().to_string();
     let span = tracing::info_span!("http", request_id = %request_id, %method, path = %req.path());
     let started = Instant::now();
+    let in_progress = crate::metrics::InProgress::start();
     let res = next.call(req).instrument(span).await?.map_into_boxed_body();
+    drop(in_progress);
 
-    let route = res
+    // The route template, never the raw path (ids would explode the label set); every
+    // unmatched path shares one value.
+    let endpoint = res
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| UNMATCHED_ENDPOINT.into());
     crate::metrics::http_request(
         &method,
-        &route,
+        &endpoint,
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
+    if let Some(error_type) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .and_then(ApiError::server_error_type)
+    {
+        crate::metrics::application_error(error_type, "http");
+    }
 
     // Problem documents get the request path as their `instance`.
     let mut res = match res

@@ -4,6 +4,7 @@
 pub mod health;
 pub mod messaging;
 pub mod outbox_relay;
+pub mod outcome_metrics;
 pub mod password_hasher;
 pub mod postgres;
 pub mod tokens;

@@ -36,6 +36,10 @@ pub(crate) async fn run<A>(
     let metrics = actor_metrics();
     let instances = metrics.instances.with_label_values(&[actor_type]);
     instances.inc();
+    // Restart series exist at 0 from the start: a healthy system shows 0, not "No data".
+    for reason in ExitReason::LABELS {
+        metrics.restarts.with_label_values(&[actor_type, reason]);
+    }
     loop {
         // The actor's state after a panic may be half-updated; `restart` below hands it to
         // `Supervised::restarting`, which is where an actor resets what it must.

@@ -92,6 +92,9 @@ pub(crate) enum ExitReason {
 }
 
 impl ExitReason {
+    /// Every value [`label`](Self::label) can take.
+    pub(crate) const LABELS: [&'static str; 2] = ["panic", "error"];
+
     pub(crate) fn label(&self) -> &'static str {
         match self {
             ExitReason::Panic(_) => "panic",
@@ -270,6 +273,7 @@ impl SupervisorRef {
     /// Starts a root supervisor on the current arbiter.
     pub fn start_root(config: SupervisorConfig, on_escalation: OnEscalation) -> Self {
         let name = config.name.clone();
+        actor_metrics().escalations.with_label_values(&[&name]);
         let addr = Supervisor {
             config,
             on_escalation,

@@ -84,6 +84,7 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                 let command = match decode(&incoming.payload, schema) {
                     Ok(c) => c,
                     Err(disposition) => {
+                        crate::metrics::application_error("poison", "worker");
                         tracing::warn!(?disposition, "dead-lettering an undecodable command");
                         return disposition;
                     }
@@ -95,10 +96,12 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                     Ok(Ok(result)) => {
                         match &result {
                             CommandResult::Succeeded { .. } => {
-                                crate::metrics::commands_total(kind, "succeeded")
+                                crate::metrics::commands_total(kind, "succeeded");
+                                crate::metrics::user_operation(kind, true);
                             }
                             CommandResult::Rejected(_) => {
-                                crate::metrics::commands_total(kind, "failed")
+                                crate::metrics::commands_total(kind, "failed");
+                                crate::metrics::user_operation(kind, false);
                             }
                             CommandResult::AlreadyApplied(_) => {}
                         }
@@ -114,14 +117,18 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                         Disposition::Ack
                     }
                     Ok(Err(error)) => {
+                        crate::metrics::application_error("transient", "worker");
                         tracing::warn!(%error, "command failed transiently; will retry");
                         Disposition::Retry {
                             error: error.to_string(),
                         }
                     }
-                    Err(error) => Disposition::Retry {
-                        error: format!("executor unavailable: {error}"),
-                    },
+                    Err(error) => {
+                        crate::metrics::application_error("transient", "worker");
+                        Disposition::Retry {
+                            error: format!("executor unavailable: {error}"),
+                        }
+                    }
                 }
             }
             .instrument(span),

@@ -1,6 +1,7 @@
 //! The command log: records a command together with its outbox message (one transaction), and
 //! answers command-status queries.
 
+use super::observed;
 use crate::application::commands::{CommandRecord, CommandStatus};
 use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
 use crate::infrastructure::messaging::names::Names;
@@ -131,7 +132,9 @@ impl Handler<SubmitCommand> for CommandStore {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
         let kind = msg.command.kind();
         Box::pin(async move {
-            let submission = submit(pool, names, msg).await.map_err(|e| {
+            let submission = observed::timed("insert", "commands", submit(pool, names, msg))
+                .await
+                .map_err(|e| {
                 tracing::error!(error = %e, "recording a command failed");
                 InfraError::new("recording a command", e)
             })?;
@@ -152,7 +155,9 @@ impl Handler<GetCommand> for CommandStore {
 
     fn handle(&mut self, msg: GetCommand, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move { fetch_command(&pool, msg.id).await })
+        Box::pin(async move {
+            observed::query("get_command", "commands", fetch_command(&pool, msg.id)).await
+        })
     }
 }
 
