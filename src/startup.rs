@@ -158,6 +158,16 @@ impl Application {
                 )
             })
             .collect();
+        crate::infrastructure::monitors::start(
+            &persistence,
+            &messaging,
+            &io[0],
+            &amqp,
+            &pool,
+            &manager,
+            names.monitored_queues(&settings.retry_tiers),
+            settings.monitor_interval,
+        );
         let health = {
             let (pool, manager) = (pool.clone(), manager.clone());
             persistence.spawn("health-probe", &io[0], Restart::Permanent, move || {

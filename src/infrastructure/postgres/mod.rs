@@ -8,6 +8,7 @@ pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
 pub mod observed;
+pub mod pool_monitor;
 pub mod user_commands;
 pub mod user_repository;
 
