@@ -270,7 +270,7 @@ impl Settings {
             )?),
             actor_stall_limit: Duration::from_millis(num(
                 "ACTOR_STALL_MS",
-                get("ACTOR_STALL_MS", "30000"),
+                get("ACTOR_STALL_MS", "60000"),
                 10,
                 3_600_000,
             )?),

@@ -24,6 +24,7 @@ pub struct ActorMetrics {
     pub restarts: IntCounterVec,
     pub instances: IntGaugeVec,
     pub escalations: IntCounterVec,
+    pub stalls: IntCounterVec,
 }
 
 pub struct AmqpMetrics {
@@ -113,6 +114,14 @@ pub fn actor_metrics() -> &'static ActorMetrics {
                 "Restart intensity exceeded, per supervisor"
             ),
             &["supervisor"]
+        )
+        .expect("metric registered once"),
+        stalls: register_int_counter_vec!(
+            Opts::new(
+                "actor_stalls_total",
+                "Messages that stayed in their handler longer than the stall limit, per actor type"
+            ),
+            &["actor"]
         )
         .expect("metric registered once"),
     });
