@@ -5,6 +5,7 @@ mod bad_input;
 mod helpers;
 mod messaging;
 mod metrics;
+mod monitoring;
 mod notifications;
 mod openapi;
 mod operations;
