@@ -34,7 +34,9 @@ use crate::infrastructure::tokens::JwtService;
 use ::actors::rabbit::{
     Breaker, ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
 };
-use ::actors::{ActorRef, ChildOptions, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef};
+use ::actors::{
+    ActorRef, ChildOptions, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef,
+};
 use actix::prelude::*;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};

@@ -19,6 +19,6 @@ pub mod supervisor;
 pub use actor_ref::{ActorRef, Port};
 pub use instrument::{IntoReply, Outcome, Reply, Traced, TracedHandler};
 pub use supervisor::{
-    ChildInfo, ChildOptions, Escalated, Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef,
-    TreeNode,
+    ChildInfo, ChildOptions, Escalated, Intensity, OnEscalation, Restart, SupervisorConfig,
+    SupervisorRef, TreeNode,
 };

@@ -129,7 +129,8 @@ pub fn actor_metrics() -> &'static ActorMetrics {
 }
 
 pub fn amqp_metrics() -> &'static AmqpMetrics {
-    static METRICS: LazyLock<AmqpMetrics> = LazyLock::new(|| AmqpMetrics {
+    static METRICS: LazyLock<AmqpMetrics> = LazyLock::new(|| {
+        AmqpMetrics {
         connection_up: register_int_gauge!(
             "amqp_connection_up",
             "1 while the AMQP connection is open"
@@ -174,6 +175,7 @@ pub fn amqp_metrics() -> &'static AmqpMetrics {
             &["queue", "status"]
         )
         .expect("metric registered once"),
+    }
     });
     for outcome in ["confirmed", "nacked", "failed"] {
         METRICS.published.with_label_values(&[outcome]);

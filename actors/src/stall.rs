@@ -142,7 +142,8 @@ fn ensure_watchdog() {
             .spawn(|| {
                 loop {
                     // A quarter of the limit bounds how late a stall is seen (and at most 1 s).
-                    let tick = (limit() / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
+                    let tick =
+                        (limit() / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
                     std::thread::sleep(tick);
                     scan(limit());
                 }

@@ -173,7 +173,12 @@ async fn a_handler_hung_in_an_await_is_reported_and_the_actor_restarted() {
 async fn a_handler_blocking_its_thread_is_reported_while_it_blocks_then_restarted() {
     let sup = supervisor();
     let thread = Arbiter::new();
-    let worker = sup.spawn_with("blocking", &thread.handle(), RESTART_ON_STALL, Worker::default);
+    let worker = sup.spawn_with(
+        "blocking",
+        &thread.handle(),
+        RESTART_ON_STALL,
+        Worker::default,
+    );
     assert_eq!(worker.ask(Ping).await.unwrap(), Ok(1));
     let (stalls_before, restarts_before) = (stalls(), stall_restarts());
 
@@ -188,12 +193,17 @@ async fn a_handler_blocking_its_thread_is_reported_while_it_blocks_then_restarte
     })
     .await;
     assert!(!blocked.is_finished(), "the handler is still blocked");
-    assert_eq!(stall_restarts(), restarts_before, "no restart while blocked");
+    assert_eq!(
+        stall_restarts(),
+        restarts_before,
+        "no restart while blocked"
+    );
 
     release.send(()).unwrap();
-    eventually("the actor is restarted once its thread is back", async || {
-        stall_restarts() > restarts_before
-    })
+    eventually(
+        "the actor is restarted once its thread is back",
+        async || stall_restarts() > restarts_before,
+    )
     .await;
     let _ = blocked.await;
     let mut reply = None;

@@ -39,15 +39,21 @@ async fn a_fresh_process_shows_zero_not_no_data() {
         r#"amqp_published_total{outcome="nacked"}"#,
         "jwt_tokens_issued_total",
     ] {
-        assert_eq!(sample(&metrics, series), Some(0.0), "{series} in\n{metrics}");
+        assert_eq!(
+            sample(&metrics, series),
+            Some(0.0),
+            "{series} in\n{metrics}"
+        );
     }
     let consumed = format!(
         r#"messages_consumed_total{{queue="{}.commands.users",status="dead_letter"}}"#,
         ns.prefix
     );
-    eventually("consumer series exist", Duration::from_secs(10), async || {
-        sample(&scrape(&app).await, &consumed) == Some(0.0)
-    })
+    eventually(
+        "consumer series exist",
+        Duration::from_secs(10),
+        async || sample(&scrape(&app).await, &consumed) == Some(0.0),
+    )
     .await;
 }
 
@@ -57,7 +63,12 @@ async fn the_model_metric_names_are_fed_by_traffic() {
     let app = spawn_role(&ns, Role::All, FAST_MONITOR).await;
     let (user, token) = app.user("1").await;
     let id = user["id"].as_str().unwrap().to_owned();
-    assert_eq!(app.get_as(&format!("/api/v1/users/{id}"), &token).await.status, 200);
+    assert_eq!(
+        app.get_as(&format!("/api/v1/users/{id}"), &token)
+            .await
+            .status,
+        200
+    );
     let bad = app
         .post_json(
             "/api/v1/auth/login",
@@ -70,10 +81,13 @@ async fn the_model_metric_names_are_fed_by_traffic() {
 
     let p = &ns.prefix;
     let expected = [
-        r#"http_requests_total{endpoint="/api/v1/users",method="POST",status_code="201"}"#.to_owned(),
-        r#"http_requests_total{endpoint="/api/v1/users/{id}",method="GET",status_code="200"}"#.to_owned(),
+        r#"http_requests_total{endpoint="/api/v1/users",method="POST",status_code="201"}"#
+            .to_owned(),
+        r#"http_requests_total{endpoint="/api/v1/users/{id}",method="GET",status_code="200"}"#
+            .to_owned(),
         r#"http_requests_total{endpoint="unmatched",method="GET",status_code="404"}"#.to_owned(),
-        r#"http_request_duration_seconds_count{endpoint="/api/v1/auth/login",method="POST"}"#.to_owned(),
+        r#"http_request_duration_seconds_count{endpoint="/api/v1/auth/login",method="POST"}"#
+            .to_owned(),
         r#"user_operations_total{operation="register",status="success"}"#.to_owned(),
         r#"auth_attempts_total{status="success"}"#.to_owned(),
         r#"auth_attempts_total{status="invalid"}"#.to_owned(),
@@ -86,24 +100,34 @@ async fn the_model_metric_names_are_fed_by_traffic() {
         r#"query_processing_total{query_type="get_user",status="success"}"#.to_owned(),
         "active_users_total".to_owned(),
     ];
-    eventually("every fed series is ≥ 1", Duration::from_secs(10), async || {
-        let metrics = scrape(&app).await;
-        expected
-            .iter()
-            .all(|s| sample(&metrics, s).is_some_and(|v| v >= 1.0))
-    })
+    eventually(
+        "every fed series is ≥ 1",
+        Duration::from_secs(10),
+        async || {
+            let metrics = scrape(&app).await;
+            expected
+                .iter()
+                .all(|s| sample(&metrics, s).is_some_and(|v| v >= 1.0))
+        },
+    )
     .await;
     let metrics = scrape(&app).await;
     // Never the raw path: the id and the unknown path must not become label values.
     assert!(!metrics.contains(&id), "a user id leaked into a label");
-    assert!(!metrics.contains("/no/such/path"), "a raw path leaked into a label");
+    assert!(
+        !metrics.contains("/no/such/path"),
+        "a raw path leaked into a label"
+    );
     // This scrape is a request in progress itself.
     assert!(sample(&metrics, "http_requests_in_progress").is_some_and(|v| v >= 1.0));
     assert!(sample(&metrics, "db_connections_active").is_some());
     assert!(sample(&metrics, "db_pool_connections_idle").is_some());
     assert!(sample(&metrics, "db_pool_acquire_seconds_count").is_some_and(|v| v >= 1.0));
     assert_eq!(
-        sample(&metrics, r#"application_errors_total{component="http",error_type="unavailable"}"#),
+        sample(
+            &metrics,
+            r#"application_errors_total{component="http",error_type="unavailable"}"#
+        ),
         Some(0.0)
     );
 }
@@ -114,9 +138,11 @@ async fn queue_depth_follows_the_dead_letter_queue() {
     let app = spawn_role(&ns, Role::All, FAST_MONITOR).await;
     let dlq = format!("{}.commands.users.dlq", ns.prefix);
     let series = format!(r#"queue_depth{{queue="{dlq}"}}"#);
-    eventually("the DLQ is watched at 0", Duration::from_secs(10), async || {
-        sample(&scrape(&app).await, &series) == Some(0.0)
-    })
+    eventually(
+        "the DLQ is watched at 0",
+        Duration::from_secs(10),
+        async || sample(&scrape(&app).await, &series) == Some(0.0),
+    )
     .await;
     let conn = amqp().await;
     for _ in 0..3 {
@@ -129,11 +155,16 @@ async fn queue_depth_follows_the_dead_letter_queue() {
     for _ in 0..3 {
         assert!(take_message(&conn, &dlq).await.is_some());
     }
-    eventually("queue_depth back to 0", Duration::from_secs(10), async || {
-        sample(&scrape(&app).await, &series) == Some(0.0)
-    })
+    eventually(
+        "queue_depth back to 0",
+        Duration::from_secs(10),
+        async || sample(&scrape(&app).await, &series) == Some(0.0),
+    )
     .await;
     let _ = conn.close(200, "done".into()).await;
-    let retry = format!(r#"queue_depth{{queue="{}.commands.users.retry.100ms"}}"#, ns.prefix);
+    let retry = format!(
+        r#"queue_depth{{queue="{}.commands.users.retry.100ms"}}"#,
+        ns.prefix
+    );
     assert_eq!(sample(&scrape(&app).await, &retry), Some(0.0));
 }

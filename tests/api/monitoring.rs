@@ -115,7 +115,13 @@ fn monitoring_dashboards_are_well_formed() {
         .iter()
         .map(|(_, d)| d["title"].as_str().unwrap())
         .collect();
-    for wanted in ["Service overview", "Actors", "Messaging", "Business", "Database"] {
+    for wanted in [
+        "Service overview",
+        "Actors",
+        "Messaging",
+        "Business",
+        "Database",
+    ] {
         assert!(
             titles.iter().any(|t| t.ends_with(wanted)),
             "no {wanted} dashboard in {titles:?}"
@@ -132,7 +138,10 @@ fn monitoring_dashboards_are_well_formed() {
             "{file}: duplicate title"
         );
         for v in d["templating"]["list"].as_array().unwrap() {
-            assert_eq!(v["datasource"]["uid"], DATASOURCE_UID, "{file}: variable {v}");
+            assert_eq!(
+                v["datasource"]["uid"], DATASOURCE_UID,
+                "{file}: variable {v}"
+            );
         }
         let mut occupied = HashSet::new();
         let mut panel_titles = HashSet::new();
@@ -141,8 +150,13 @@ fn monitoring_dashboards_are_well_formed() {
             let at = format!("{file}: panel '{title}'");
             assert!(!title.is_empty(), "{at}: a title");
             assert!(panel_titles.insert(title), "{at}: duplicate panel title");
-            assert_eq!(p["datasource"]["uid"], DATASOURCE_UID, "{at}: datasource uid");
-            let unit = p["fieldConfig"]["defaults"]["unit"].as_str().unwrap_or_default();
+            assert_eq!(
+                p["datasource"]["uid"], DATASOURCE_UID,
+                "{at}: datasource uid"
+            );
+            let unit = p["fieldConfig"]["defaults"]["unit"]
+                .as_str()
+                .unwrap_or_default();
             assert!(!unit.is_empty(), "{at}: a unit");
             let description = p["description"].as_str().unwrap_or_default();
             assert!(description.len() > 10, "{at}: a description");
@@ -153,7 +167,10 @@ fn monitoring_dashboards_are_well_formed() {
                 g["w"].as_i64().unwrap(),
                 g["h"].as_i64().unwrap(),
             );
-            assert!(x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 24, "{at}: gridPos {g}");
+            assert!(
+                x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 24,
+                "{at}: gridPos {g}"
+            );
             for cx in x..x + w {
                 for cy in y..y + h {
                     assert!(occupied.insert((cx, cy)), "{at}: overlaps another panel");
@@ -162,7 +179,10 @@ fn monitoring_dashboards_are_well_formed() {
             let targets = p["targets"].as_array().expect("targets");
             assert!(!targets.is_empty(), "{at}: no query");
             for t in targets {
-                assert_eq!(t["datasource"]["uid"], DATASOURCE_UID, "{at}: target datasource");
+                assert_eq!(
+                    t["datasource"]["uid"], DATASOURCE_UID,
+                    "{at}: target datasource"
+                );
                 let expr = t["expr"].as_str().unwrap_or_default();
                 assert!(!expr.is_empty(), "{at}: empty expression");
                 if expr.contains("rate(") {
@@ -241,8 +261,14 @@ impl Prometheus {
         let port = free_port();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
@@ -292,16 +318,25 @@ async fn drive_traffic(api: &TestApp, namespace: &Namespace, round: usize) {
     let password = body["password"].as_str().unwrap();
     let tokens = api.login(email, password).await;
     assert_eq!(
-        api.post_json("/api/v1/auth/login", &json!({"email": email, "password": "wrong password 123"}), &[])
-            .await
-            .status,
+        api.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": email, "password": "wrong password 123"}),
+            &[]
+        )
+        .await
+        .status,
         401
     );
     assert_eq!(api.get_as("/api/v1/users/me", &token).await.status, 200);
     let read = api.get_as(&format!("/api/v1/users/{id}"), &token).await;
     assert_eq!(read.status, 200);
     let refresh = json!({"refresh_token": tokens["refresh_token"]});
-    assert_eq!(api.post_json("/api/v1/auth/refresh", &refresh, &[]).await.status, 200);
+    assert_eq!(
+        api.post_json("/api/v1/auth/refresh", &refresh, &[])
+            .await
+            .status,
+        200
+    );
     let etag = read.header("etag").unwrap();
     let patch = api
         .send_as(
@@ -312,7 +347,11 @@ async fn drive_traffic(api: &TestApp, namespace: &Namespace, round: usize) {
             &[("if-match", etag.as_str())],
         )
         .await;
-    assert!(matches!(patch.status, 200 | 202), "update: {}", patch.status);
+    assert!(
+        matches!(patch.status, 200 | 202),
+        "update: {}",
+        patch.status
+    );
     // A duplicate registration: a rejected command.
     assert_eq!(api.register(&body, &[]).await.status, 409);
     let change = api
@@ -324,15 +363,29 @@ async fn drive_traffic(api: &TestApp, namespace: &Namespace, round: usize) {
             &[],
         )
         .await;
-    assert!(matches!(change.status, 200 | 202 | 204), "password: {}", change.status);
+    assert!(
+        matches!(change.status, 200 | 202 | 204),
+        "password: {}",
+        change.status
+    );
     assert_eq!(api.get("/no/such/path").await.status, 404);
     if round % 2 == 1 {
         let (other, other_token) = api.user(&format!("d{round}")).await;
         let other_id = other["id"].as_str().unwrap();
         let gone = api
-            .send_as("DELETE", &format!("/api/v1/users/{other_id}"), &other_token, None, &[])
+            .send_as(
+                "DELETE",
+                &format!("/api/v1/users/{other_id}"),
+                &other_token,
+                None,
+                &[],
+            )
             .await;
-        assert!(matches!(gone.status, 200 | 202 | 204), "deactivate: {}", gone.status);
+        assert!(
+            matches!(gone.status, 200 | 202 | 204),
+            "deactivate: {}",
+            gone.status
+        );
     }
     if round == 0 {
         let conn = amqp().await;
@@ -364,7 +417,9 @@ async fn monitoring_every_panel_and_alert_query_answers_from_a_live_prometheus()
     })
     .await;
     eventually("both targets are up", Duration::from_secs(30), async || {
-        let up = prometheus.query(&client, r#"sum(up{job=~"hexactor-.*"})"#).await;
+        let up = prometheus
+            .query(&client, r#"sum(up{job=~"hexactor-.*"})"#)
+            .await;
         up["data"]["result"][0]["value"][1] == "2"
     })
     .await;
@@ -393,8 +448,14 @@ async fn monitoring_every_panel_and_alert_query_answers_from_a_live_prometheus()
         let mut still = Vec::new();
         for (title, expr) in pending {
             let answer = prometheus.query(&client, &expr).await;
-            assert_eq!(answer["status"], "success", "{title}: {expr} does not parse: {answer}");
-            if answer["data"]["result"].as_array().is_none_or(|r| r.is_empty()) {
+            assert_eq!(
+                answer["status"], "success",
+                "{title}: {expr} does not parse: {answer}"
+            );
+            if answer["data"]["result"]
+                .as_array()
+                .is_none_or(|r| r.is_empty())
+            {
                 still.push((title, expr));
             }
         }
@@ -409,7 +470,11 @@ async fn monitoring_every_panel_and_alert_query_answers_from_a_live_prometheus()
         "monitoring: {} of {total} dashboard panel queries returned data",
         total - missing.len()
     );
-    assert!(missing.is_empty(), "panel queries without data:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "panel queries without data:\n{}",
+        missing.join("\n")
+    );
 
     // The Actors dashboard's variables find values.
     for label in ["instance", "actor"] {
@@ -438,16 +503,23 @@ async fn monitoring_every_panel_and_alert_query_answers_from_a_live_prometheus()
     for rule in &rules {
         let name = rule["name"].as_str().unwrap();
         assert_ne!(rule["health"], "err", "{name}: {}", rule["lastError"]);
-        let answer = prometheus.query(&client, rule["query"].as_str().unwrap()).await;
+        let answer = prometheus
+            .query(&client, rule["query"].as_str().unwrap())
+            .await;
         assert_eq!(answer["status"], "success", "{name}: {answer}");
     }
     println!("monitoring: {} alert rules evaluated", rules.len());
     // The poison message is in the DLQ: the depth-based alert's condition holds.
     let dlq = prometheus
-        .query(&client, r#"max by (queue) (queue_depth{queue=~".*\\.dlq"}) > 0"#)
+        .query(
+            &client,
+            r#"max by (queue) (queue_depth{queue=~".*\\.dlq"}) > 0"#,
+        )
         .await;
     assert!(
-        dlq["data"]["result"].as_array().is_some_and(|r| !r.is_empty()),
+        dlq["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
         "the DLQ depth does not show the poison message: {dlq}"
     );
     drop(prometheus);

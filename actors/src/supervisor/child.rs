@@ -1,8 +1,8 @@
 //! The loop that runs one supervised actor: poll under `catch_unwind`, report exits, restart.
 
 use super::{ChildExited, ChildOptions, Decision, ExitReason, Restart, Supervisor};
-use crate::stall::{ChildWatch, with_current};
 use crate::metrics::{actor_metrics, short_type_name};
+use crate::stall::{ChildWatch, with_current};
 use actix::dev::ContextFut;
 use actix::prelude::*;
 use std::future::{Future, poll_fn};

@@ -135,9 +135,9 @@ impl Handler<SubmitCommand> for CommandStore {
             let submission = observed::timed("insert", "commands", submit(pool, names, msg))
                 .await
                 .map_err(|e| {
-                tracing::error!(error = %e, "recording a command failed");
-                InfraError::new("recording a command", e)
-            })?;
+                    tracing::error!(error = %e, "recording a command failed");
+                    InfraError::new("recording a command", e)
+                })?;
             if let Submission::Accepted { .. } = submission {
                 crate::metrics::commands_total(kind, "accepted");
                 // Publish now rather than at the relay's next poll.

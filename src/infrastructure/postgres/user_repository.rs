@@ -141,10 +141,10 @@ impl Handler<ApplyUserCommand> for UserRepository {
                 user_commands::apply(&pool, &names, msg.command),
             )
             .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "applying a command failed");
-                    InfraError::new("applying a command", e)
-                })?;
+            .map_err(|e| {
+                tracing::warn!(error = %e, "applying a command failed");
+                InfraError::new("applying a command", e)
+            })?;
             // A new event may be waiting in the outbox: publish it now, not at the next poll.
             if matches!(result, CommandResult::Succeeded { .. })
                 && let Some(relay) = relay
