@@ -20,6 +20,9 @@ const POLL: Duration = Duration::from_millis(250);
 pub struct OutboxHeaders {
     pub message_type: String,
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the request behind the message (rows written before it existed: none).
+    #[serde(default)]
+    pub traceparent: Option<String>,
     pub reply_to: Option<String>,
     /// Commands must reach a queue; events may have no subscriber yet.
     pub mandatory: bool,
@@ -110,6 +113,9 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
                 let mut extra = vec![("x-schema-version", ::actors::rabbit::headers::int(1))];
                 if let Some(request_id) = &headers.request_id {
                     extra.push(("x-request-id", ::actors::rabbit::headers::text(request_id)));
+                }
+                if let Some(traceparent) = &headers.traceparent {
+                    extra.push(("traceparent", ::actors::rabbit::headers::text(traceparent)));
                 }
                 publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
                 match publisher.ask(publish).await {

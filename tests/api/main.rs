@@ -12,3 +12,4 @@ mod operations;
 mod ops;
 mod register;
 mod security;
+mod trace_context;

@@ -66,6 +66,11 @@ impl Handler<HandleDelivery> for CommandDispatcher {
         let executor = self.executor.clone();
         let publisher = self.publisher.clone();
         let request_id = incoming.header_str("x-request-id");
+        // The HTTP request's trace continues in the worker: its log lines carry the trace id.
+        let trace_id = incoming
+            .header_str("traceparent")
+            .and_then(|t| crate::trace_context::TraceContext::parse(&t))
+            .map(|t| t.trace_id().to_owned());
         let schema = ::actors::rabbit::headers::get_i64(&incoming.properties, "x-schema-version");
         let reply_to = incoming
             .properties
@@ -75,6 +80,7 @@ impl Handler<HandleDelivery> for CommandDispatcher {
         let span = tracing::info_span!(
             "command",
             request_id = request_id.as_deref(),
+            trace_id = trace_id.as_deref(),
             command_id = tracing::field::Empty,
             attempt = incoming.attempt,
             redelivered = incoming.redelivered,

@@ -108,6 +108,7 @@ async fn submit(pool: PgPool, names: Names, msg: SubmitCommand) -> Result<Submis
     let headers = OutboxHeaders {
         message_type: msg.command.kind().to_owned(),
         request_id: msg.request_id,
+        traceparent: msg.traceparent,
         reply_to: msg.reply_to,
         mandatory: true,
     };
