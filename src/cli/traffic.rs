@@ -332,7 +332,7 @@ async fn run_op(client: Rc<Client>, state: Shared, mut op: Op, run_id: String) {
                 }
                 (_, Some(token)) => {
                     op = Op::Read;
-                    let path = if started.elapsed().as_nanos() % 2 == 0 {
+                    let path = if started.elapsed().as_nanos().is_multiple_of(2) {
                         "/api/v1/users/me".to_owned()
                     } else {
                         format!("/api/v1/users/{id}")
