@@ -3,8 +3,11 @@
 //! supervisor (reason `stall`). The actors here really block: on a future that never resolves,
 //! or on their thread until the test lets them go.
 
+mod common;
+
 use ::actors::{ChildOptions, Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
+use common::{counter_value, eventually};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -97,43 +100,15 @@ fn supervisor() -> SupervisorRef {
     SupervisorRef::start_root(c, OnEscalation::ExitProcess { code: 70 })
 }
 
-fn value(name: &str, labels: &[(&str, &str)]) -> f64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.name() == name)
-        .flat_map(|f| f.get_metric().to_vec())
-        .filter(|m| {
-            labels.iter().all(|(k, v)| {
-                m.get_label()
-                    .iter()
-                    .any(|l| l.name() == *k && l.value() == *v)
-            })
-        })
-        .map(|m| m.get_counter().get_value())
-        .sum()
-}
-
 fn stalls() -> f64 {
-    value("actor_stalls_total", &[("actor", "Worker")])
+    counter_value("actor_stalls_total", &[("actor", "Worker")])
 }
 
 fn stall_restarts() -> f64 {
-    value(
+    counter_value(
         "actor_restarts_total",
         &[("actor", "Worker"), ("reason", "stall")],
     )
-}
-
-/// Polls `f` until it returns true; fails the test after 5 s.
-async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        actix::clock::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 const RESTART_ON_STALL: ChildOptions = ChildOptions {

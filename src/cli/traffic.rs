@@ -200,6 +200,24 @@ fn record(state: &Shared, op: Op, started: Instant, outcome: &Result<u16, String
     }
 }
 
+/// Logs in or refreshes; keeps the account's new token pair.
+async fn obtain_tokens(
+    client: &Client,
+    state: &Shared,
+    id: &str,
+    path: &str,
+    body: Value,
+) -> Result<u16, String> {
+    let res = client.send("POST", path, None, &[], Some(body)).await;
+    if let Ok((200, tokens, _)) = &res
+        && let Some(a) = state.borrow_mut().accounts.iter_mut().find(|a| a.id == id)
+    {
+        a.access = tokens["access_token"].as_str().map(str::to_owned);
+        a.refresh = tokens["refresh_token"].as_str().map(str::to_owned);
+    }
+    res.map(|r| r.0)
+}
+
 /// One operation; falls back to a registration while there is nobody to act as.
 async fn run_op(client: Rc<Client>, state: Shared, mut op: Op, run_id: String) {
     let pick = {
@@ -270,31 +288,11 @@ async fn run_op(client: Rc<Client>, state: Shared, mut op: Op, run_id: String) {
                 (Op::Login, _) | (_, None) => {
                     op = Op::Login;
                     let body = json!({"email": email, "password": password});
-                    let res = client
-                        .send("POST", "/api/v1/auth/login", None, &[], Some(body))
-                        .await;
-                    if let Ok((200, tokens, _)) = &res {
-                        let mut s = state.borrow_mut();
-                        if let Some(a) = s.accounts.iter_mut().find(|a| a.id == id) {
-                            a.access = tokens["access_token"].as_str().map(str::to_owned);
-                            a.refresh = tokens["refresh_token"].as_str().map(str::to_owned);
-                        }
-                    }
-                    res.map(|r| r.0)
+                    obtain_tokens(&client, &state, &id, "/api/v1/auth/login", body).await
                 }
                 (Op::Refresh, Some(_)) => {
                     let body = json!({"refresh_token": refresh.unwrap_or_default()});
-                    let res = client
-                        .send("POST", "/api/v1/auth/refresh", None, &[], Some(body))
-                        .await;
-                    if let Ok((200, tokens, _)) = &res {
-                        let mut s = state.borrow_mut();
-                        if let Some(a) = s.accounts.iter_mut().find(|a| a.id == id) {
-                            a.access = tokens["access_token"].as_str().map(str::to_owned);
-                            a.refresh = tokens["refresh_token"].as_str().map(str::to_owned);
-                        }
-                    }
-                    res.map(|r| r.0)
+                    obtain_tokens(&client, &state, &id, "/api/v1/auth/refresh", body).await
                 }
                 (Op::Update, Some(token)) => {
                     let path = format!("/api/v1/users/{id}");
