@@ -171,7 +171,7 @@ fn scan(limit: Duration) {
         let restart = entry.child.as_ref().is_some_and(|c| c.restart_on_stall);
         tracing::error!(
             actor = entry.actor,
-            message = entry.message,
+            message_type = entry.message,
             elapsed_ms = elapsed.as_millis() as u64,
             limit_ms = limit.as_millis() as u64,
             restart,

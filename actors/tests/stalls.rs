@@ -7,7 +7,7 @@ mod common;
 
 use ::actors::{ChildOptions, Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
-use common::{counter_value, eventually};
+use common::{capture_logs, captured_logs, counter_value, eventually};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -118,6 +118,7 @@ const RESTART_ON_STALL: ChildOptions = ChildOptions {
 
 #[actix_rt::test]
 async fn a_handler_hung_in_an_await_is_reported_and_the_actor_restarted() {
+    capture_logs();
     let sup = supervisor();
     let worker = sup.spawn_with(
         "hanging",
@@ -137,6 +138,14 @@ async fn a_handler_hung_in_an_await_is_reported_and_the_actor_restarted() {
         stall_restarts() > restarts_before
     })
     .await;
+    // The report names the actor and the message type it is stuck on.
+    let logs = captured_logs();
+    let report = logs
+        .lines()
+        .find(|l| l.contains("actor stalled"))
+        .unwrap_or_else(|| panic!("no stall report in:\n{logs}"));
+    assert!(report.contains("actor=\"Worker\""), "{report}");
+    assert!(report.contains("message_type=\"HangForever\""), "{report}");
     // Same address, fresh state.
     assert_eq!(worker.ask(Ping).await.unwrap(), Ok(1));
     let tree = sup.describe().await.unwrap();
