@@ -260,7 +260,18 @@ impl Prometheus {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let port = free_port();
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-        let child = Command::new("prometheus")
+        let mut command = Command::new("prometheus");
+        // Killed with the test process even when that is killed outright (a nextest timeout),
+        // where no Drop runs.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            use std::os::unix::process::CommandExt as _;
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
             .arg(format!(
                 "--config.file={}",
                 dir.join("prometheus.yml").display()
