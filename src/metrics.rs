@@ -19,6 +19,10 @@ pub const COMMAND_TYPES: &[&str] = &[
     "UpdateUser",
     "DeactivateUser",
     "ChangePassword",
+    "RequestPasswordReset",
+    "ResetPassword",
+    "RequestEmailVerification",
+    "VerifyEmail",
 ];
 const COMMAND_STATUSES: &[&str] = &["accepted", "succeeded", "failed"];
 /// `application_errors_total` label pairs, all known up front.
@@ -80,7 +84,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     ),
     user_operations: counter(
         "user_operations_total",
-        "User operations applied by a worker (register|update|deactivate|change_password), by status (success|failure)",
+        "User operations applied by a worker (register, update, deactivate, change_password, reset_password, verify_email, ...), by status (success|failure)",
         &["operation", "status"],
     ),
     query_processing: counter(
@@ -194,6 +198,10 @@ pub fn user_operation_name(command_type: &str) -> &'static str {
         "UpdateUser" => "update",
         "DeactivateUser" => "deactivate",
         "ChangePassword" => "change_password",
+        "RequestPasswordReset" => "request_password_reset",
+        "ResetPassword" => "reset_password",
+        "RequestEmailVerification" => "request_email_verification",
+        "VerifyEmail" => "verify_email",
         _ => "other",
     }
 }

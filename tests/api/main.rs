@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod helpers;
+mod mail_tls;
 mod messaging;
 mod metrics;
 mod monitoring;
@@ -10,6 +11,9 @@ mod notifications;
 mod openapi;
 mod operations;
 mod ops;
+mod recovery;
 mod register;
 mod security;
+mod smtp;
 mod trace_context;
+mod verification;

@@ -20,6 +20,7 @@ pub const KNOWN_OPERATIONS: &[(&str, &str)] = &[
     ("update", "login_throttle"),
     ("select", "outbox"),
     ("update", "outbox"),
+    ("select", "one_time_tokens"),
 ];
 
 /// Runs `operation` and records its outcome and duration under (`operation`, `table`).
