@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod notifications;
 pub mod startup;
 pub mod telemetry;
+pub mod trace_context;
 pub mod variables;

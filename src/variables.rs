@@ -181,6 +181,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "false",
         "true: logins to unverified addresses answer 403",
     ),
+    (
+        "MONITOR_INTERVAL_MS",
+        "5000",
+        "how often queue depths, the pool and active users are sampled",
+    ),
+    (
+        "ACTOR_STALL_MS",
+        "60000",
+        "a message still in its handler after this long is a stall",
+    ),
 ];
 
 /// The `--help` epilogue: every variable with its default.
