@@ -456,6 +456,7 @@ fn build_auth(
             update: account.port(),
             deactivate: account.port(),
             change_password: account.port(),
+            change_role: account.port(),
         },
         authentication: AuthState {
             tokens,

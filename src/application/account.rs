@@ -87,13 +87,19 @@ impl AccountService {
     }
 }
 
+impl AccountService {
+    pub(super) fn commands(&self) -> Port<SubmitCommand> {
+        self.commands.clone()
+    }
+}
+
 impl Actor for AccountService {
     type Context = Context<Self>;
 }
 
 impl Supervised for AccountService {}
 
-async fn submit(
+pub(super) async fn submit(
     commands: &Port<SubmitCommand>,
     command: Command,
     origin: Origin,

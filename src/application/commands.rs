@@ -18,6 +18,7 @@ pub enum Command {
     UpdateUser(UpdateUserCommand),
     DeactivateUser(DeactivateUserCommand),
     ChangePassword(ChangePasswordCommand),
+    ChangeRole(super::roles::ChangeRoleCommand),
 }
 
 impl Command {
@@ -27,6 +28,7 @@ impl Command {
             Command::UpdateUser(c) => c.command_id,
             Command::DeactivateUser(c) => c.command_id,
             Command::ChangePassword(c) => c.command_id,
+            Command::ChangeRole(c) => c.command_id,
         }
     }
 
@@ -36,6 +38,7 @@ impl Command {
             Command::UpdateUser(_) => "UpdateUser",
             Command::DeactivateUser(_) => "DeactivateUser",
             Command::ChangePassword(_) => "ChangePassword",
+            Command::ChangeRole(_) => "ChangeRole",
         }
     }
 
@@ -46,6 +49,7 @@ impl Command {
             Command::UpdateUser(_) => "users.update",
             Command::DeactivateUser(_) => "users.deactivate",
             Command::ChangePassword(_) => "users.change-password",
+            Command::ChangeRole(_) => "users.change-role",
         }
     }
 }

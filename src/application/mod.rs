@@ -13,3 +13,4 @@ pub mod command_executor;
 pub mod commands;
 pub mod ports;
 pub mod register_user;
+pub mod roles;

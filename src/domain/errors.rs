@@ -112,6 +112,8 @@ pub enum UserError {
     NotFound,
     #[error("the user was changed since the version you read")]
     VersionMismatch,
+    #[error("the last active admin can be neither demoted nor deactivated")]
+    LastAdmin,
 }
 
 impl UserError {
@@ -122,6 +124,7 @@ impl UserError {
             Self::UsernameTaken => "username_taken",
             Self::NotFound => "user_not_found",
             Self::VersionMismatch => "version_mismatch",
+            Self::LastAdmin => "last_admin",
         }
     }
 }

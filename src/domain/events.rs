@@ -33,6 +33,14 @@ pub enum DomainEvent {
         user_id: UserId,
         occurred_at: DateTime<Utc>,
     },
+    UserRoleChanged {
+        event_id: Uuid,
+        user_id: UserId,
+        occurred_at: DateTime<Utc>,
+        /// `"user"` or `"admin"`.
+        role: String,
+        previous_role: String,
+    },
 }
 
 impl DomainEvent {
@@ -65,11 +73,27 @@ impl DomainEvent {
         }
     }
 
+    pub fn user_role_changed(
+        user_id: UserId,
+        previous: super::user::Role,
+        role: super::user::Role,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::UserRoleChanged {
+            event_id: Uuid::now_v7(),
+            user_id,
+            occurred_at,
+            role: role.as_str().to_owned(),
+            previous_role: previous.as_str().to_owned(),
+        }
+    }
+
     pub fn event_id(&self) -> Uuid {
         match self {
             Self::UserCreated { event_id, .. }
             | Self::UserUpdated { event_id, .. }
-            | Self::UserDeactivated { event_id, .. } => *event_id,
+            | Self::UserDeactivated { event_id, .. }
+            | Self::UserRoleChanged { event_id, .. } => *event_id,
         }
     }
 
@@ -77,7 +101,8 @@ impl DomainEvent {
         match self {
             Self::UserCreated { user_id, .. }
             | Self::UserUpdated { user_id, .. }
-            | Self::UserDeactivated { user_id, .. } => *user_id,
+            | Self::UserDeactivated { user_id, .. }
+            | Self::UserRoleChanged { user_id, .. } => *user_id,
         }
     }
 
@@ -85,7 +110,8 @@ impl DomainEvent {
         match self {
             Self::UserCreated { occurred_at, .. }
             | Self::UserUpdated { occurred_at, .. }
-            | Self::UserDeactivated { occurred_at, .. } => *occurred_at,
+            | Self::UserDeactivated { occurred_at, .. }
+            | Self::UserRoleChanged { occurred_at, .. } => *occurred_at,
         }
     }
 
@@ -95,6 +121,7 @@ impl DomainEvent {
             Self::UserCreated { .. } => "users.user.created",
             Self::UserUpdated { .. } => "users.user.updated",
             Self::UserDeactivated { .. } => "users.user.deactivated",
+            Self::UserRoleChanged { .. } => "users.user.role-changed",
         }
     }
 
@@ -104,6 +131,7 @@ impl DomainEvent {
             Self::UserCreated { .. } => "UserCreated",
             Self::UserUpdated { .. } => "UserUpdated",
             Self::UserDeactivated { .. } => "UserDeactivated",
+            Self::UserRoleChanged { .. } => "UserRoleChanged",
         }
     }
 }
@@ -217,6 +245,18 @@ mod tests {
         assert_eq!(deactivated.occurred_at(), at(1_700_000_200));
         let json = serde_json::to_value(&updated).unwrap();
         assert_eq!(json["changed"], serde_json::json!(["email"]));
+    }
+
+    #[test]
+    fn role_changed_round_trips() {
+        let event =
+            DomainEvent::user_role_changed(user().id, Role::User, Role::Admin, at(1_700_000_300));
+        assert_eq!(event.routing_key(), "users.user.role-changed");
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "UserRoleChanged");
+        assert_eq!(json["role"], "admin");
+        assert_eq!(json["previous_role"], "user");
+        assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);
     }
 
     #[test]

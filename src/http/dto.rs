@@ -33,6 +33,8 @@ pub struct UserResponse {
     pub id: String,
     pub email: String,
     pub username: String,
+    /// `"user"` or `"admin"`.
+    pub role: String,
     pub first_name: String,
     pub last_name: String,
     pub full_name: String,
@@ -47,6 +49,7 @@ impl From<&User> for UserResponse {
             id: u.id.to_string(),
             email: u.email.as_str().to_owned(),
             username: u.username.as_str().to_owned(),
+            role: u.role.as_str().to_owned(),
             first_name: u.first_name.as_str().to_owned(),
             last_name: u.last_name.as_str().to_owned(),
             full_name: u.full_name(),

@@ -2,7 +2,7 @@
 //! `/api-docs/openapi.json`, with an interactive page at `/docs`.
 
 use super::dto;
-use super::routes::{auth, commands, ops, users};
+use super::routes::{auth, commands, ops, roles, users};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         users::register, users::register_with_slash, users::list_users, users::me, users::get_user,
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
+        roles::change_role,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         ops::health, ops::ready, ops::metrics, ops::supervision,

@@ -87,6 +87,9 @@ impl ApiError {
             ApiError::Conflict { code, .. } if code == "username_taken" => {
                 ("/problems/username-taken", "Username already taken")
             }
+            ApiError::Conflict { code, .. } if code == "last_admin" => {
+                ("/problems/last-admin", "The last active admin must stay")
+            }
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflict"),
             ApiError::IdempotencyKeyReused => {
                 ("/problems/idempotency-key-reused", "Idempotency-Key reused")
@@ -235,6 +238,15 @@ impl From<crate::application::account::AccountError> for ApiError {
             A::NotFound => ApiError::NotFound("user not found".into()),
             A::Invalid(errors) => ApiError::Validation(errors),
             A::Infra(e) => ApiError::Unavailable(e),
+        }
+    }
+}
+
+impl From<crate::application::roles::RoleError> for ApiError {
+    fn from(e: crate::application::roles::RoleError) -> Self {
+        match e {
+            crate::application::roles::RoleError::Forbidden => ApiError::Forbidden,
+            crate::application::roles::RoleError::Account(e) => e.into(),
         }
     }
 }

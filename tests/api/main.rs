@@ -9,4 +9,5 @@ mod openapi;
 mod operations;
 mod ops;
 mod register;
+mod roles;
 mod security;

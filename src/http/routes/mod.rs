@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod commands;
 pub mod ops;
+pub mod roles;
 pub mod users;
 
 use super::auth::AuthState;
@@ -32,6 +33,7 @@ pub struct AccountPorts {
     pub update: Port<UpdateProfile>,
     pub deactivate: Port<DeactivateAccount>,
     pub change_password: Port<ChangePassword>,
+    pub change_role: Port<crate::application::roles::ChangeRole>,
 }
 
 #[derive(Clone)]
@@ -125,6 +127,11 @@ pub fn api_routes() -> Vec<RouteEntry> {
             Method::PUT,
             "/api/v1/users/{id}/password",
             web::put().to(users::change_password),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/{id}/role",
+            web::put().to(roles::change_role),
         ),
         (
             Method::GET,

@@ -7,6 +7,7 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod role_commands;
 pub mod user_commands;
 pub mod user_repository;
 
