@@ -27,6 +27,7 @@ use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
 use crate::infrastructure::postgres::auth_store::AuthStore;
+use crate::infrastructure::postgres::revocation_listener::RevocationListener;
 use crate::infrastructure::postgres::{
     self, command_store::CommandStore, user_repository::UserRepository,
 };
@@ -222,6 +223,7 @@ impl Application {
                 commands: Port::pooled(&command_stores),
                 auth: auth.routes,
                 account: auth.account,
+                sessions: auth.sessions,
                 authentication: auth.authentication,
                 default_wait: settings.command_wait,
                 reply_queue: reply_queue.clone(),
@@ -374,6 +376,7 @@ impl Application {
 struct AuthWiring {
     routes: crate::http::routes::AuthEndpoints,
     account: AccountPorts,
+    sessions: crate::http::routes::SessionPorts,
     authentication: AuthState,
 }
 
@@ -400,6 +403,16 @@ fn build_auth(
             move || AuthStore::new(pool, ttl),
         )
     };
+    {
+        // Revocations committed anywhere reach this replica's session cache (LISTEN/NOTIFY).
+        let (pool, cache) = (pool.clone(), store.port());
+        persistence.spawn(
+            "revocation-listener",
+            &io[io.len() - 1],
+            Restart::Permanent,
+            move || RevocationListener::new(pool, cache),
+        );
+    }
     // A real hash at the configured cost, verified against when an email is unknown so that a
     // miss costs the same bcrypt work as a hit (made once, at start-up).
     let dummy_hash = PasswordHash::new(bcrypt::hash(
@@ -457,6 +470,10 @@ fn build_auth(
             deactivate: account.port(),
             change_password: account.port(),
             change_role: account.port(),
+        },
+        sessions: crate::http::routes::SessionPorts {
+            list: store.port(),
+            end: store.port(),
         },
         authentication: AuthState {
             tokens,

@@ -57,12 +57,14 @@ pub struct Login {
     pub email: String,
     pub password: String,
     pub client_address: String,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Message)]
 #[rtype(result = "Result<Option<TokenPair>, InfraError>")]
 pub struct Refresh {
     pub refresh_token: String,
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Message)]
@@ -185,6 +187,10 @@ impl Handler<Login> for AuthService {
                 .ask(StartSession {
                     user_id: credentials.user_id,
                     refresh_ttl: policy.refresh_ttl,
+                    client: super::sessions::ClientInfo::new(
+                        msg.user_agent.as_deref(),
+                        Some(msg.client_address.clone()),
+                    ),
                 })
                 .await
                 .map_err(mailbox)??;
@@ -247,6 +253,7 @@ impl Handler<Refresh> for AuthService {
                 .ask(RotateRefreshToken {
                     token: msg.refresh_token,
                     refresh_ttl: ttl,
+                    client: msg.client,
                 })
                 .await
                 .map_err(mailbox)??

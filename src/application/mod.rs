@@ -14,3 +14,4 @@ pub mod commands;
 pub mod ports;
 pub mod register_user;
 pub mod roles;
+pub mod sessions;

@@ -11,3 +11,4 @@ mod ops;
 mod register;
 mod roles;
 mod security;
+mod sessions;

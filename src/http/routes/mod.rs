@@ -5,6 +5,7 @@ pub mod auth;
 pub mod commands;
 pub mod ops;
 pub mod roles;
+pub mod sessions;
 pub mod users;
 
 use super::auth::AuthState;
@@ -37,6 +38,12 @@ pub struct AccountPorts {
 }
 
 #[derive(Clone)]
+pub struct SessionPorts {
+    pub list: Port<crate::application::sessions::ListSessions>,
+    pub end: Port<crate::application::sessions::EndSession>,
+}
+
+#[derive(Clone)]
 pub struct ApiState {
     pub register: Port<RegisterUser>,
     pub completions: Port<AwaitCompletion>,
@@ -45,6 +52,7 @@ pub struct ApiState {
     pub commands: Port<GetCommand>,
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
+    pub sessions: SessionPorts,
     pub authentication: AuthState,
     pub default_wait: Duration,
     pub reply_queue: String,
@@ -103,6 +111,16 @@ pub fn api_routes() -> Vec<RouteEntry> {
             web::post().to(users::register_with_slash),
         ),
         (Method::GET, "/api/v1/users/me", web::get().to(users::me)),
+        (
+            Method::GET,
+            "/api/v1/users/me/sessions",
+            web::get().to(sessions::list_sessions),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/users/me/sessions/{id}",
+            web::delete().to(sessions::end_session),
+        ),
         (
             Method::GET,
             "/api/v1/users/{id}",

@@ -7,7 +7,9 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod revocation_listener;
 pub mod role_commands;
+pub mod sessions;
 pub mod user_commands;
 pub mod user_repository;
 
