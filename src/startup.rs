@@ -13,6 +13,9 @@
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
+use crate::application::mfa::{MfaPorts, MfaService};
+use crate::application::mfa_login::MfaLoginPorts;
+use crate::application::mfa_ports::SecretCipher;
 use crate::application::ports::TokenService;
 use crate::application::register_user::RegistrationService;
 use crate::config::Settings;
@@ -20,6 +23,7 @@ use crate::domain::{LockoutPolicy, PasswordHash};
 use crate::http::auth::AuthState;
 use crate::http::routes::AccountPorts;
 use crate::http::{self, ApiState, OpsState};
+use crate::infrastructure::crypto::DataCipher;
 use crate::infrastructure::health::HealthProbe;
 use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
 use crate::infrastructure::messaging::completions::CompletionTracker;
@@ -224,6 +228,7 @@ impl Application {
                 auth: auth.routes,
                 account: auth.account,
                 sessions: auth.sessions,
+                mfa: auth.mfa,
                 authentication: auth.authentication,
                 default_wait: settings.command_wait,
                 reply_queue: reply_queue.clone(),
@@ -377,6 +382,7 @@ struct AuthWiring {
     routes: crate::http::routes::AuthEndpoints,
     account: AccountPorts,
     sessions: crate::http::routes::SessionPorts,
+    mfa: crate::http::routes::MfaEndpoints,
     authentication: AuthState,
 }
 
@@ -413,6 +419,10 @@ fn build_auth(
             move || RevocationListener::new(pool, cache),
         );
     }
+    let cipher: Arc<dyn SecretCipher> = Arc::new(
+        DataCipher::new(settings.data_encryption_key.expose())
+            .ok_or_else(|| anyhow::anyhow!("DATA_ENCRYPTION_KEY is not base64 of 32 bytes"))?,
+    );
     // A real hash at the configured cost, verified against when an email is unknown so that a
     // miss costs the same bcrypt work as a hit (made once, at start-up).
     let dummy_hash = PasswordHash::new(bcrypt::hash(
@@ -430,6 +440,14 @@ fn build_auth(
         check_throttle: store.port(),
         record_failure: store.port(),
         clear_failures: store.port(),
+        mfa: MfaLoginPorts {
+            find_totp: store.port(),
+            create_challenge: store.port(),
+            consume_challenge: store.port(),
+            use_step: store.port(),
+            use_recovery_code: store.port(),
+            cipher: cipher.clone(),
+        },
     };
     let lockout = |max_failures| LockoutPolicy {
         max_failures,
@@ -459,6 +477,18 @@ fn build_auth(
             AccountService::new(stores, creds, verify, hash)
         })
     };
+    let mfa = {
+        let ports = MfaPorts {
+            commands: Port::pooled(command_stores),
+            find_totp: store.port(),
+            credentials: store.port(),
+            verify: Port::pooled(hashers),
+        };
+        let issuer = settings.auth.issuer.clone();
+        application.spawn("mfa", &io[0], Restart::Permanent, move || {
+            MfaService::new(ports, cipher, issuer)
+        })
+    };
     Ok(AuthWiring {
         routes: crate::http::routes::AuthEndpoints {
             login: auth.port(),
@@ -470,6 +500,12 @@ fn build_auth(
             deactivate: account.port(),
             change_password: account.port(),
             change_role: account.port(),
+        },
+        mfa: crate::http::routes::MfaEndpoints {
+            enrol: mfa.port(),
+            confirm: mfa.port(),
+            disable: mfa.port(),
+            login: auth.port(),
         },
         sessions: crate::http::routes::SessionPorts {
             list: store.port(),

@@ -42,7 +42,10 @@ impl Handler<ExecuteCommand> for CommandExecutor {
                 | Command::UpdateUser(_)
                 | Command::DeactivateUser(_)
                 | Command::ChangePassword(_)
-                | Command::ChangeRole(_)) => users
+                | Command::ChangeRole(_)
+                | Command::EnrolTotp(_)
+                | Command::ConfirmTotp(_)
+                | Command::DisableTotp(_)) => users
                     .ask(ApplyUserCommand { command })
                     .await
                     .map_err(|e| InfraError::new("user repository", e))?,

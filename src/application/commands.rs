@@ -19,6 +19,9 @@ pub enum Command {
     DeactivateUser(DeactivateUserCommand),
     ChangePassword(ChangePasswordCommand),
     ChangeRole(super::roles::ChangeRoleCommand),
+    EnrolTotp(super::mfa::EnrolTotpCommand),
+    ConfirmTotp(super::mfa::ConfirmTotpCommand),
+    DisableTotp(super::mfa::DisableTotpCommand),
 }
 
 impl Command {
@@ -29,6 +32,9 @@ impl Command {
             Command::DeactivateUser(c) => c.command_id,
             Command::ChangePassword(c) => c.command_id,
             Command::ChangeRole(c) => c.command_id,
+            Command::EnrolTotp(c) => c.command_id,
+            Command::ConfirmTotp(c) => c.command_id,
+            Command::DisableTotp(c) => c.command_id,
         }
     }
 
@@ -39,6 +45,9 @@ impl Command {
             Command::DeactivateUser(_) => "DeactivateUser",
             Command::ChangePassword(_) => "ChangePassword",
             Command::ChangeRole(_) => "ChangeRole",
+            Command::EnrolTotp(_) => "EnrolTotp",
+            Command::ConfirmTotp(_) => "ConfirmTotp",
+            Command::DisableTotp(_) => "DisableTotp",
         }
     }
 
@@ -50,6 +59,9 @@ impl Command {
             Command::DeactivateUser(_) => "users.deactivate",
             Command::ChangePassword(_) => "users.change-password",
             Command::ChangeRole(_) => "users.change-role",
+            Command::EnrolTotp(_) => "users.mfa.enrol-totp",
+            Command::ConfirmTotp(_) => "users.mfa.confirm-totp",
+            Command::DisableTotp(_) => "users.mfa.disable-totp",
         }
     }
 }

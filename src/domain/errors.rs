@@ -114,6 +114,10 @@ pub enum UserError {
     VersionMismatch,
     #[error("the last active admin can be neither demoted nor deactivated")]
     LastAdmin,
+    #[error("two-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    #[error("no pending TOTP enrolment matches; start again")]
+    MfaNotPending,
 }
 
 impl UserError {
@@ -125,6 +129,8 @@ impl UserError {
             Self::NotFound => "user_not_found",
             Self::VersionMismatch => "version_mismatch",
             Self::LastAdmin => "last_admin",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotPending => "mfa_not_pending",
         }
     }
 }

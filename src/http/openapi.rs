@@ -2,7 +2,7 @@
 //! `/api-docs/openapi.json`, with an interactive page at `/docs`.
 
 use super::dto;
-use super::routes::{auth, commands, ops, roles, sessions, users};
+use super::routes::{auth, commands, mfa, ops, roles, sessions, users};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         users::register, users::register_with_slash, users::list_users, users::me, users::get_user,
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
         roles::change_role, sessions::list_sessions, sessions::end_session,
+        mfa::enrol, mfa::confirm, mfa::disable, mfa::login_mfa,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         ops::health, ops::ready, ops::metrics, ops::supervision,
@@ -23,7 +24,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted)),
     modifiers(&BearerAuth),
-    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "commands"), (name = "ops"))
+    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "ops"))
 )]
 pub struct ApiDoc;
 

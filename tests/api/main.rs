@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod helpers;
 mod messaging;
+mod mfa;
 mod notifications;
 mod openapi;
 mod operations;

@@ -30,7 +30,7 @@ pub(super) fn client_address(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-fn user_agent(req: &HttpRequest) -> Option<String> {
+pub(super) fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -64,6 +64,7 @@ pub async fn login(
         LoginOutcome::Success(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(&pair))),
         LoginOutcome::InvalidCredentials => Err(ApiError::Unauthorized(INVALID_CREDENTIALS)),
         LoginOutcome::Locked { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
+        LoginOutcome::MfaRequired { mfa_token } => Err(ApiError::MfaRequired { mfa_token }),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod mfa;
 pub mod ops;
 pub mod roles;
 pub mod sessions;
@@ -38,6 +39,14 @@ pub struct AccountPorts {
 }
 
 #[derive(Clone)]
+pub struct MfaEndpoints {
+    pub enrol: Port<crate::application::mfa::StartTotpEnrolment>,
+    pub confirm: Port<crate::application::mfa::ConfirmTotp>,
+    pub disable: Port<crate::application::mfa::DisableTotp>,
+    pub login: Port<crate::application::mfa_login::LoginMfa>,
+}
+
+#[derive(Clone)]
 pub struct SessionPorts {
     pub list: Port<crate::application::sessions::ListSessions>,
     pub end: Port<crate::application::sessions::EndSession>,
@@ -53,6 +62,7 @@ pub struct ApiState {
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
     pub sessions: SessionPorts,
+    pub mfa: MfaEndpoints,
     pub authentication: AuthState,
     pub default_wait: Duration,
     pub reply_queue: String,
@@ -120,6 +130,26 @@ pub fn api_routes() -> Vec<RouteEntry> {
             Method::DELETE,
             "/api/v1/users/me/sessions/{id}",
             web::delete().to(sessions::end_session),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/me/mfa/totp",
+            web::post().to(mfa::enrol),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/users/me/mfa/totp",
+            web::delete().to(mfa::disable),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/me/mfa/totp/confirm",
+            web::post().to(mfa::confirm),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login/mfa",
+            web::post().to(mfa::login_mfa),
         ),
         (
             Method::GET,

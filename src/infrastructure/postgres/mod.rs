@@ -7,6 +7,8 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod mfa_commands;
+pub mod mfa_store;
 pub mod revocation_listener;
 pub mod role_commands;
 pub mod sessions;

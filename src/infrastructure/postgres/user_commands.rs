@@ -31,6 +31,9 @@ pub async fn apply(
         Command::DeactivateUser(c) => deactivate(&mut tx, c).await?,
         Command::ChangePassword(c) => change_password(&mut tx, c).await?,
         Command::ChangeRole(c) => super::role_commands::change_role(&mut tx, c).await?,
+        Command::EnrolTotp(c) => super::mfa_commands::enrol(&mut tx, c).await?,
+        Command::ConfirmTotp(c) => super::mfa_commands::confirm(&mut tx, c).await?,
+        Command::DisableTotp(c) => super::mfa_commands::disable(&mut tx, c).await?,
     };
     if let Some(event) = event {
         record_event(&mut tx, names, &event).await?;
