@@ -4,9 +4,11 @@
 //! ```text
 //! root
 //! ├── messaging      amqp-connection, publisher, [api] reply-consumer, [worker] command-consumer
-//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe
+//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe,
+//! │                  [api] auth-store, revocation-listener
 //! ├── hashing        [api] password-hasher-N   (one dedicated thread each)
-//! ├── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
+//! ├── application    [api] registration, completion-tracker, auth, account, mfa;
+//! │                  [worker] command-executor, command-dispatcher
 //! └── notifications  [worker] welcome-sender, user-created-handler, notifications-consumer
 //! ```
 
