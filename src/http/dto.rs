@@ -172,6 +172,11 @@ pub struct UserListResponse {
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Serialize, ToSchema)]
 pub struct Problem {
+    /// One of `/problems/validation-error`, `bad-request`, `unsupported-media-type`,
+    /// `payload-too-large`, `not-found`, `unauthorized`, `mfa-required` (401 with `mfa_token`),
+    /// `too-many-attempts`, `precondition-failed`, `forbidden`, `method-not-allowed`,
+    /// `email-taken`, `username-taken`, `last-admin`, `mfa-conflict`, `conflict`,
+    /// `idempotency-key-reused`, `service-unavailable`, `internal-error` (all under `/problems/`).
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -180,6 +185,10 @@ pub struct Problem {
     pub instance: Option<String>,
     /// Per-field validation errors (422 only).
     pub errors: Option<Vec<FieldProblem>>,
+    /// Machine-readable reason of a 409 (`email_taken`, `last_admin`, `mfa_already_enabled`, …).
+    pub code: Option<String>,
+    /// `/problems/mfa-required` only: the single-use token for `POST /api/v1/auth/login/mfa`.
+    pub mfa_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -55,7 +55,7 @@ impl Supervised for AuthStore {
     }
 }
 
-fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
+pub(super) fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
     move |e| InfraError::new(context, e)
 }
 

@@ -2,7 +2,7 @@
 //! single-use bookkeeping of codes. Each "use" is one conditional UPDATE, so two concurrent
 //! uses of one code or one token cannot both succeed.
 
-use super::auth_store::AuthStore;
+use super::auth_store::{AuthStore, infra};
 use crate::application::mfa_ports::*;
 use crate::application::ports::InfraError;
 use crate::domain::UserId;
@@ -11,10 +11,6 @@ use base64::Engine as _;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
-    move |e| InfraError::new(context, e)
-}
 
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()

@@ -1,6 +1,6 @@
 //! The auth store answers the session-management ports: list a user's live sessions, end one.
 
-use super::auth_store::AuthStore;
+use super::auth_store::{AuthStore, infra};
 use crate::application::ports::InfraError;
 use crate::application::sessions::{EndSession, ListSessions, SessionInfo};
 use actix::prelude::*;
@@ -32,7 +32,7 @@ impl Handler<ListSessions> for AuthStore {
             .bind(msg.user_id.as_uuid())
             .fetch_all(&pool)
             .await
-            .map_err(|e| InfraError::new("listing sessions", e))?;
+            .map_err(infra("listing sessions"))?;
             Ok(rows
                 .into_iter()
                 .map(
@@ -65,7 +65,7 @@ impl Handler<EndSession> for AuthStore {
             .bind(msg.user_id.as_uuid())
             .execute(&pool)
             .await
-            .map_err(|e| InfraError::new("ending a session", e))?;
+            .map_err(infra("ending a session"))?;
             Ok(ended.rows_affected() == 1)
         })
     }
