@@ -63,6 +63,27 @@ async fn a_user_lists_their_sessions_and_ends_one() {
     let phone_session = listed.iter().find(|s| s["id"] == phone_id).unwrap();
     assert_eq!(phone_session["user_agent"], "Phone/2.1");
 
+    // An authenticated request counts as use (at most once a minute): age the session, then use it.
+    sqlx::query("UPDATE auth_sessions SET last_used_at = now() - interval '1 hour' WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(phone_id).unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get_as("/api/v1/users/me", token(&phone, "access_token"))
+            .await
+            .status,
+        200
+    );
+    let recent: bool = sqlx::query_scalar(
+        "SELECT last_used_at > now() - interval '1 minute' FROM auth_sessions WHERE id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(phone_id).unwrap())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(recent, "the request was recorded as use");
+
     let path = format!("/api/v1/users/me/sessions/{phone_id}");
     let ended = app
         .send_as("DELETE", &path, token(&laptop, "access_token"), None, &[])

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 pub struct SessionResponse {
     pub id: String,
     pub created_at: DateTime<Utc>,
-    /// The last login or token refresh on this session.
+    /// The last login, token refresh or authenticated request (to the minute) on this session.
     pub last_used_at: DateTime<Utc>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,

@@ -312,8 +312,14 @@ impl Handler<CheckSession> for AuthStore {
         let pool = self.pool.clone();
         let generation = self.evictions;
         let lookup = async move {
+            // The same round trip records the use for the session list, at most once a minute
+            // per session so that reads do not turn into a write each.
             let row: Option<(Uuid, String, String)> = sqlx::query_as(
-                "SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
+                "WITH used AS (
+                     UPDATE auth_sessions SET last_used_at = now()
+                     WHERE id = $1 AND revoked_at IS NULL AND last_used_at < now() - interval '60 seconds'
+                 )
+                 SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.id = $1 AND s.revoked_at IS NULL AND u.is_active",
             )
             .bind(msg.session_id)
