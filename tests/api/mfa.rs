@@ -313,3 +313,53 @@ async fn the_secret_and_recovery_codes_stay_out_of_the_broker_the_outbox_and_the
         assert!(!logs.contains(code.as_str()), "recovery code in the logs");
     }
 }
+
+#[actix_web::test]
+async fn one_code_used_twice_at_the_same_moment_logs_in_once() {
+    let app = spawn_app().await;
+    let user = enrolled_user(&app, "1").await;
+    let (first, second) = futures_util::future::join(
+        mfa_token(&app, "user1@example.com"),
+        mfa_token(&app, "user1@example.com"),
+    )
+    .await;
+    let next = code(&user.secret, 1);
+    let (a, b) = futures_util::future::join(
+        second_step(&app, &first, &next),
+        second_step(&app, &second, &next),
+    )
+    .await;
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 401]);
+}
+
+#[actix_web::test]
+async fn enrolment_answers_asynchronously_with_the_secret_and_the_command() {
+    let app = spawn_app().await;
+    let (_, token) = app.user("1").await;
+    let res = app
+        .send_as(
+            "POST",
+            "/api/v1/users/me/mfa/totp",
+            &token,
+            None,
+            &[("prefer", "respond-async")],
+        )
+        .await;
+    assert_eq!(res.status, 202, "{}", String::from_utf8_lossy(&res.body));
+    let body = res.json();
+    let secret = body["secret"].as_str().unwrap();
+    let command = app.wait_for_command(&res.header("location").unwrap()).await;
+    assert_eq!(
+        (command["type"].as_str(), command["status"].as_str()),
+        (Some("EnrolTotp"), Some("succeeded"))
+    );
+    let confirmed = confirm(&app, &token, &code(secret, 0)).await;
+    assert_eq!(
+        confirmed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&confirmed.body)
+    );
+}
