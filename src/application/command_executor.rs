@@ -45,7 +45,11 @@ impl Handler<ExecuteCommand> for CommandExecutor {
                 | Command::ChangeRole(_)
                 | Command::EnrolTotp(_)
                 | Command::ConfirmTotp(_)
-                | Command::DisableTotp(_)) => users
+                | Command::DisableTotp(_)
+                | Command::RequestPasswordReset(_)
+                | Command::ResetPassword(_)
+                | Command::RequestEmailVerification(_)
+                | Command::VerifyEmail(_)) => users
                     .ask(ApplyUserCommand { command })
                     .await
                     .map_err(|e| InfraError::new("user repository", e))?,

@@ -22,6 +22,10 @@ pub enum Command {
     EnrolTotp(super::mfa::EnrolTotpCommand),
     ConfirmTotp(super::mfa::ConfirmTotpCommand),
     DisableTotp(super::mfa::DisableTotpCommand),
+    RequestPasswordReset(super::recovery::RequestPasswordResetCommand),
+    ResetPassword(super::recovery::ResetPasswordCommand),
+    RequestEmailVerification(super::recovery::RequestEmailVerificationCommand),
+    VerifyEmail(super::recovery::VerifyEmailCommand),
 }
 
 impl Command {
@@ -35,6 +39,10 @@ impl Command {
             Command::EnrolTotp(c) => c.command_id,
             Command::ConfirmTotp(c) => c.command_id,
             Command::DisableTotp(c) => c.command_id,
+            Command::RequestPasswordReset(c) => c.command_id,
+            Command::ResetPassword(c) => c.command_id,
+            Command::RequestEmailVerification(c) => c.command_id,
+            Command::VerifyEmail(c) => c.command_id,
         }
     }
 
@@ -48,6 +56,10 @@ impl Command {
             Command::EnrolTotp(_) => "EnrolTotp",
             Command::ConfirmTotp(_) => "ConfirmTotp",
             Command::DisableTotp(_) => "DisableTotp",
+            Command::RequestPasswordReset(_) => "RequestPasswordReset",
+            Command::ResetPassword(_) => "ResetPassword",
+            Command::RequestEmailVerification(_) => "RequestEmailVerification",
+            Command::VerifyEmail(_) => "VerifyEmail",
         }
     }
 
@@ -62,6 +74,10 @@ impl Command {
             Command::EnrolTotp(_) => "users.mfa.enrol-totp",
             Command::ConfirmTotp(_) => "users.mfa.confirm-totp",
             Command::DisableTotp(_) => "users.mfa.disable-totp",
+            Command::RequestPasswordReset(_) => "users.request-password-reset",
+            Command::ResetPassword(_) => "users.reset-password",
+            Command::RequestEmailVerification(_) => "users.request-email-verification",
+            Command::VerifyEmail(_) => "users.verify-email",
         }
     }
 }

@@ -179,7 +179,7 @@ impl Handler<StartTotpEnrolment> for MfaService {
                 user_id,
                 sealed_secret,
             });
-            let submission = submit(&ports.commands, command, msg.origin).await?;
+            let submission = submit::<MfaError>(&ports.commands, command, msg.origin).await?;
             let otpauth_uri = secret.otpauth_uri(&issuer, &msg.principal.email);
             Ok(Enrolment {
                 submission,
@@ -221,7 +221,7 @@ impl Handler<ConfirmTotp> for MfaService {
                 step,
                 recovery_code_hashes: codes.iter().map(|c| recovery_code_hash(c)).collect(),
             });
-            let submission = submit(&ports.commands, command, msg.origin).await?;
+            let submission = submit::<MfaError>(&ports.commands, command, msg.origin).await?;
             Ok((submission, codes))
         })
     }
@@ -259,7 +259,7 @@ impl Handler<DisableTotp> for MfaService {
                 command_id: Uuid::now_v7(),
                 user_id,
             });
-            Ok(submit(&ports.commands, command, msg.origin).await?)
+            submit::<MfaError>(&ports.commands, command, msg.origin).await
         })
     }
 }

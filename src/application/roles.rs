@@ -50,7 +50,7 @@ impl Handler<ChangeRole> for AccountService {
                 user_id: msg.user_id,
                 role: msg.role,
             });
-            Ok(submit(&commands, command, msg.origin).await?)
+            Ok(submit::<AccountError>(&commands, command, msg.origin).await?)
         })
     }
 }

@@ -118,6 +118,9 @@ pub enum UserError {
     MfaAlreadyEnabled,
     #[error("no pending TOTP enrolment matches; start again")]
     MfaNotPending,
+    /// A one-time token that is unknown, expired, already used or superseded.
+    #[error("the token is invalid, expired or already used")]
+    InvalidToken,
 }
 
 impl UserError {
@@ -131,6 +134,7 @@ impl UserError {
             Self::LastAdmin => "last_admin",
             Self::MfaAlreadyEnabled => "mfa_already_enabled",
             Self::MfaNotPending => "mfa_not_pending",
+            Self::InvalidToken => "invalid_token",
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Pure computation: the caller supplies the time and the last accepted step.
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //! `/api-docs/openapi.json`, with an interactive page at `/docs`.
 
 use super::dto;
-use super::routes::{auth, commands, mfa, ops, roles, sessions, users};
+use super::routes::{auth, commands, mfa, ops, recovery, roles, sessions, users};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -19,10 +19,13 @@ use utoipa::{Modify, OpenApi};
         mfa::enrol, mfa::confirm, mfa::disable, mfa::login_mfa,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
+        recovery::request_password_reset, recovery::confirm_password_reset,
+        recovery::verify_email, recovery::resend_verification,
         ops::health, ops::ready, ops::metrics, ops::supervision,
         openapi_json, docs,
     ),
-    components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted)),
+    components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
+        recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification)),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "ops"))
 )]

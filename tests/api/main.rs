@@ -3,13 +3,17 @@
 mod auth;
 mod bad_input;
 mod helpers;
+mod mail_tls;
 mod messaging;
 mod mfa;
 mod notifications;
 mod openapi;
 mod operations;
 mod ops;
+mod recovery;
 mod register;
 mod roles;
 mod security;
 mod sessions;
+mod smtp;
+mod verification;

@@ -165,10 +165,10 @@ pub async fn login_mfa(
     {
         LoginOutcome::Success(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(&pair))),
         LoginOutcome::Locked { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
-        LoginOutcome::InvalidCredentials | LoginOutcome::MfaRequired { .. } => {
-            Err(ApiError::Unauthorized(
-                "the MFA token is invalid, expired or used, or the code is wrong",
-            ))
-        }
+        LoginOutcome::InvalidCredentials
+        | LoginOutcome::MfaRequired { .. }
+        | LoginOutcome::EmailNotVerified => Err(ApiError::Unauthorized(
+            "the MFA token is invalid, expired or used, or the code is wrong",
+        )),
     }
 }

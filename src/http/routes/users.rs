@@ -112,6 +112,7 @@ pub(super) async fn settle(
         CommandStatus::Failed => Err(match record.error_code.as_deref() {
             Some("version_mismatch") => ApiError::PreconditionFailed,
             Some("user_not_found") => ApiError::NotFound("user not found".into()),
+            Some("invalid_token") => ApiError::InvalidToken,
             code => ApiError::Conflict {
                 code: code.unwrap_or("conflict").to_owned(),
                 detail: record.error_detail.unwrap_or_default(),

@@ -9,6 +9,8 @@ pub mod bootstrap;
 pub mod command_store;
 pub mod mfa_commands;
 pub mod mfa_store;
+pub mod one_time_tokens;
+pub mod recovery_commands;
 pub mod revocation_listener;
 pub mod role_commands;
 pub mod sessions;
