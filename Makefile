@@ -120,7 +120,7 @@ compose-check: ## Validate docker-compose.yml (installs Debian's docker-compose 
 	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-compose-check} docker-compose -f $(COMPOSE_FILE) config -q
 	@echo "==> $(COMPOSE_FILE) is valid"
 
-monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboard
+monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboards
 	@monitoring/check.sh
 
 clean: ## Remove build artefacts (target/)

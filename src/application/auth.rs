@@ -4,6 +4,7 @@
 //! wrong password and inactive account take the same path through one bcrypt verification (a
 //! dummy hash at the configured cost stands in for a missing account) and give the same answer.
 
+use super::outcomes::{AuthOutcomes, LoginResult};
 use super::ports::*;
 use crate::domain::{Email, LockoutPolicy, Password, PasswordHash, Principal};
 use ::actors::Port;
@@ -25,6 +26,8 @@ pub struct AuthPorts {
     pub record_failure: Port<RecordLoginFailure>,
     pub clear_failures: Port<ClearLoginFailures>,
     pub mfa: super::mfa_login::MfaLoginPorts,
+    /// Where login outcomes are reported (metrics, in production).
+    pub outcomes: Arc<dyn AuthOutcomes>,
 }
 
 #[derive(Clone, Debug)]
@@ -145,7 +148,7 @@ impl Handler<Login> for AuthService {
                 .map_err(mailbox)??
             {
                 tracing::warn!(outcome = "locked", account = %account_key, client = %msg.client_address, "login attempt");
-                crate::metrics::auth_attempt("locked");
+                ports.outcomes.login(LoginResult::Locked);
                 return Ok(LoginOutcome::Locked { retry_after });
             }
             let credentials = match &email {
@@ -185,7 +188,7 @@ impl Handler<Login> for AuthService {
                     .await
                     .map_err(mailbox)??;
                 tracing::warn!(outcome = "invalid", account = %account_key, client = %msg.client_address, locked_for_s = lock.map(|d| d.as_secs()), "login attempt");
-                crate::metrics::auth_attempt("invalid");
+                ports.outcomes.login(LoginResult::Invalid);
                 return Ok(LoginOutcome::InvalidCredentials);
             };
 
@@ -209,7 +212,7 @@ impl Handler<Login> for AuthService {
                 Some(msg.client_address.clone()),
             );
             let pair = issue_pair(&ports, tokens.as_ref(), &policy, &credentials, client).await?;
-            crate::metrics::auth_attempt("success");
+            ports.outcomes.login(LoginResult::Success);
             tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %pair.principal.user_id, "login attempt");
 
             // The configured cost was raised since this hash was made: upgrade it now that we
@@ -265,7 +268,6 @@ pub(super) async fn issue_pair(
         session_id: grant.session_id,
     };
     let access = tokens.issue_access(&principal)?;
-    crate::metrics::token_issued();
     Ok(TokenPair {
         principal,
         access,
@@ -295,7 +297,6 @@ impl Handler<Refresh> for AuthService {
             {
                 Rotation::Rotated { principal, grant } => {
                     let access = tokens.issue_access(&principal)?;
-                    crate::metrics::token_issued();
                     Ok(Some(TokenPair {
                         principal,
                         access,

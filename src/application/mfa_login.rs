@@ -9,6 +9,7 @@
 use super::auth::{AuthService, LoginOutcome, TokenPair, issue_pair, mailbox};
 use super::mfa::recovery_code_hash;
 use super::mfa_ports::*;
+use super::outcomes::LoginResult;
 use super::ports::*;
 use super::sessions::ClientInfo;
 use crate::domain::UserId;
@@ -138,7 +139,7 @@ impl Handler<LoginMfa> for AuthService {
                 .map_err(mailbox)??
             {
                 tracing::warn!(outcome = "locked", %user_id, client = %msg.client_address, "MFA attempt");
-                crate::metrics::auth_attempt("locked");
+                ports.outcomes.login(LoginResult::Locked);
                 return Ok(LoginOutcome::Locked { retry_after });
             }
             let credentials = ports
@@ -172,7 +173,7 @@ impl Handler<LoginMfa> for AuthService {
                 ClientInfo::new(msg.user_agent.as_deref(), Some(msg.client_address.clone()));
             let pair: TokenPair =
                 issue_pair(&ports, tokens.as_ref(), &policy, &credentials, client).await?;
-            crate::metrics::auth_attempt("success");
+            ports.outcomes.login(LoginResult::Success);
             tracing::info!(outcome = "success", %user_id, client = %msg.client_address, "MFA attempt");
             Ok(LoginOutcome::Success(pair))
         })

@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod mfa_login;
 pub mod mfa_ports;
 pub mod one_time_token;
+pub mod outcomes;
 pub mod ports;
 pub mod recovery;
 pub mod register_user;

@@ -4,12 +4,14 @@
 //! ```text
 //! ConnectionManager --ConnectionEvent::Up/Down--> Publisher (confirm channel)
 //!                                             \-> QueueConsumer (qos channel) --HandleDelivery--> Port
+//!                                             \-> QueueMonitor (passive declares) --> queue_depth{queue}
 //! ```
 
 mod connection;
 mod consumer;
 pub mod headers;
 mod publisher;
+mod queue_monitor;
 mod topology;
 
 pub use connection::{
@@ -20,4 +22,5 @@ pub use consumer::{
     RetryRoute, StopConsuming,
 };
 pub use publisher::{Publish, PublishError, Publisher};
+pub use queue_monitor::{QueueMonitor, queue_depth_gauge};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

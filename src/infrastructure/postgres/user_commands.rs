@@ -123,6 +123,7 @@ async fn record_event(
     let headers = OutboxHeaders {
         message_type: event.event_type().to_owned(),
         request_id: None,
+        traceparent: None,
         reply_to: None,
         mandatory: false,
     };
