@@ -197,13 +197,13 @@ impl Handler<Login> for AuthService {
             });
             if policy.require_verified_email && !credentials.email_verified {
                 tracing::info!(outcome = "email_not_verified", account = %account_key, client = %msg.client_address, "login attempt");
-                crate::metrics::auth_attempt("email_not_verified");
+                ports.outcomes.login(LoginResult::EmailNotVerified);
                 return Ok(LoginOutcome::EmailNotVerified);
             }
             if let Some(mfa_token) =
                 super::mfa_login::challenge_if_enrolled(&ports.mfa, credentials.user_id).await?
             {
-                crate::metrics::auth_attempt("mfa_required");
+                ports.outcomes.login(LoginResult::MfaRequired);
                 tracing::info!(outcome = "mfa_required", account = %account_key, client = %msg.client_address, "login attempt");
                 return Ok(LoginOutcome::MfaRequired { mfa_token });
             }
@@ -217,8 +217,7 @@ impl Handler<Login> for AuthService {
 
             // The configured cost was raised since this hash was made: upgrade it now that we
             // hold the plaintext (the only moment we ever do).
-            let cost = crate::infrastructure::password_hasher::hash_cost(hash.as_str());
-            if cost.is_some_and(|c| c < policy.bcrypt_cost)
+            if hash.cost().is_some_and(|c| c < policy.bcrypt_cost)
                 && let Ok(password) = Password::parse(msg.password)
             {
                 let (hasher, upgrade, user_id) = (

@@ -125,7 +125,7 @@ impl Handler<LoginMfa> for AuthService {
                 .await
                 .map_err(mailbox)??
             else {
-                crate::metrics::auth_attempt("mfa_invalid");
+                ports.outcomes.login(LoginResult::MfaInvalid);
                 return Ok(LoginOutcome::InvalidCredentials);
             };
             let account_key = format!("mfa:{user_id}");
@@ -163,7 +163,7 @@ impl Handler<LoginMfa> for AuthService {
                     .await
                     .map_err(mailbox)??;
                 tracing::warn!(outcome = "invalid", %user_id, client = %msg.client_address, "MFA attempt");
-                crate::metrics::auth_attempt("mfa_invalid");
+                ports.outcomes.login(LoginResult::MfaInvalid);
                 return Ok(LoginOutcome::InvalidCredentials);
             };
             ports
