@@ -191,6 +191,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "60000",
         "a message still in its handler after this long is a stall",
     ),
+    (
+        "DATA_ENCRYPTION_KEY",
+        crate::config::DEV_DATA_ENCRYPTION_KEY,
+        "base64 of 32 bytes: encrypts TOTP secrets at rest (production needs your own)",
+    ),
 ];
 
 /// The `--help` epilogue: every variable with its default.
@@ -200,7 +205,7 @@ pub fn help_text() -> String {
         "Environment (read from the environment, then from ./.env, then these defaults):\n",
     );
     for (name, default, meaning) in VARIABLES {
-        let default = if *name == "SECRET_KEY" {
+        let default = if *name == "SECRET_KEY" || *name == "DATA_ENCRYPTION_KEY" {
             "a development-only value"
         } else if default.is_empty() {
             "unset"

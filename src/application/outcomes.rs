@@ -10,16 +10,32 @@ pub enum LoginResult {
     /// Unknown email, wrong password or inactive account: one value, deliberately.
     Invalid,
     Locked,
+    /// Right password, but `REQUIRE_VERIFIED_EMAIL` and the address is not verified yet.
+    EmailNotVerified,
+    /// Right password; a second factor is asked for (`mfa_token` issued).
+    MfaRequired,
+    /// The second step failed: a spent or unknown `mfa_token`, or a wrong code.
+    MfaInvalid,
 }
 
 impl LoginResult {
-    pub const ALL: [LoginResult; 3] = [Self::Success, Self::Invalid, Self::Locked];
+    pub const ALL: [LoginResult; 6] = [
+        Self::Success,
+        Self::Invalid,
+        Self::Locked,
+        Self::EmailNotVerified,
+        Self::MfaRequired,
+        Self::MfaInvalid,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::Invalid => "invalid",
             Self::Locked => "locked",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::MfaRequired => "mfa_required",
+            Self::MfaInvalid => "mfa_invalid",
         }
     }
 }

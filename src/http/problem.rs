@@ -36,6 +36,9 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("authentication required: {0}")]
     Unauthorized(&'static str),
+    /// The password was right; the second factor is still to come (carries its token).
+    #[error("a second factor is required")]
+    MfaRequired { mfa_token: String },
     #[error("too many attempts")]
     TooManyRequests { retry_after: std::time::Duration },
     /// Over the per-client request rate (not about credentials: any request counts).
@@ -85,6 +88,13 @@ impl ApiError {
                 ("/problems/too-many-attempts", "Too many attempts")
             }
             ApiError::RateLimited { .. } => ("/problems/rate-limited", "Too many requests"),
+            ApiError::MfaRequired { .. } => (
+                "/problems/mfa-required",
+                "A second authentication factor is required",
+            ),
+            ApiError::Conflict { code, .. } if code.starts_with("mfa_") => {
+                ("/problems/mfa-conflict", "Two-factor state conflict")
+            }
             ApiError::PreconditionFailed => {
                 ("/problems/precondition-failed", "Precondition failed")
             }
@@ -99,6 +109,9 @@ impl ApiError {
             }
             ApiError::Conflict { code, .. } if code == "username_taken" => {
                 ("/problems/username-taken", "Username already taken")
+            }
+            ApiError::Conflict { code, .. } if code == "last_admin" => {
+                ("/problems/last-admin", "The last active admin must stay")
             }
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflict"),
             ApiError::IdempotencyKeyReused => {
@@ -129,6 +142,9 @@ impl ApiError {
                 "this Idempotency-Key was used before with a different request body".into()
             }
             ApiError::Unauthorized(why) => (*why).to_owned(),
+            ApiError::MfaRequired { .. } => {
+                "send mfa_token with a TOTP or recovery code to /api/v1/auth/login/mfa".into()
+            }
             ApiError::TooManyRequests { retry_after } => {
                 format!(
                     "too many failed attempts; try again in {} seconds",
@@ -178,6 +194,9 @@ impl ApiError {
                     serde_json::to_value(errors).unwrap_or(Value::Null),
                 );
             }
+            ApiError::MfaRequired { mfa_token } => {
+                extensions.insert("mfa_token".into(), Value::String(mfa_token.clone()));
+            }
             ApiError::Conflict {
                 code, command_id, ..
             } => {
@@ -204,7 +223,7 @@ impl ApiError {
                     response.insert_header((header::ALLOW, value));
                 }
             }
-            ApiError::Unauthorized(_) => {
+            ApiError::Unauthorized(_) | ApiError::MfaRequired { .. } => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"hexactor\""),
@@ -244,7 +263,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::MfaRequired { .. } => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -274,6 +293,32 @@ impl From<crate::application::account::AccountError> for ApiError {
             A::NotFound => ApiError::NotFound("user not found".into()),
             A::Invalid(errors) => ApiError::Validation(errors),
             A::Infra(e) => ApiError::Unavailable(e),
+        }
+    }
+}
+
+impl From<crate::application::roles::RoleError> for ApiError {
+    fn from(e: crate::application::roles::RoleError) -> Self {
+        match e {
+            crate::application::roles::RoleError::Forbidden => ApiError::Forbidden,
+            crate::application::roles::RoleError::Account(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::application::mfa::MfaError> for ApiError {
+    fn from(e: crate::application::mfa::MfaError) -> Self {
+        use crate::application::mfa::MfaError as M;
+        let conflict = |code: &str, e: &M| ApiError::Conflict {
+            code: code.to_owned(),
+            detail: e.to_string(),
+            command_id: None,
+        };
+        match e {
+            M::AlreadyEnabled => conflict("mfa_already_enabled", &e),
+            M::NotPending => conflict("mfa_not_pending", &e),
+            M::NotEnabled => conflict("mfa_not_enabled", &e),
+            M::Account(e) => e.into(),
         }
     }
 }

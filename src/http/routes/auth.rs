@@ -2,6 +2,7 @@
 
 use super::ApiState;
 use crate::application::auth::{Login, LoginOutcome, Logout, Refresh};
+use crate::application::sessions::ClientInfo;
 use crate::http::auth::Authenticated;
 use crate::http::client_address::ClientAddress;
 use crate::http::dto::{LoginRequest, Problem, RefreshRequest, TokenResponse};
@@ -25,6 +26,20 @@ async fn end_sessions(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The client address as this service determines it: the TCP peer or, behind a proxy listed in
+/// TRUSTED_PROXIES, the address it forwarded for (see `http::client_address`). Failed-login
+/// throttling, sessions and the rate limit all use this one.
+pub(super) fn client_address(req: &HttpRequest) -> Option<String> {
+    ClientAddress::from_request(req).map(|c| c.0.to_string())
+}
+
+pub(super) fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// One answer for unknown email, wrong password and inactive account.
 const INVALID_CREDENTIALS: &str = "invalid email or password";
 
@@ -34,12 +49,11 @@ const INVALID_CREDENTIALS: &str = "invalid email or password";
     (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     state: web::Data<ApiState>,
-    client: ClientAddress,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
-    // Behind a trusted proxy, the address it forwarded for (TRUSTED_PROXIES), not the proxy's.
-    let client_address = client.0.to_string();
+    let client_address = client_address(&req).unwrap_or_else(|| "unknown".into());
     match state
         .auth
         .login
@@ -47,12 +61,14 @@ pub async fn login(
             email,
             password,
             client_address,
+            user_agent: user_agent(&req),
         })
         .await??
     {
         LoginOutcome::Success(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(&pair))),
         LoginOutcome::InvalidCredentials => Err(ApiError::Unauthorized(INVALID_CREDENTIALS)),
         LoginOutcome::Locked { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
+        LoginOutcome::MfaRequired { mfa_token } => Err(ApiError::MfaRequired { mfa_token }),
         LoginOutcome::EmailNotVerified => Err(ApiError::EmailNotVerified),
     }
 }
@@ -78,6 +94,7 @@ pub async fn refresh(
         .refresh
         .ask(Refresh {
             refresh_token: body.into_inner().refresh_token,
+            client: ClientInfo::new(user_agent(&req).as_deref(), client_address(&req)),
         })
         .await
         .map_err(ApiError::from)?
