@@ -25,6 +25,7 @@ pub const LIMITED: &[&str] = &[
     "POST /api/v1/users/",
     "POST /api/v1/auth/register",
     "POST /api/v1/auth/login",
+    "POST /api/v1/auth/login/mfa",
     "POST /api/v1/auth/refresh",
     "* /api/v1/auth/password-reset*",
     "* /api/v1/auth/verify-email*",
@@ -98,6 +99,7 @@ mod tests {
     #[test]
     fn rules_match_method_and_path() {
         assert!(is_limited("POST", "/api/v1/auth/login"));
+        assert!(is_limited("POST", "/api/v1/auth/login/mfa"));
         assert!(
             !is_limited("GET", "/api/v1/users"),
             "listing is authenticated"
