@@ -201,8 +201,12 @@ impl Settings {
             return Err(err("DATABASE_URL", "must be a postgres:// URL"));
         }
         let rabbitmq_url = get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
-        if !rabbitmq_url.starts_with("amqp://") && !rabbitmq_url.starts_with("amqps://") {
-            return Err(err("RABBITMQ_URL", "must be an amqp:// URL"));
+        // One URL, or the comma-separated nodes of a cluster (see actors::rabbit::Endpoints).
+        if let Err(e) = ::actors::rabbit::Endpoints::parse_in_order(&rabbitmq_url) {
+            return Err(err(
+                "RABBITMQ_URL",
+                format!("must be one or more comma-separated amqp:// URLs: {e}"),
+            ));
         }
         let amqp_prefix = get("AMQP_PREFIX", "hexactor");
         if !amqp_prefix

@@ -2,7 +2,7 @@
 //! prefix) on the real PostgreSQL and RabbitMQ, and the application in-process on port 0.
 
 use hexactor::config::Settings;
-use hexactor::startup::{Application, Role};
+use hexactor::startup::{AmqpShutdown, Application, Role};
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::{Value, json};
@@ -189,6 +189,9 @@ pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
     pub client: awc::Client,
+    /// Dropped before the namespace: the app's AMQP connection is closed for good before its
+    /// queues are deleted, or a consumer cancelled by the deletion would declare them again.
+    _amqp: CloseAmqpOnDrop,
     /// Keeps the namespace (and so its database and queues) alive as long as the app.
     _namespace: Namespace,
 }
@@ -203,6 +206,7 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let amqp = CloseAmqpOnDrop(app.amqp_shutdown());
     actix_web::rt::spawn(app.into_server());
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -211,10 +215,31 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
         address,
         pool: namespace.pool().await,
         client,
+        _amqp: amqp,
         _namespace: namespace.clone(),
     };
     test_app.wait_until_ready().await;
     test_app
+}
+
+struct CloseAmqpOnDrop(AmqpShutdown);
+
+impl Drop for CloseAmqpOnDrop {
+    fn drop(&mut self) {
+        let shutdown = self.0.clone();
+        // Drop cannot await: the close is awaited on a thread of its own (the connection
+        // manager runs on the app's AMQP arbiter, not on this thread).
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(10), shutdown.close()).await;
+            });
+        })
+        .join();
+    }
 }
 
 pub struct Reply {

@@ -8,16 +8,19 @@
 
 mod connection;
 mod consumer;
+mod endpoints;
 pub mod headers;
 mod publisher;
 mod topology;
 
 pub use connection::{
-    AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare, Subscribe,
+    AmqpConnection, Close, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare,
+    Subscribe,
 };
 pub use consumer::{
     Breaker, ConsumerConfig, Disposition, HandleDelivery, Incoming, ProbeReady, QueueConsumer,
     RetryRoute, StopConsuming,
 };
+pub use endpoints::{Endpoint, Endpoints, EndpointsError};
 pub use publisher::{Publish, PublishError, Publisher};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};
