@@ -33,14 +33,7 @@ pub const MAX_ATTEMPTS: &str = "10";
 pub const SHUTDOWN_SECONDS: u64 = 5;
 pub const EVENT_KEY: &str = "users.user.created";
 
-pub fn postgres_base() -> String {
-    std::env::var("TEST_DATABASE_BASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-pub fn rabbitmq_url() -> String {
-    std::env::var("RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
+pub use crate::services::database_base as postgres_base;
 
 pub fn commands() -> usize {
     std::env::var("CHAOS_COMMANDS")
@@ -82,19 +75,11 @@ pub async fn sleep(d: Duration) {
     actix_web::rt::time::sleep(d).await;
 }
 
-/// Runs a command line to completion off the async thread; returns (success, stdout+stderr).
-pub async fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let (program, args): (String, Vec<String>) =
-        (program.into(), args.iter().map(|s| s.to_string()).collect());
-    actix_web::rt::task::spawn_blocking(move || run_blocking(&program, &args))
-        .await
-        .expect("blocking task")
-}
-
-fn run_blocking(program: &str, args: &[String]) -> (bool, String) {
+/// Runs a command line to completion (blocking); returns (success, stdout+stderr).
+pub fn run_blocking(program: &str, args: &[String]) -> (bool, String) {
     // `timeout` bounds a CLI that hangs (rabbitmqctl against a node in a bad state).
     let output = Command::new("timeout")
-        .arg("120")
+        .arg("180")
         .arg(program)
         .args(args)
         .stdin(Stdio::null())
@@ -114,46 +99,6 @@ fn run_blocking(program: &str, args: &[String]) -> (bool, String) {
 
 // ------------------------------------------------------------------------------------ guards
 
-fn amqp_port_open() -> bool {
-    std::net::TcpStream::connect_timeout(&"127.0.0.1:5672".parse().unwrap(), Duration::from_secs(1))
-        .is_ok()
-}
-
-/// Makes sure RabbitMQ is running and accepting connections (start_app, or start the node).
-pub fn ensure_broker_blocking() {
-    if amqp_port_open() {
-        return;
-    }
-    let ping = run_blocking("rabbitmqctl", &["-q".into(), "ping".into()]);
-    if ping.0 {
-        let _ = run_blocking("rabbitmqctl", &["start_app".into()]);
-    } else {
-        let _ = run_blocking("rabbitmq-server", &["-detached".into()]);
-    }
-    // await_startup fails while the node is not reachable yet (right after -detached): retry.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        let started = run_blocking(
-            "rabbitmqctl",
-            &["await_startup".into(), "--timeout".into(), "60".into()],
-        );
-        if started.0 && amqp_port_open() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    eprintln!("RabbitMQ did not come back within 120 s");
-}
-
-/// While alive, RabbitMQ may be down; dropping it (also while a failed test unwinds) starts it again.
-pub struct BrokerGuard;
-
-impl Drop for BrokerGuard {
-    fn drop(&mut self) {
-        ensure_broker_blocking();
-    }
-}
-
 /// While alive, the test database refuses connections; dropping it allows them again.
 pub struct DatabaseLockout {
     database: String,
@@ -163,12 +108,7 @@ fn psql_blocking(sql: &str) -> (bool, String) {
     run_blocking(
         "psql",
         &[
-            "-h".into(),
-            "127.0.0.1".into(),
-            "-U".into(),
-            "postgres".into(),
-            "-d".into(),
-            "postgres".into(),
+            format!("{}/postgres", postgres_base()),
             "-qtAX".into(),
             "-c".into(),
             sql.into(),
@@ -320,7 +260,9 @@ pub struct Cluster {
 impl Cluster {
     /// A fresh namespace, the event-observing test queue, 2 APIs and 3 workers, all ready.
     pub async fn start(scenario: &str) -> Self {
-        ensure_broker_blocking();
+        actix_web::rt::task::spawn_blocking(crate::services::restore_all_nodes_blocking)
+            .await
+            .unwrap();
         let id = Uuid::new_v4().simple().to_string();
         let database = format!("hexactor_test_{}", &id[..16]);
         let prefix = format!("test_{}", &id[..16]);
@@ -451,7 +393,7 @@ impl Cluster {
                 "DATABASE_URL",
                 format!("{}/{}", postgres_base(), self.database),
             )
-            .env("RABBITMQ_URL", rabbitmq_url())
+            .env("RABBITMQ_URL", crate::services::rabbitmq_urls())
             .env("AMQP_PREFIX", &self.prefix)
             .env("BCRYPT_COST", "4")
             .env("LOG_FORMAT", "json")
@@ -480,6 +422,12 @@ impl Cluster {
     pub async fn spawn_worker(&mut self) {
         let p = self.spawn(ProcRole::Worker);
         self.workers.push(p);
+        self.wait_ready_all().await;
+    }
+
+    pub async fn spawn_api(&mut self) {
+        let p = self.spawn(ProcRole::Api);
+        self.apis.push(p);
         self.wait_ready_all().await;
     }
 
@@ -552,6 +500,21 @@ impl Cluster {
         let body: Value = res.json().await.unwrap_or(Value::Null);
         assert_eq!(res.status().as_u16(), 202, "{body}");
         Uuid::parse_str(body["command_id"].as_str().unwrap()).unwrap()
+    }
+
+    /// One registration through `api` with an Idempotency-Key, no retries: (status, body).
+    pub async fn register_with_key(&self, api: usize, key: &str, body: &Value) -> (u16, Value) {
+        let mut res = self
+            .http
+            .post(self.apis[api].url("/api/v1/users"))
+            .insert_header(("content-type", "application/json"))
+            .insert_header(("prefer", "respond-async"))
+            .insert_header(("idempotency-key", key))
+            .send_body(serde_json::to_vec(body).unwrap())
+            .await
+            .expect("the API answers");
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        (res.status().as_u16(), body)
     }
 
     pub fn start_load(&self, commands: usize) -> Load {
@@ -1036,15 +999,20 @@ async fn register_until_accepted(
 
 // ------------------------------------------------------------------------------------- amqp
 
+/// A connection to whichever node of the private cluster answers first.
 pub async fn amqp() -> Connection {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match Connection::connect(&rabbitmq_url(), ConnectionProperties::default()).await {
+    let urls = crate::services::rabbitmq_url_list();
+    for attempt in 0usize.. {
+        match Connection::connect(&urls[attempt % urls.len()], ConnectionProperties::default())
+            .await
+        {
             Ok(c) => return c,
             Err(e) if Instant::now() > deadline => panic!("AMQP connect: {e}"),
-            Err(_) => sleep(Duration::from_millis(250)).await,
+            Err(_) => sleep(Duration::from_millis(100)).await,
         }
     }
+    unreachable!()
 }
 
 /// Messages ready in `queue` (passive declare), None if the queue does not exist.
