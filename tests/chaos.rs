@@ -21,6 +21,8 @@
 mod harness;
 #[path = "chaos/services.rs"]
 mod services;
+#[path = "support/mod.rs"]
+mod support;
 
 use harness::*;
 use lapin::BasicProperties;

@@ -1,16 +1,19 @@
 //! Test harness: every test gets its own database and its own AMQP namespace (exchange/queue
 //! prefix) on the real PostgreSQL and RabbitMQ, and the application in-process on port 0.
 
+pub use crate::support::amqp::{consumer_count, publish_raw, queue_counts, queue_depth};
+pub use crate::support::eventually;
 use hexactor::config::Settings;
+use hexactor::infrastructure::messaging::names::Names;
 use hexactor::startup::{AmqpShutdown, Application, Role};
-use lapin::options::{BasicGetOptions, BasicPublishOptions};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::options::BasicGetOptions;
+use lapin::{Connection, ConnectionProperties};
 use serde_json::{Value, json};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub fn postgres_base() -> String {
     std::env::var("TEST_DATABASE_BASE_URL")
@@ -90,7 +93,7 @@ impl Drop for Cleanup {
 }
 
 async fn remove_namespace(database: &str, prefix: &str) {
-    let names = hexactor::infrastructure::messaging::names::Names::new(prefix);
+    let names = Names::new(prefix);
     let tiers = [Duration::from_millis(100), Duration::from_millis(200)];
     let topology = names.topology(&tiers, ::actors::rabbit::QueueKind::Classic, None);
     if let Ok(conn) = Connection::connect(&rabbitmq_url(), ConnectionProperties::default()).await {
@@ -147,6 +150,11 @@ impl Namespace {
         .await
         .expect("create test database");
         ns
+    }
+
+    /// The namespace's exchange and queue names, as the service builds them.
+    pub fn names(&self) -> Names {
+        Names::new(&self.prefix)
     }
 
     pub fn database_url(&self) -> String {
@@ -329,6 +337,11 @@ impl TestApp {
         self.post_json("/api/v1/users", body, headers).await
     }
 
+    /// What a shutting-down process does last: close its AMQP connection for good.
+    pub async fn close_amqp(&self) {
+        self._amqp.0.close().await;
+    }
+
     async fn wait_until_ready(&self) {
         eventually("the app is ready", Duration::from_secs(20), async || {
             self.get("/ready").await.status == 200
@@ -453,20 +466,6 @@ pub fn user_body(n: &str) -> Value {
     })
 }
 
-/// Polls `check` until it is true or `within` passes (then the test fails, naming `what`).
-pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 pub async fn amqp() -> Connection {
     Connection::connect(&rabbitmq_url(), ConnectionProperties::default())
         .await
@@ -484,29 +483,4 @@ pub async fn take_message(
         .await
         .expect("basic.get");
     msg
-}
-
-pub async fn publish_raw(
-    conn: &Connection,
-    queue: &str,
-    payload: &[u8],
-    properties: BasicProperties,
-) {
-    let channel = conn.create_channel().await.unwrap();
-    channel.confirm_select(Default::default()).await.unwrap();
-    channel
-        .basic_publish(
-            "".into(),
-            queue.into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..Default::default()
-            },
-            payload,
-            properties,
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
 }

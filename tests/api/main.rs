@@ -10,3 +10,6 @@ mod operations;
 mod ops;
 mod register;
 mod security;
+mod shutdown;
+#[path = "../support/mod.rs"]
+mod support;

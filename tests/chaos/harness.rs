@@ -6,14 +6,16 @@
 //! sleeps are the *durations of faults* (how long the broker or the database stays away) and the
 //! back-off between polls.
 
+pub use crate::support::amqp::{consumer_count, publish_raw, queue_depth};
+pub use crate::support::eventually;
 use futures_util::StreamExt;
 use hexactor::infrastructure::messaging::names::Names;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, BasicQosOptions,
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicQosOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Value, json};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use std::cell::{Cell, RefCell};
@@ -55,20 +57,6 @@ fn retry_tiers() -> Vec<Duration> {
         .split(',')
         .map(|ms| Duration::from_millis(ms.parse().unwrap()))
         .collect()
-}
-
-/// Polls `check` until it is true; panics naming `what` after `within`.
-pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        sleep(Duration::from_millis(200)).await;
-    }
 }
 
 pub async fn sleep(d: Duration) {
@@ -1013,67 +1001,6 @@ pub async fn amqp() -> Connection {
         }
     }
     unreachable!()
-}
-
-/// Messages ready in `queue` (passive declare), None if the queue does not exist.
-pub async fn queue_depth(conn: &Connection, queue: &str) -> Option<u32> {
-    let channel = conn.create_channel().await.ok()?;
-    let q = channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .ok()?;
-    let _ = channel.close(200, "ok".into()).await;
-    Some(q.message_count())
-}
-
-pub async fn consumer_count(conn: &Connection, queue: &str) -> Option<u32> {
-    let channel = conn.create_channel().await.ok()?;
-    let q = channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .ok()?;
-    let _ = channel.close(200, "ok".into()).await;
-    Some(q.consumer_count())
-}
-
-pub async fn publish_raw(
-    conn: &Connection,
-    queue: &str,
-    payload: &[u8],
-    properties: BasicProperties,
-) {
-    let channel = conn.create_channel().await.unwrap();
-    channel.confirm_select(Default::default()).await.unwrap();
-    channel
-        .basic_publish(
-            "".into(),
-            queue.into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..Default::default()
-            },
-            payload,
-            properties,
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    let _ = channel.close(200, "ok".into()).await;
 }
 
 pub struct ObservedEvents {
