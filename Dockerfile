@@ -39,8 +39,8 @@ RUN groupadd --system --gid 10001 hexactor \
     && useradd --system --uid 10001 --gid hexactor --home-dir /app --shell /usr/sbin/nologin hexactor
 WORKDIR /app
 COPY --from=builder /app/target/release/hexactor /usr/local/bin/hexactor
-# `hexactor migrate` reads migrations/ relative to the working directory.
-COPY --from=builder /app/migrations ./migrations
+# No migrations/ directory is copied: `sqlx::migrate!` embeds the SQL files in the binary at
+# compile time, so `hexactor migrate` needs nothing beside the executable.
 USER hexactor:hexactor
 ENV HOST=0.0.0.0 \
     PORT=8000 \
@@ -48,5 +48,12 @@ ENV HOST=0.0.0.0 \
     LOG_FORMAT=json
 # 8000: HTTP API (serve); 8001: worker ops endpoints /health /ready /metrics (worker).
 EXPOSE 8000 8001
+# One probe for every role the image runs: the API answers /health on PORT, a worker on
+# WORKER_PORT. (A one-shot `migrate` container exits before the first probe.) Liveness only:
+# /ready is for load balancers, and a worker whose broker is away must not be restarted for it.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/health" \
+     || curl -fsS -o /dev/null "http://127.0.0.1:${WORKER_PORT}/health" \
+     || exit 1
 ENTRYPOINT ["hexactor"]
 CMD ["serve"]

@@ -116,14 +116,9 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
-        fn num<T: std::str::FromStr>(
-            variable: &'static str,
-            raw: String,
-            min: T,
-            max: T,
-        ) -> Result<T, ConfigError>
+        fn num<T>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
         where
-            T: PartialOrd + fmt::Display + Copy,
+            T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
         {
             let v: T = raw
                 .trim()

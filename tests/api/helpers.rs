@@ -478,9 +478,8 @@ pub async fn take_message(
     queue: &str,
 ) -> Option<lapin::message::BasicGetMessage> {
     let channel = conn.create_channel().await.unwrap();
-    let msg = channel
+    channel
         .basic_get(queue.into(), BasicGetOptions { no_ack: true })
         .await
-        .expect("basic.get");
-    msg
+        .expect("basic.get")
 }
