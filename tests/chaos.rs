@@ -163,22 +163,35 @@ async fn connected_to(c: &Cluster, i: usize) -> usize {
     n
 }
 
-/// The whole broker away: `stop_app` on all three nodes, then `start_app`.
+/// The whole broker away mid-load, by `op` on all three nodes (undone by the guard): the
+/// outage is seen (gauges, readiness, a 202 meanwhile), then the workers reconnect.
+async fn whole_broker_away(
+    c: &mut Cluster,
+    load: &Load,
+    round: usize,
+    op: &str,
+    outage: Duration,
+) -> Injected {
+    let guard = ClusterGuard;
+    let before = load.accepted();
+    on_nodes(&ALL_NODES, op).await;
+    let accepted = assert_broker_outage_seen(c).await;
+    sleep(outage).await; // the outage
+    drop(guard); // start_app / boot on every node (all at once)
+    eprintln!(
+        "chaos[{}]: round {round}: {} commands accepted while the broker was away ({op} on every node)",
+        c.scenario,
+        load.accepted() - before
+    );
+    assert_worker_reconnected(c, &c.workers[0], (round + 1) as f64).await;
+    Injected::accepted([accepted])
+}
+
+/// `stop_app` on all three nodes, then `start_app`.
 #[actix_web::test]
 async fn chaos_rabbit_stop_app() {
     scenario("rabbit-stop-app", async |c, load, round| {
-        let guard = ClusterGuard;
-        let before = load.accepted();
-        on_nodes(&ALL_NODES, "stop_app").await;
-        let accepted = assert_broker_outage_seen(c).await;
-        sleep(Duration::from_secs(3)).await; // the outage
-        let during = load.accepted() - before;
-        drop(guard); // start_app on every node
-        eprintln!(
-            "chaos[rabbit-stop-app]: round {round}: {during} commands accepted while the broker was away"
-        );
-        assert_worker_reconnected(c, &c.workers[0], (round + 1) as f64).await;
-        Injected::accepted([accepted])
+        whole_broker_away(c, load, round, "stop_app", Duration::from_secs(3)).await
     })
     .await;
 }
@@ -187,18 +200,7 @@ async fn chaos_rabbit_stop_app() {
 #[actix_web::test]
 async fn chaos_rabbit_node_restart() {
     scenario("rabbit-node-restart", async |c, load, round| {
-        let guard = ClusterGuard;
-        let before = load.accepted();
-        on_nodes(&ALL_NODES, "stop").await;
-        let accepted = assert_broker_outage_seen(c).await;
-        sleep(Duration::from_secs(2)).await; // the outage
-        drop(guard); // boots all three at once
-        let during = load.accepted() - before;
-        eprintln!(
-            "chaos[rabbit-node-restart]: round {round}: {during} commands accepted while the cluster was down"
-        );
-        assert_worker_reconnected(c, &c.workers[0], (round + 1) as f64).await;
-        Injected::accepted([accepted])
+        whole_broker_away(c, load, round, "stop", Duration::from_secs(2)).await
     })
     .await;
 }

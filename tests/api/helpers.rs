@@ -74,22 +74,25 @@ impl Drop for Cleanup {
             return;
         }
         let (database, prefix) = (self.database.clone(), self.prefix.clone());
-        // Drop cannot await: a short-lived runtime on its own thread does the async work.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(15),
-                    remove_namespace(&database, &prefix),
-                )
-                .await;
-            });
-        })
-        .join();
+        block_on_own_thread(Duration::from_secs(15), async move {
+            remove_namespace(&database, &prefix).await
+        });
     }
+}
+
+/// Drop cannot await: runs `work` to completion (or for at most `within`) on a short-lived
+/// runtime on a thread of its own, and waits for it.
+fn block_on_own_thread(within: Duration, work: impl Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(within, work).await;
+        });
+    })
+    .join();
 }
 
 async fn remove_namespace(database: &str, prefix: &str) {
@@ -235,18 +238,11 @@ struct CloseAmqpOnDrop(AmqpShutdown);
 impl Drop for CloseAmqpOnDrop {
     fn drop(&mut self) {
         let shutdown = self.0.clone();
-        // Drop cannot await: the close is awaited on a thread of its own (the connection
-        // manager runs on the app's AMQP arbiter, not on this thread).
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let _ = tokio::time::timeout(Duration::from_secs(10), shutdown.close()).await;
-            });
-        })
-        .join();
+        // The connection manager runs on the app's AMQP arbiter, not on this thread.
+        block_on_own_thread(
+            Duration::from_secs(10),
+            async move { shutdown.close().await },
+        );
     }
 }
 
