@@ -401,4 +401,13 @@ mod tests {
         let s = settings(&[("SECRET_KEY", "super-secret-value-1234567890abcdef")]).unwrap();
         assert!(!format!("{s:?}").contains("super-secret"));
     }
+
+    #[test]
+    fn rabbitmq_url_takes_a_cluster_list_and_names_a_bad_entry_without_its_password() {
+        let list = "amqp://u:p@rabbit1:5672/%2f,amqp://u:p@rabbit2:5672/%2f";
+        assert!(settings(&[("RABBITMQ_URL", list)]).is_ok());
+        let e = settings(&[("RABBITMQ_URL", "amqp://a,http://u:hunter2@b")]).unwrap_err();
+        assert_eq!(e.variable, "RABBITMQ_URL");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
 }

@@ -284,12 +284,15 @@ async fn chaos_majority_lost() {
         let remaining = Duration::from_secs(5).saturating_sub(t.elapsed());
         sleep(remaining).await; // the rest of the outage
         let during = load.accepted() - before;
-        drop(guard);
+        let outage = t.elapsed();
+        drop(guard); // boots both nodes
+        let t = Instant::now();
         assert_all_connected(c, "every process is connected and consuming").await;
         eprintln!(
-            "chaos[majority-lost]: round {round}: 2 of 3 nodes down {:.1}s, {during} + {} commands accepted meanwhile",
-            t.elapsed().as_secs_f64(),
-            accepted.len()
+            "chaos[majority-lost]: round {round}: 2 of 3 nodes SIGKILLed for {:.1}s, {during} + {} commands accepted meanwhile; all reconnected {:.1}s after the restart began",
+            outage.as_secs_f64(),
+            accepted.len(),
+            t.elapsed().as_secs_f64()
         );
         Injected::accepted(accepted)
     })
