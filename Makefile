@@ -33,6 +33,7 @@ bench-tools: ## Ensure the benchmark tools (wrk) are installed
 
 clean-test-resources: ## Drop leftover hexactor_test_* databases and test_* queues/exchanges
 	@scripts/clean-test-resources.sh
+	@scripts/chaos-services.sh clean-stale
 
 build: ## Debug build of the whole workspace
 	$(CARGO) build --workspace

@@ -163,9 +163,26 @@ EOF
 
 # ------------------------------------------------------------------------ whole lifecycle
 
+# hexactor processes a chaos test started carry CHAOS_SERVICES_DIR=<dir> in their environment.
+# A test process killed outright (a timeout) cannot reap them: they are found by that marker and
+# killed by pid, before the services they talk to go away.
+kill_marked_processes() { # DIR
+    local environ pid
+    for environ in /proc/[0-9]*/environ; do
+        pid="${environ#/proc/}"
+        pid="${pid%/environ}"
+        [[ "$pid" == "$$" ]] && continue
+        if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qxF "CHAOS_SERVICES_DIR=$1" &&
+            [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */hexactor ]]; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+}
+
 stop_all() { # DIR: remove everything; safe to call twice and on a half-started DIR
     local dir=$1 i
     [[ -d "$dir" ]] || return 0
+    kill_marked_processes "$dir"
     for i in $(seq 1 $NODES); do
         [[ -f "$(node_dir "$dir" "$i")/name" ]] || continue
         node_kill "$dir" "$i"

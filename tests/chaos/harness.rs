@@ -377,6 +377,12 @@ impl Cluster {
             })
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            // The marker scripts/chaos-services.sh finds leftover processes by, should this test
+            // process be killed before it could reap them.
+            .env(
+                "CHAOS_SERVICES_DIR",
+                std::env::var("CHAOS_SERVICES_DIR").unwrap_or_default(),
+            )
             .env(
                 "DATABASE_URL",
                 format!("{}/{}", postgres_base(), self.database),
