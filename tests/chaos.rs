@@ -19,10 +19,18 @@
 
 #[path = "chaos/harness.rs"]
 mod harness;
+#[path = "chaos/load.rs"]
+mod load;
+#[path = "chaos/probe.rs"]
+mod probe;
+#[path = "chaos/processes.rs"]
+mod processes;
 #[path = "chaos/services.rs"]
 mod services;
 #[path = "support/mod.rs"]
 mod support;
+#[path = "chaos/verify.rs"]
+mod verify;
 
 use harness::*;
 use lapin::BasicProperties;

@@ -5,6 +5,7 @@
 //! Without its CHAOS_* variables a chaos test refuses to run: it must never stop, lock or
 //! restart the RabbitMQ and PostgreSQL on 5672/5432 that a developer works with.
 
+use crate::harness::{postgres_base, run_blocking};
 use std::time::{Duration, Instant};
 
 fn var(name: &str) -> String {
@@ -155,4 +156,55 @@ pub async fn postgres_fast_restart() {
     ])
     .await;
     assert!(ok, "pg_ctl restart -m fast: {out}");
+}
+
+/// While alive, the test database refuses connections; dropping it allows them again.
+pub struct DatabaseLockout {
+    database: String,
+}
+
+fn psql_blocking(sql: &str) -> (bool, String) {
+    run_blocking(
+        "psql",
+        &[
+            format!("{}/postgres", postgres_base()),
+            "-qtAX".into(),
+            "-c".into(),
+            sql.into(),
+        ],
+    )
+}
+
+impl DatabaseLockout {
+    pub async fn start(database: &str) -> Self {
+        let guard = Self {
+            database: database.to_owned(),
+        };
+        // Two statements, each committed on its own: once the ALTER is committed no new
+        // connection gets in, so terminating the backends afterwards leaves none alive (in one
+        // transaction, a client reconnecting between the terminate and the commit would survive).
+        let refuse = format!(r#"ALTER DATABASE "{database}" ALLOW_CONNECTIONS false"#);
+        let terminate = format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{database}'"
+        );
+        for sql in [refuse, terminate] {
+            let (ok, out) = actix_web::rt::task::spawn_blocking(move || psql_blocking(&sql))
+                .await
+                .unwrap();
+            assert!(ok, "could not lock the database out: {out}");
+        }
+        guard
+    }
+}
+
+impl Drop for DatabaseLockout {
+    fn drop(&mut self) {
+        let (ok, out) = psql_blocking(&format!(
+            r#"ALTER DATABASE "{}" ALLOW_CONNECTIONS true"#,
+            self.database
+        ));
+        if !ok {
+            eprintln!("could not re-allow connections to {}: {out}", self.database);
+        }
+    }
 }
