@@ -453,13 +453,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const ADMIN_PASSWORD: &str = "an admin's long passphrase 42";
 
 pub fn user_body(n: &str) -> Value {
-    json!({
-        "email": format!("user{n}@example.com"),
-        "username": format!("user_{n}"),
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "password": "correct horse battery staple",
-    })
+    crate::support::registration(&format!("user{n}"), &format!("user_{n}"))
 }
 
 pub async fn amqp() -> Connection {

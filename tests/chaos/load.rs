@@ -3,7 +3,7 @@
 
 use crate::harness::{eventually, sleep};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -87,13 +87,7 @@ impl Load {
 }
 
 pub fn user_body(run: &str, i: usize) -> Value {
-    json!({
-        "email": format!("chaos{i}.{run}@example.com"),
-        "username": format!("chaos_{run}_{i}"),
-        "first_name": "Grace",
-        "last_name": "Hopper",
-        "password": "correct horse battery staple",
-    })
+    crate::support::registration(&format!("chaos{i}.{run}"), &format!("chaos_{run}_{i}"))
 }
 
 async fn register_until_accepted(

@@ -8,7 +8,19 @@
 
 pub mod amqp;
 
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+
+/// A valid registration body for `<email_local>@example.com` with the given username.
+pub fn registration(email_local: &str, username: &str) -> Value {
+    json!({
+        "email": format!("{email_local}@example.com"),
+        "username": username,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "password": "correct horse battery staple",
+    })
+}
 
 /// Polls `check` until it is true; fails the test, naming `what`, after `within`. Polls often at
 /// first (most conditions hold within milliseconds), then every 200 ms (some checks scrape
