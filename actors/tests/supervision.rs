@@ -3,7 +3,13 @@
 
 use ::actors::{Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[path = "../../tests/support/mod.rs"]
+mod support;
+use support::eventually;
+
+/// How long a supervision test waits for a restart or an escalation.
+const WITHIN: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct Counter {
@@ -125,18 +131,6 @@ fn counter_value(name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-/// Polls `f` until it returns true or the deadline passes.
-async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        actix::clock::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
-
 fn probe() -> (Addr<EscalationProbe>, OnEscalation) {
     let probe = EscalationProbe::default().start();
     let on = OnEscalation::Notify(probe.clone().recipient());
@@ -165,7 +159,7 @@ async fn a_panicking_handler_restarts_the_actor_at_the_same_address() {
 
     // Same address, fresh state: `restarting` reset the count.
     let mut reply = None;
-    eventually("the counter answers again", async || {
+    eventually("the counter answers again", WITHIN, async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -199,7 +193,7 @@ async fn a_panic_in_the_async_part_of_a_reply_is_caught_too() {
     assert!(counter.ask(ExplodeLater).await.is_err());
 
     let mut reply = None;
-    eventually("the counter answers again", async || {
+    eventually("the counter answers again", WITHIN, async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -227,7 +221,7 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
         Err("cannot continue".to_string())
     );
 
-    eventually("an error restart is counted", async || {
+    eventually("an error restart is counted", WITHIN, async || {
         counter_value(
             "actor_restarts_total",
             &[("actor", "Counter"), ("reason", "error")],
@@ -235,7 +229,7 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
     })
     .await;
     let mut reply = None;
-    eventually("the counter answers again", async || {
+    eventually("the counter answers again", WITHIN, async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -251,18 +245,18 @@ async fn exceeding_the_restart_intensity_escalates_and_stops_restarting() {
 
     for round in 0..3 {
         // Each round: wait until the actor is back, then make it panic again.
-        eventually("counter alive", async || {
+        eventually("counter alive", WITHIN, async || {
             counter.ask(Increment).await.is_ok()
         })
         .await;
         assert!(counter.ask(Explode).await.is_err(), "round {round}");
     }
-    eventually("the supervisor escalated", async || {
+    eventually("the supervisor escalated", WITHIN, async || {
         probe.send(SeenCount).await.unwrap() == 1
     })
     .await;
     // Given up: the actor stays down, its mailbox is closed.
-    eventually("the actor is gone", async || {
+    eventually("the actor is gone", WITHIN, async || {
         counter.ask(Increment).await.is_err()
     })
     .await;
@@ -275,7 +269,7 @@ async fn escalation_propagates_from_a_child_supervisor_to_its_parent() {
     let inner = root.spawn_supervisor(config(0));
     let counter = inner.spawn_here("counter", Restart::Permanent, Counter::default);
     assert!(counter.ask(Explode).await.is_err());
-    eventually("the root escalated", async || {
+    eventually("the root escalated", WITHIN, async || {
         probe.send(SeenCount).await.unwrap() == 1
     })
     .await;

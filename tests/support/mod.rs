@@ -1,5 +1,5 @@
-//! Test support shared by the API tests (`tests/api`) and the chaos tests (`tests/chaos.rs`):
-//! one `eventually`, one set of AMQP helpers. Queue names come from the service's own `Names`
+//! Test support shared by the API tests (`tests/api`), the chaos tests (`tests/chaos.rs`) and the
+//! actors crate's tests (`actors/tests`): one `eventually`, one set of AMQP helpers. Queue names come from the service's own `Names`
 //! (`hexactor::infrastructure::messaging::names`), never from string literals.
 //!
 //! Each test crate includes this module with `#[path]` and uses only part of it, hence the
@@ -35,7 +35,7 @@ pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut
         if Instant::now() > deadline {
             panic!("timed out after {within:?} waiting until {what}");
         }
-        actix_web::rt::time::sleep(pause).await;
+        tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
