@@ -129,11 +129,12 @@ impl Drop for ClusterGuard {
     }
 }
 
-/// The index of the node hosting `queue`'s quorum leader (`rabbitmqctl list_queues name leader`,
-/// asked of any running node).
-pub async fn quorum_leader(queue: &str) -> Option<usize> {
+/// The index of the node hosting `queue`'s quorum leader (`rabbitmqctl list_queues name leader`),
+/// asked of the first node that answers, never of `down` (a CLI call to a dead node takes seconds
+/// to fail).
+pub async fn quorum_leader(queue: &str, down: Option<usize>) -> Option<usize> {
     let names = nodes();
-    for i in 0..NODES {
+    for i in (0..NODES).filter(|&i| Some(i) != down) {
         let (ok, out) = ctl(i, &["-q", "list_queues", "name", "leader"]).await;
         if !ok {
             continue;
