@@ -96,13 +96,21 @@ pub struct Cluster {
     pub http: awc::Client,
     pub pool: PgPool,
     pub events_queue: String,
+    /// What the processes get as RABBITMQ_URL: every node unless a scenario pins one.
+    rabbitmq_urls: String,
     next_proc: usize,
     started: Instant,
 }
 
 impl Cluster {
-    /// A fresh namespace, the event-observing test queue, 2 APIs and 3 workers, all ready.
+    /// A fresh namespace, the event-observing test queue, 2 APIs and 3 workers, all ready, each
+    /// given every node of the cluster.
     pub async fn start(scenario: &str) -> Self {
+        Self::start_with_urls(scenario, crate::services::rabbitmq_urls()).await
+    }
+
+    /// The same, with the processes given `rabbitmq_urls` (e.g. a single node).
+    pub async fn start_with_urls(scenario: &str, rabbitmq_urls: String) -> Self {
         actix_web::rt::task::spawn_blocking(crate::services::restore_all_nodes_blocking)
             .await
             .unwrap();
@@ -135,6 +143,7 @@ impl Cluster {
                 .timeout(Duration::from_secs(15))
                 .finish(),
             events_queue,
+            rabbitmq_urls,
             next_proc: 0,
             started: Instant::now(),
         };
@@ -242,7 +251,7 @@ impl Cluster {
                 "DATABASE_URL",
                 format!("{}/{}", postgres_base(), self.database),
             )
-            .env("RABBITMQ_URL", crate::services::rabbitmq_urls())
+            .env("RABBITMQ_URL", &self.rabbitmq_urls)
             .env("AMQP_PREFIX", &self.prefix)
             .env("BCRYPT_COST", "4")
             .env("LOG_FORMAT", "json")
