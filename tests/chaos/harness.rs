@@ -1,6 +1,8 @@
-//! The chaos harness: a namespace (database + AMQP prefix) of its own, the real `hexactor` binary
-//! as 2 API and 3 worker processes, a load driver, fault injection with guards that restore the
-//! services even when a test fails, and the checks every scenario ends with.
+//! The chaos harness: a scenario's `Cluster` — a namespace (database + AMQP prefix) of its own on
+//! the private services, the real `hexactor` binary as 2 API and 3 worker processes — and its
+//! life cycle (start, spawn, readiness, clean-up). The rest lives beside it: `processes.rs`,
+//! `load.rs` (the load driver), `probe.rs` (AMQP, `/ready`, `/metrics`), `verify.rs` (the checks
+//! every scenario ends with), `services.rs` (the private services and the faults injected there).
 //!
 //! Synchronisation is always "poll until a condition holds, with a deadline"; the only plain
 //! sleeps are the *durations of faults* (how long the broker or the database stays away) and the
