@@ -3,6 +3,8 @@
 //! Invalid configuration is one clear line naming the variable (and exit code 2 in `main`).
 //! Secrets are wrapped so that they never reach a log line through `Debug`.
 
+pub mod account_mail;
+
 use ::actors::rabbit::QueueKind;
 use std::fmt;
 use std::time::Duration;
@@ -63,6 +65,8 @@ pub struct Settings {
     pub retry_tiers: Vec<Duration>,
     pub max_attempts: u32,
     pub auth: AuthSettings,
+    /// Email delivery, password recovery, email verification (see `config/account_mail.rs`).
+    pub account_mail: account_mail::AccountMailSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,7 +101,24 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn num<T>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let v: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
+    if v < min || v > max {
+        return Err(err(
+            variable,
+            format!("must be between {min} and {max}, got {v}"),
+        ));
+    }
+    Ok(v)
+}
+
+pub(crate) fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         message: message.into(),
@@ -116,22 +137,6 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
-        fn num<T>(variable: &'static str, raw: String, min: T, max: T) -> Result<T, ConfigError>
-        where
-            T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
-        {
-            let v: T = raw
-                .trim()
-                .parse()
-                .map_err(|_| err(variable, format!("not a number: {raw:?}")))?;
-            if v < min || v > max {
-                return Err(err(
-                    variable,
-                    format!("must be between {min} and {max}, got {v}"),
-                ));
-            }
-            Ok(v)
-        }
 
         let environment = match get("ENVIRONMENT", "development")
             .to_ascii_lowercase()
@@ -213,7 +218,12 @@ impl Settings {
                 "only letters, digits, '_', '-' and '.' are allowed",
             ));
         }
+        let account_mail = account_mail::AccountMailSettings::from_lookup(
+            &get,
+            environment == Environment::Production,
+        )?;
         Ok(Self {
+            account_mail,
             environment,
             database_url: Secret::new(database_url),
             rabbitmq_url: Secret::new(rabbitmq_url),
@@ -347,7 +357,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    pub(super) fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -372,6 +382,7 @@ mod tests {
         let ok = settings(&[
             ("ENVIRONMENT", "production"),
             ("SECRET_KEY", &"x".repeat(32)),
+            ("SMTP_URL", "smtp://127.0.0.1:25"),
         ]);
         assert!(ok.is_ok());
     }

@@ -7,13 +7,16 @@
 //! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe
 //! ├── hashing        [api] password-hasher-N   (one dedicated thread each)
 //! ├── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
-//! └── notifications  [worker] welcome-sender, user-created-handler, notifications-consumer
+//! └── notifications  [worker] mailer, welcome-sender, user-created-handler, notifications-consumer,
+//!                    account-mail-sender, account-mail-handler, account-mail-consumer
 //! ```
 
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
+use crate::application::one_time_token::{TokenKey, TokenPolicy};
 use crate::application::ports::TokenService;
+use crate::application::recovery::{RecoveryPorts, RecoveryService};
 use crate::application::register_user::RegistrationService;
 use crate::config::Settings;
 use crate::domain::{LockoutPolicy, PasswordHash};
@@ -27,6 +30,7 @@ use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
 use crate::infrastructure::postgres::auth_store::AuthStore;
+use crate::infrastructure::postgres::one_time_tokens::TokenStore;
 use crate::infrastructure::postgres::{
     self, command_store::CommandStore, user_repository::UserRepository,
 };
@@ -150,14 +154,16 @@ impl Application {
                 )
             })
             .collect();
+        let token_policy = token_policy(&settings);
         let user_repositories: Vec<ActorRef<UserRepository>> = (0..cores)
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
+                let tokens = token_policy.clone();
                 persistence.spawn(
                     format!("user-repository-{i}"),
                     &io[i],
                     Restart::Permanent,
-                    move || UserRepository::new(pool, names, Some(relay)),
+                    move || UserRepository::new(pool, names, Some(relay), tokens),
                 )
             })
             .collect();
@@ -225,6 +231,7 @@ impl Application {
                 commands: Port::pooled(&command_stores),
                 auth: auth.routes,
                 account: auth.account,
+                recovery: auth.recovery,
                 authentication: auth.authentication,
                 default_wait: settings.command_wait,
                 reply_queue: reply_queue.clone(),
@@ -272,7 +279,7 @@ impl Application {
         } else {
             None
         };
-        let notifications_consumer = role.worker().then(|| {
+        let notifications_consumers = role.worker().then(|| {
             crate::notifications::start(crate::notifications::Wiring {
                 supervisor: &root.spawn_supervisor(supervisor_config("notifications", &settings)),
                 io: &io[io.len() - 1],
@@ -285,8 +292,11 @@ impl Application {
                 manager: manager.clone(),
                 publisher: publisher.clone(),
                 database_probe: health.port(),
+                mail: &settings.account_mail,
+                tokens: token_policy.key.clone(),
             })
         });
+        let notifications_consumers = notifications_consumers.transpose()?;
 
         let ops_state = OpsState {
             readiness: health.port(),
@@ -332,7 +342,7 @@ impl Application {
             supervisor: root,
             consumers: command_consumer
                 .into_iter()
-                .chain(notifications_consumer)
+                .chain(notifications_consumers.into_iter().flatten())
                 .collect(),
             amqp: AmqpShutdown(manager),
             settings,
@@ -394,9 +404,21 @@ impl AmqpShutdown {
     }
 }
 
+/// How the workers issue one-time tokens (password reset, email verification).
+fn token_policy(settings: &Settings) -> TokenPolicy {
+    let mail = &settings.account_mail;
+    TokenPolicy {
+        key: TokenKey::derive(settings.secret_key.expose()),
+        password_reset_ttl: mail.password_reset_ttl,
+        email_verification_ttl: mail.email_verification_ttl,
+        min_interval: mail.mail_min_interval,
+    }
+}
+
 struct AuthWiring {
     routes: crate::http::routes::AuthEndpoints,
     account: AccountPorts,
+    recovery: crate::http::routes::RecoveryEndpoints,
     authentication: AuthState,
 }
 
@@ -451,6 +473,7 @@ fn build_auth(
         refresh_ttl: settings.auth.refresh_ttl,
         per_account: lockout(settings.auth.max_failures_per_account),
         per_address: lockout(settings.auth.max_failures_per_address),
+        require_verified_email: settings.account_mail.require_verified_email,
     };
     let auth = {
         let tokens = tokens.clone();
@@ -469,7 +492,28 @@ fn build_auth(
             AccountService::new(stores, creds, verify, hash)
         })
     };
+    let recovery = {
+        let tokens = persistence.spawn("token-store", &io[0], Restart::Permanent, {
+            let pool = pool.clone();
+            move || TokenStore::new(pool)
+        });
+        let ports = RecoveryPorts {
+            commands: Port::pooled(command_stores),
+            tokens: tokens.port(),
+            credentials: store.port(),
+            hash: Port::pooled(hashers),
+        };
+        application.spawn("recovery", &io[0], Restart::Permanent, move || {
+            RecoveryService::new(ports)
+        })
+    };
     Ok(AuthWiring {
+        recovery: crate::http::routes::RecoveryEndpoints {
+            request_reset: recovery.port(),
+            confirm_reset: recovery.port(),
+            verify_email: recovery.port(),
+            resend_verification: recovery.port(),
+        },
         routes: crate::http::routes::AuthEndpoints {
             login: auth.port(),
             refresh: auth.port(),

@@ -54,16 +54,13 @@ async fn gauge(c: &Cluster, proc: &Proc, name: &str) -> Option<f64> {
     c.metric(proc, name, &[]).await
 }
 
-/// Consumers a worker runs: the command consumer and the notifications consumer.
-const WORKER_CONSUMERS: f64 = 2.0;
-
 async fn assert_worker_reconnected(c: &Cluster, worker: &Proc, reconnects_at_least: f64) {
     eventually(
         &format!("{} is reconnected and consuming again", worker.name),
         Duration::from_secs(60),
         async || {
             gauge(c, worker, "amqp_connection_up").await == Some(1.0)
-                && gauge(c, worker, "amqp_consumers_running").await == Some(WORKER_CONSUMERS)
+                && gauge(c, worker, "amqp_consumers_running").await == Some(c.worker_consumers())
                 && gauge(c, worker, "amqp_reconnects_total")
                     .await
                     .is_some_and(|n| n >= reconnects_at_least)
@@ -151,7 +148,7 @@ async fn assert_all_connected(c: &Cluster, what: &str) {
             }
         }
         for w in &c.workers {
-            if gauge(c, w, "amqp_consumers_running").await != Some(WORKER_CONSUMERS) {
+            if gauge(c, w, "amqp_consumers_running").await != Some(c.worker_consumers()) {
                 return false;
             }
         }
@@ -625,7 +622,7 @@ async fn chaos_broker_cancel_resubscribes() {
     for w in &c.workers {
         assert_eq!(
             gauge(&c, w, "amqp_consumers_running").await,
-            Some(WORKER_CONSUMERS),
+            Some(c.worker_consumers()),
             "{}",
             w.name
         );

@@ -93,11 +93,13 @@ impl Actor for AccountService {
 
 impl Supervised for AccountService {}
 
-async fn submit(
+/// Records a command (and its outbox message) for the workers; shared by the account and
+/// recovery use cases.
+pub(crate) async fn submit<E: From<InfraError> + From<MailboxError>>(
     commands: &Port<SubmitCommand>,
     command: Command,
     origin: Origin,
-) -> Result<Submission, AccountError> {
+) -> Result<Submission, E> {
     let kind = command.kind();
     let submission = commands
         .ask(SubmitCommand {

@@ -32,6 +32,8 @@ pub struct AuthPolicy {
     pub refresh_ttl: Duration,
     pub per_account: LockoutPolicy,
     pub per_address: LockoutPolicy,
+    /// `REQUIRE_VERIFIED_EMAIL`: a correct password to an unverified address is refused (403).
+    pub require_verified_email: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +51,9 @@ pub enum LoginOutcome {
     Locked {
         retry_after: Duration,
     },
+    /// The password was right, but the address is not verified and the policy requires it.
+    /// Only ever answered after the password check, so it tells a stranger nothing.
+    EmailNotVerified,
 }
 
 #[derive(Message)]
@@ -180,6 +185,11 @@ impl Handler<Login> for AuthService {
             ports.clear_failures.tell(ClearLoginFailures {
                 key: account_key.clone(),
             });
+            if policy.require_verified_email && !credentials.email_verified {
+                tracing::info!(outcome = "email_not_verified", account = %account_key, client = %msg.client_address, "login attempt");
+                crate::metrics::auth_attempt("email_not_verified");
+                return Ok(LoginOutcome::EmailNotVerified);
+            }
             let grant = ports
                 .start_session
                 .ask(StartSession {

@@ -41,7 +41,11 @@ impl Handler<ExecuteCommand> for CommandExecutor {
                 command @ (Command::RegisterUser(_)
                 | Command::UpdateUser(_)
                 | Command::DeactivateUser(_)
-                | Command::ChangePassword(_)) => users
+                | Command::ChangePassword(_)
+                | Command::RequestPasswordReset(_)
+                | Command::ResetPassword(_)
+                | Command::RequestEmailVerification(_)
+                | Command::VerifyEmail(_)) => users
                     .ask(ApplyUserCommand { command })
                     .await
                     .map_err(|e| InfraError::new("user repository", e))?,

@@ -18,6 +18,10 @@ pub enum Command {
     UpdateUser(UpdateUserCommand),
     DeactivateUser(DeactivateUserCommand),
     ChangePassword(ChangePasswordCommand),
+    RequestPasswordReset(super::recovery::RequestPasswordResetCommand),
+    ResetPassword(super::recovery::ResetPasswordCommand),
+    RequestEmailVerification(super::recovery::RequestEmailVerificationCommand),
+    VerifyEmail(super::recovery::VerifyEmailCommand),
 }
 
 impl Command {
@@ -27,6 +31,10 @@ impl Command {
             Command::UpdateUser(c) => c.command_id,
             Command::DeactivateUser(c) => c.command_id,
             Command::ChangePassword(c) => c.command_id,
+            Command::RequestPasswordReset(c) => c.command_id,
+            Command::ResetPassword(c) => c.command_id,
+            Command::RequestEmailVerification(c) => c.command_id,
+            Command::VerifyEmail(c) => c.command_id,
         }
     }
 
@@ -36,6 +44,10 @@ impl Command {
             Command::UpdateUser(_) => "UpdateUser",
             Command::DeactivateUser(_) => "DeactivateUser",
             Command::ChangePassword(_) => "ChangePassword",
+            Command::RequestPasswordReset(_) => "RequestPasswordReset",
+            Command::ResetPassword(_) => "ResetPassword",
+            Command::RequestEmailVerification(_) => "RequestEmailVerification",
+            Command::VerifyEmail(_) => "VerifyEmail",
         }
     }
 
@@ -46,6 +58,10 @@ impl Command {
             Command::UpdateUser(_) => "users.update",
             Command::DeactivateUser(_) => "users.deactivate",
             Command::ChangePassword(_) => "users.change-password",
+            Command::RequestPasswordReset(_) => "users.request-password-reset",
+            Command::ResetPassword(_) => "users.reset-password",
+            Command::RequestEmailVerification(_) => "users.request-email-verification",
+            Command::VerifyEmail(_) => "users.verify-email",
         }
     }
 }

@@ -11,5 +11,7 @@ pub mod account;
 pub mod auth;
 pub mod command_executor;
 pub mod commands;
+pub mod one_time_token;
 pub mod ports;
+pub mod recovery;
 pub mod register_user;

@@ -131,6 +131,7 @@ pub struct Credentials {
     pub role: crate::domain::Role,
     pub is_active: bool,
     pub password_hash: PasswordHash,
+    pub email_verified: bool,
 }
 
 #[derive(Message)]

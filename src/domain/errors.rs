@@ -112,6 +112,9 @@ pub enum UserError {
     NotFound,
     #[error("the user was changed since the version you read")]
     VersionMismatch,
+    /// A one-time token that is unknown, expired, already used or superseded.
+    #[error("the token is invalid, expired or already used")]
+    InvalidToken,
 }
 
 impl UserError {
@@ -122,6 +125,7 @@ impl UserError {
             Self::UsernameTaken => "username_taken",
             Self::NotFound => "user_not_found",
             Self::VersionMismatch => "version_mismatch",
+            Self::InvalidToken => "invalid_token",
         }
     }
 }

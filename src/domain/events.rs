@@ -33,6 +33,37 @@ pub enum DomainEvent {
         user_id: UserId,
         occurred_at: DateTime<Utc>,
     },
+    /// A password reset was asked for an active account. `request_id` names the one-time token;
+    /// the token itself is never in an event (the mail sender derives it from the id).
+    PasswordResetRequested {
+        event_id: Uuid,
+        user_id: UserId,
+        request_id: Uuid,
+        email: String,
+        username: String,
+        expires_at: DateTime<Utc>,
+        occurred_at: DateTime<Utc>,
+    },
+    PasswordReset {
+        event_id: Uuid,
+        user_id: UserId,
+        occurred_at: DateTime<Utc>,
+    },
+    /// The address must be proved: at registration, and on request. Same rule as above for the token.
+    EmailVerificationRequested {
+        event_id: Uuid,
+        user_id: UserId,
+        request_id: Uuid,
+        email: String,
+        username: String,
+        expires_at: DateTime<Utc>,
+        occurred_at: DateTime<Utc>,
+    },
+    EmailVerified {
+        event_id: Uuid,
+        user_id: UserId,
+        occurred_at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent {
@@ -69,7 +100,11 @@ impl DomainEvent {
         match self {
             Self::UserCreated { event_id, .. }
             | Self::UserUpdated { event_id, .. }
-            | Self::UserDeactivated { event_id, .. } => *event_id,
+            | Self::UserDeactivated { event_id, .. }
+            | Self::PasswordResetRequested { event_id, .. }
+            | Self::PasswordReset { event_id, .. }
+            | Self::EmailVerificationRequested { event_id, .. }
+            | Self::EmailVerified { event_id, .. } => *event_id,
         }
     }
 
@@ -77,7 +112,11 @@ impl DomainEvent {
         match self {
             Self::UserCreated { user_id, .. }
             | Self::UserUpdated { user_id, .. }
-            | Self::UserDeactivated { user_id, .. } => *user_id,
+            | Self::UserDeactivated { user_id, .. }
+            | Self::PasswordResetRequested { user_id, .. }
+            | Self::PasswordReset { user_id, .. }
+            | Self::EmailVerificationRequested { user_id, .. }
+            | Self::EmailVerified { user_id, .. } => *user_id,
         }
     }
 
@@ -85,7 +124,11 @@ impl DomainEvent {
         match self {
             Self::UserCreated { occurred_at, .. }
             | Self::UserUpdated { occurred_at, .. }
-            | Self::UserDeactivated { occurred_at, .. } => *occurred_at,
+            | Self::UserDeactivated { occurred_at, .. }
+            | Self::PasswordResetRequested { occurred_at, .. }
+            | Self::PasswordReset { occurred_at, .. }
+            | Self::EmailVerificationRequested { occurred_at, .. }
+            | Self::EmailVerified { occurred_at, .. } => *occurred_at,
         }
     }
 
@@ -95,6 +138,10 @@ impl DomainEvent {
             Self::UserCreated { .. } => "users.user.created",
             Self::UserUpdated { .. } => "users.user.updated",
             Self::UserDeactivated { .. } => "users.user.deactivated",
+            Self::PasswordResetRequested { .. } => "users.user.password-reset-requested",
+            Self::PasswordReset { .. } => "users.user.password-reset",
+            Self::EmailVerificationRequested { .. } => "users.user.email-verification-requested",
+            Self::EmailVerified { .. } => "users.user.email-verified",
         }
     }
 
@@ -104,6 +151,10 @@ impl DomainEvent {
             Self::UserCreated { .. } => "UserCreated",
             Self::UserUpdated { .. } => "UserUpdated",
             Self::UserDeactivated { .. } => "UserDeactivated",
+            Self::PasswordResetRequested { .. } => "PasswordResetRequested",
+            Self::PasswordReset { .. } => "PasswordReset",
+            Self::EmailVerificationRequested { .. } => "EmailVerificationRequested",
+            Self::EmailVerified { .. } => "EmailVerified",
         }
     }
 }
@@ -126,6 +177,7 @@ mod tests {
             last_name: PersonName::parse("last_name", "Lovelace").unwrap(),
             role: Role::User,
             is_active: true,
+            email_verified: false,
             created_at: at(1_700_000_000),
             updated_at: at(1_700_000_500),
             version: 1,

@@ -166,6 +166,8 @@ pub struct User {
     pub last_name: PersonName,
     pub role: Role,
     pub is_active: bool,
+    /// The owner proved the address by following the verification email.
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -320,6 +322,7 @@ mod tests {
             last_name: details.last_name,
             role: Role::User,
             is_active: true,
+            email_verified: false,
             created_at: now,
             updated_at: now,
             version: 1,

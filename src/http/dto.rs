@@ -37,6 +37,8 @@ pub struct UserResponse {
     pub last_name: String,
     pub full_name: String,
     pub is_active: bool,
+    /// The owner proved the address (POST /api/v1/auth/verify-email).
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,6 +53,7 @@ impl From<&User> for UserResponse {
             last_name: u.last_name.as_str().to_owned(),
             full_name: u.full_name(),
             is_active: u.is_active,
+            email_verified: u.email_verified,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -169,6 +172,12 @@ pub struct UserListResponse {
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Serialize, ToSchema)]
 pub struct Problem {
+    /// One of `/problems/`: `validation-error`, `bad-request`, `unsupported-media-type`,
+    /// `payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized`, `forbidden`,
+    /// `too-many-attempts`, `precondition-failed`, `conflict`, `email-taken`, `username-taken`,
+    /// `idempotency-key-reused`, `invalid-token` (a one-time token unknown, expired, used or
+    /// superseded), `email-not-verified` (login with `REQUIRE_VERIFIED_EMAIL`),
+    /// `service-unavailable`, `internal-error`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

@@ -2,7 +2,7 @@
 //! `/api-docs/openapi.json`, with an interactive page at `/docs`.
 
 use super::dto;
-use super::routes::{auth, commands, ops, users};
+use super::routes::{auth, commands, ops, recovery, users};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,10 +17,13 @@ use utoipa::{Modify, OpenApi};
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
+        recovery::request_password_reset, recovery::confirm_password_reset,
+        recovery::verify_email, recovery::resend_verification,
         ops::health, ops::ready, ops::metrics, ops::supervision,
         openapi_json, docs,
     ),
-    components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted)),
+    components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
+        recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification)),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "auth"), (name = "commands"), (name = "ops"))
 )]

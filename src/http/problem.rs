@@ -41,6 +41,10 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("forbidden")]
     Forbidden,
+    #[error("the email address is not verified")]
+    EmailNotVerified,
+    #[error("invalid one-time token")]
+    InvalidToken,
     #[error("a dependency is unavailable: {0}")]
     Unavailable(#[source] InfraError),
     #[error("internal error: {0}")]
@@ -80,6 +84,8 @@ impl ApiError {
                 ("/problems/precondition-failed", "Precondition failed")
             }
             ApiError::Forbidden => ("/problems/forbidden", "Forbidden"),
+            ApiError::EmailNotVerified => ("/problems/email-not-verified", "Email not verified"),
+            ApiError::InvalidToken => ("/problems/invalid-token", "Invalid or expired token"),
             ApiError::MethodNotAllowed => ("/problems/method-not-allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } if code == "email_taken" => {
                 ("/problems/email-taken", "Email already registered")
@@ -124,6 +130,12 @@ impl ApiError {
                 "the resource changed since the version named in If-Match".into()
             }
             ApiError::Forbidden => "this operation needs the admin role".into(),
+            ApiError::EmailNotVerified => {
+                "verify your email address first; POST /api/v1/auth/verify-email/resend sends a new link".into()
+            }
+            ApiError::InvalidToken => {
+                "the token is invalid, expired, already used or replaced by a newer one".into()
+            }
             ApiError::Unavailable(_) => "a backing service is unavailable; retry later".into(),
             ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
         }
@@ -211,7 +223,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::EmailNotVerified => StatusCode::FORBIDDEN,
+            ApiError::InvalidToken => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,6 +1,6 @@
 //! Turns a `UserCreated` delivery into a [`SendWelcome`] and the result into a disposition.
 
-use super::welcome::{SendWelcome, UserCreated};
+use super::welcome::{Delivered, NotificationError, SendWelcome, UserCreated};
 use ::actors::Port;
 use ::actors::rabbit::{Disposition, HandleDelivery};
 use actix::prelude::*;
@@ -23,24 +23,43 @@ impl Supervised for UserCreatedHandler {}
 
 /// Poison (not JSON, another event type, missing fields) is dead-lettered, never retried.
 pub fn decode(payload: &[u8]) -> Result<UserCreated, Disposition> {
+    decode_as(payload, &["UserCreated"])
+}
+
+/// Reads an event of one of `types` (its `"type"` tag) into `T`; anything else is poison.
+pub fn decode_as<T: serde::de::DeserializeOwned>(
+    payload: &[u8],
+    types: &[&str],
+) -> Result<T, Disposition> {
     let value: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| Disposition::DeadLetter {
             reason: "undecodable".into(),
             error: e.to_string(),
         })?;
-    match value.get("type").and_then(|t| t.as_str()) {
-        Some("UserCreated") => {}
-        other => {
-            return Err(Disposition::DeadLetter {
-                reason: "unknown_type".into(),
-                error: format!("expected a UserCreated event, got type {other:?}"),
-            });
-        }
+    let kind = value.get("type").and_then(|t| t.as_str());
+    if !kind.is_some_and(|k| types.contains(&k)) {
+        return Err(Disposition::DeadLetter {
+            reason: "unknown_type".into(),
+            error: format!("expected one of {types:?}, got type {kind:?}"),
+        });
     }
     serde_json::from_value(value).map_err(|e| Disposition::DeadLetter {
         reason: "undecodable".into(),
         error: e.to_string(),
     })
+}
+
+/// A sender's answer as a disposition: sent (or sent before) is acked, a failure is retried.
+pub fn settle(answer: Result<Result<Delivered, NotificationError>, MailboxError>) -> Disposition {
+    match answer {
+        Ok(Ok(_)) => Disposition::Ack,
+        Ok(Err(error)) => Disposition::Retry {
+            error: error.to_string(),
+        },
+        Err(error) => Disposition::Retry {
+            error: format!("sender unavailable: {error}"),
+        },
+    }
 }
 
 impl Handler<HandleDelivery> for UserCreatedHandler {
@@ -56,15 +75,7 @@ impl Handler<HandleDelivery> for UserCreatedHandler {
                     return disposition;
                 }
             };
-            match sender.ask(SendWelcome::from(event)).await {
-                Ok(Ok(_)) => Disposition::Ack,
-                Ok(Err(error)) => Disposition::Retry {
-                    error: error.to_string(),
-                },
-                Err(error) => Disposition::Retry {
-                    error: format!("welcome sender unavailable: {error}"),
-                },
-            }
+            settle(sender.ask(SendWelcome::from(event)).await)
         })
     }
 }
@@ -74,7 +85,6 @@ impl Handler<HandleDelivery> for UserCreatedHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notifications::welcome::{Delivered, NotificationError};
     use ::actors::ActorRef;
     use ::actors::rabbit::Incoming;
     use std::sync::{Arc, Mutex};

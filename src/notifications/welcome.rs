@@ -44,10 +44,5 @@ pub enum Delivered {
 
 /// A transient failure (the mail server or the database is unavailable): try again later.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("sending a welcome failed: {0}")]
+#[error("sending a notification failed: {0}")]
 pub struct NotificationError(pub String);
-
-/// The welcome's text (what a real sender would mail).
-pub fn welcome_subject(username: &str) -> String {
-    format!("Welcome to hexactor, {username}!")
-}

@@ -3,13 +3,17 @@
 mod auth;
 mod bad_input;
 mod helpers;
+mod mail_tls;
 mod messaging;
 mod notifications;
 mod openapi;
 mod operations;
 mod ops;
+mod recovery;
 mod register;
 mod security;
 mod shutdown;
+mod smtp;
 #[path = "../support/mod.rs"]
 mod support;
+mod verification;

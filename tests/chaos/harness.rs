@@ -332,6 +332,22 @@ impl Cluster {
         }
     }
 
+    /// The namespace's queues, as the service declares them (work, retry tiers, DLQs).
+    pub fn queues(&self) -> Vec<String> {
+        let topology =
+            self.names
+                .topology(&retry_tiers(), ::actors::rabbit::QueueKind::Quorum, None);
+        topology.queues.into_iter().map(|q| q.name).collect()
+    }
+
+    /// Consumers a worker runs: one per work queue (neither a retry tier nor a DLQ).
+    pub fn worker_consumers(&self) -> f64 {
+        self.queues()
+            .iter()
+            .filter(|q| !q.ends_with(".dlq") && !q.contains(".retry."))
+            .count() as f64
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
@@ -432,10 +448,7 @@ impl Cluster {
         }
         let conn = amqp().await;
         let mut queues = vec![self.events_queue.clone()];
-        let topology =
-            self.names
-                .topology(&retry_tiers(), ::actors::rabbit::QueueKind::Quorum, None);
-        queues.extend(topology.queues.iter().map(|q| q.name.clone()));
+        queues.extend(self.queues());
         for q in queues {
             let channel = conn.create_channel().await.unwrap();
             let _ = channel

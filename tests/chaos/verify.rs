@@ -128,13 +128,9 @@ impl Cluster {
 
         // 5. Nothing left unacked: stop the workers gracefully, then every work and retry queue
         //    is empty (an unacked message would be back to ready once its consumer is gone).
-        let queues = self
-            .names
-            .topology(&retry_tiers(), ::actors::rabbit::QueueKind::Quorum, None);
-        let work: Vec<String> = queues
-            .queues
-            .iter()
-            .map(|q| q.name.clone())
+        let work: Vec<String> = self
+            .queues()
+            .into_iter()
             .filter(|n| !n.ends_with(".dlq"))
             .collect();
         let conn = amqp().await;

@@ -28,6 +28,7 @@ const INVALID_CREDENTIALS: &str = "invalid email or password";
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, description = "Invalid email or password (same answer for every cause)", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "REQUIRE_VERIFIED_EMAIL and the address is not verified (type /problems/email-not-verified; only after a correct password)", body = Problem, content_type = "application/problem+json"),
     (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     state: web::Data<ApiState>,
@@ -52,6 +53,7 @@ pub async fn login(
         LoginOutcome::Success(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(&pair))),
         LoginOutcome::InvalidCredentials => Err(ApiError::Unauthorized(INVALID_CREDENTIALS)),
         LoginOutcome::Locked { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
+        LoginOutcome::EmailNotVerified => Err(ApiError::EmailNotVerified),
     }
 }
 

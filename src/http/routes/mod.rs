@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod commands;
 pub mod ops;
+pub mod recovery;
 pub mod users;
 
 use super::auth::AuthState;
@@ -34,6 +35,15 @@ pub struct AccountPorts {
     pub change_password: Port<ChangePassword>,
 }
 
+/// Password recovery and email verification (`routes/recovery.rs`).
+#[derive(Clone)]
+pub struct RecoveryEndpoints {
+    pub request_reset: Port<crate::application::recovery::RequestPasswordReset>,
+    pub confirm_reset: Port<crate::application::recovery::ConfirmPasswordReset>,
+    pub verify_email: Port<crate::application::recovery::VerifyEmail>,
+    pub resend_verification: Port<crate::application::recovery::ResendVerification>,
+}
+
 #[derive(Clone)]
 pub struct ApiState {
     pub register: Port<RegisterUser>,
@@ -43,6 +53,7 @@ pub struct ApiState {
     pub commands: Port<GetCommand>,
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
+    pub recovery: RecoveryEndpoints,
     pub authentication: AuthState,
     pub default_wait: Duration,
     pub reply_queue: String,
@@ -165,6 +176,26 @@ pub fn api_routes() -> Vec<RouteEntry> {
             Method::GET,
             "/api/v1/auth/verify",
             web::get().to(auth::verify),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/password-reset",
+            web::post().to(recovery::request_password_reset),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/password-reset/confirm",
+            web::post().to(recovery::confirm_password_reset),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/verify-email",
+            web::post().to(recovery::verify_email),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/verify-email/resend",
+            web::post().to(recovery::resend_verification),
         ),
     ]
 }

@@ -42,7 +42,7 @@ pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a UUID")))
 }
 
-fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
+pub(super) fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
     Origin {
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         reply_to: Some(state.reply_queue.clone()),
@@ -58,14 +58,14 @@ pub(super) fn accepted(command_id: Uuid) -> HttpResponse {
 
 /// What a successful command answers with.
 #[derive(Clone, Copy)]
-enum Success {
+pub(super) enum Success {
     Created,
     Updated,
     NoContent,
 }
 
 /// Waits (per `Prefer`) for the command and maps its state to the synchronous answer.
-async fn respond(
+pub(super) async fn respond(
     state: &ApiState,
     req: &HttpRequest,
     submission: Submission,
@@ -103,6 +103,7 @@ async fn outcome(
         CommandStatus::Failed => Err(match record.error_code.as_deref() {
             Some("version_mismatch") => ApiError::PreconditionFailed,
             Some("user_not_found") => ApiError::NotFound("user not found".into()),
+            Some("invalid_token") => ApiError::InvalidToken,
             code => ApiError::Conflict {
                 code: code.unwrap_or("conflict").to_owned(),
                 detail: record.error_detail.unwrap_or_default(),

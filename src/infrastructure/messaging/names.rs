@@ -14,6 +14,8 @@ pub struct Names {
     pub command_queue: String,
     /// The notifications context's own queue of `UserCreated` events.
     pub notifications_queue: String,
+    /// The notifications context's queue of password-reset and email-verification requests.
+    pub account_mail_queue: String,
 }
 
 impl Names {
@@ -25,6 +27,7 @@ impl Names {
             dead_letter_exchange: format!("{prefix}.dlx"),
             command_queue: format!("{prefix}.commands.users"),
             notifications_queue: format!("{prefix}.notifications.user-created"),
+            account_mail_queue: format!("{prefix}.notifications.account-mail"),
         }
     }
 
@@ -68,7 +71,15 @@ impl Names {
                 &self.notifications_queue,
                 &self.events_exchange,
                 crate::notifications::USER_CREATED_KEY,
+            )
+            .work_queue(
+                &WorkQueue::new(&self.account_mail_queue, retry_tiers),
+                kind,
+                &self.dead_letter_exchange,
             );
+        for key in crate::notifications::account_mail::ROUTING_KEYS {
+            t.bind(&self.account_mail_queue, &self.events_exchange, key);
+        }
         if let Some(queue) = reply_queue {
             t.queue(QueueSpec::exclusive(queue));
         }

@@ -83,10 +83,10 @@ async fn insert_refresh(
     })
 }
 
-type CredentialsRow = (Uuid, String, String, String, bool, String);
+type CredentialsRow = (Uuid, String, String, String, bool, String, bool);
 
 fn credentials(row: CredentialsRow) -> Option<Credentials> {
-    let (id, email, username, role, is_active, hash) = row;
+    let (id, email, username, role, is_active, hash, email_verified) = row;
     Some(Credentials {
         user_id: UserId::from_uuid(id),
         email,
@@ -94,6 +94,7 @@ fn credentials(row: CredentialsRow) -> Option<Credentials> {
         role: Role::parse(&role)?,
         is_active,
         password_hash: PasswordHash::new(hash),
+        email_verified,
     })
 }
 
@@ -105,11 +106,11 @@ impl Handler<FindCredentials> for AuthStore {
         Box::pin(async move {
             let query = match &msg {
                 FindCredentials::ByEmail(email) => sqlx::query_as::<_, CredentialsRow>(
-                    "SELECT id, email, username, role, is_active, password_hash FROM users WHERE email = $1",
+                    "SELECT id, email, username, role, is_active, password_hash, email_verified FROM users WHERE email = $1",
                 )
                 .bind(email.clone()),
                 FindCredentials::ById(id) => sqlx::query_as::<_, CredentialsRow>(
-                    "SELECT id, email, username, role, is_active, password_hash FROM users WHERE id = $1",
+                    "SELECT id, email, username, role, is_active, password_hash, email_verified FROM users WHERE id = $1",
                 )
                 .bind(id.as_uuid()),
             };

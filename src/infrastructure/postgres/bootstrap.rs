@@ -30,8 +30,10 @@ pub async fn create_admin(
         .map_err(|e| BootstrapError::Invalid(e.into()))?;
     let hash = bcrypt::non_truncating_hash(password.expose_secret(), bcrypt_cost)?;
     let (id,): (Uuid,) = sqlx::query_as(
-        "INSERT INTO users (id, email, username, first_name, last_name, password_hash, role)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        // The operator vouches for the address: the first admin is not locked out by
+        // REQUIRE_VERIFIED_EMAIL (there is no one to verify it for them).
+        "INSERT INTO users (id, email, username, first_name, last_name, password_hash, role, email_verified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, true)
          ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, version = users.version + 1, updated_at = now()
          RETURNING id",
     )

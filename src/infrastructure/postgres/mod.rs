@@ -7,6 +7,8 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod one_time_tokens;
+pub mod recovery_commands;
 pub mod user_commands;
 pub mod user_repository;
 

@@ -2,11 +2,13 @@
 //! terminal state is not applied again (exactly-once effects over at-least-once delivery), and
 //! the state change, the command's outcome and the resulting event commit together.
 
+use super::recovery_commands as recovery;
 use super::unique_violation;
 use crate::application::commands::{
     ChangePasswordCommand, Command, CommandResult, CommandStatus, DeactivateUserCommand,
     RegisterUserCommand, UpdateUserCommand, user_location,
 };
+use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::domain::{DomainEvent, UserError};
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::OutboxHeaders;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 pub async fn apply(
     pool: &PgPool,
     names: &Names,
+    tokens: &TokenPolicy,
     command: Command,
 ) -> Result<CommandResult, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -26,10 +29,34 @@ pub async fn apply(
     }
     let command_id = command.id();
     let (result, event) = match command {
-        Command::RegisterUser(c) => register(&mut tx, c).await?,
+        Command::RegisterUser(c) => {
+            let to = recovery::Recipient {
+                user_id: c.user_id,
+                email: c.details.email.as_str().to_owned(),
+                username: c.details.username.as_str().to_owned(),
+            };
+            let (result, created) = register(&mut tx, c).await?;
+            // A new account is asked to prove its address (a second event, same transaction).
+            if let Some(created) = created {
+                record_event(&mut tx, names, &created).await?;
+                let verify =
+                    recovery::issue(&mut tx, tokens, TokenPurpose::EmailVerification, to).await?;
+                (result, Some(verify))
+            } else {
+                (result, None)
+            }
+        }
         Command::UpdateUser(c) => update(&mut tx, c).await?,
         Command::DeactivateUser(c) => deactivate(&mut tx, c).await?,
         Command::ChangePassword(c) => change_password(&mut tx, c).await?,
+        Command::RequestPasswordReset(c) => {
+            recovery::request_password_reset(&mut tx, tokens, c).await?
+        }
+        Command::ResetPassword(c) => recovery::reset_password(&mut tx, c).await?,
+        Command::RequestEmailVerification(c) => {
+            recovery::request_email_verification(&mut tx, tokens, c).await?
+        }
+        Command::VerifyEmail(c) => recovery::verify_email(&mut tx, c).await?,
     };
     if let Some(event) = event {
         record_event(&mut tx, names, &event).await?;

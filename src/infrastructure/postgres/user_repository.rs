@@ -3,6 +3,7 @@
 
 use super::user_commands;
 use crate::application::commands::CommandResult;
+use crate::application::one_time_token::TokenPolicy;
 use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
 use crate::domain::{Email, PersonName, Role, User, UserId, Username};
 use crate::infrastructure::messaging::names::Names;
@@ -16,11 +17,22 @@ pub struct UserRepository {
     pool: PgPool,
     names: Names,
     relay: Option<::actors::ActorRef<OutboxRelay>>,
+    tokens: TokenPolicy,
 }
 
 impl UserRepository {
-    pub fn new(pool: PgPool, names: Names, relay: Option<::actors::ActorRef<OutboxRelay>>) -> Self {
-        Self { pool, names, relay }
+    pub fn new(
+        pool: PgPool,
+        names: Names,
+        relay: Option<::actors::ActorRef<OutboxRelay>>,
+        tokens: TokenPolicy,
+    ) -> Self {
+        Self {
+            pool,
+            names,
+            relay,
+            tokens,
+        }
     }
 }
 
@@ -38,13 +50,13 @@ type UserRow = (
     String,
     String,
     bool,
+    bool,
     DateTime<Utc>,
     DateTime<Utc>,
     i64,
 );
 
-const USER_COLUMNS: &str =
-    "id, email, username, first_name, last_name, role, is_active, created_at, updated_at, version";
+const USER_COLUMNS: &str = "id, email, username, first_name, last_name, role, is_active, email_verified, created_at, updated_at, version";
 
 /// Rows are parsed back through the domain's constructors: a corrupt row is an error, not a user.
 fn user_from_row(row: UserRow) -> Result<User, InfraError> {
@@ -56,6 +68,7 @@ fn user_from_row(row: UserRow) -> Result<User, InfraError> {
         last_name,
         role,
         is_active,
+        email_verified,
         created_at,
         updated_at,
         version,
@@ -70,6 +83,7 @@ fn user_from_row(row: UserRow) -> Result<User, InfraError> {
         last_name: PersonName::parse("last_name", &last_name).map_err(|_| corrupt("last_name"))?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
         is_active,
+        email_verified,
         created_at,
         updated_at,
         version,
@@ -134,8 +148,9 @@ impl Handler<ApplyUserCommand> for UserRepository {
 
     fn handle(&mut self, msg: ApplyUserCommand, _: &mut Context<Self>) -> Self::Result {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
+        let tokens = self.tokens.clone();
         Box::pin(async move {
-            let result = user_commands::apply(&pool, &names, msg.command)
+            let result = user_commands::apply(&pool, &names, &tokens, msg.command)
                 .await
                 .map_err(|e| {
                     tracing::warn!(error = %e, "applying a command failed");

@@ -1,0 +1,245 @@
+//! Password recovery and email verification, API side: parse, look the token up, check the
+//! password policy, hash, then record a command for the workers — like every state change.
+//!
+//! A reset request is answered the same way (202, same body, no wait for the worker) whether or
+//! not the address belongs to an account: the API does the same work for both (parse, record a
+//! command), and the worker decides, out of sight, whether a mail goes out.
+
+use super::account::{Origin, submit};
+use super::commands::Command;
+use super::one_time_token::{TokenPurpose, hash_token};
+use super::ports::{FindCredentials, HashPassword, InfraError, Submission, SubmitCommand};
+use crate::domain::{
+    Email, FieldError, Password, PasswordHash, Principal, UserId, ValidationErrors, check_strength,
+};
+use ::actors::Port;
+use actix::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The location every reset request's command reports, whatever became of it.
+pub const PASSWORD_RESET_LOCATION: &str = "/api/v1/auth/password-reset";
+
+// ---- commands (the wire contract to the workers: ids and hashes, never a token) -----------
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestPasswordResetCommand {
+    pub command_id: Uuid,
+    pub email: Email,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetPasswordCommand {
+    pub command_id: Uuid,
+    /// The token's id (its row), found by the API from the token's hash.
+    pub token_id: Uuid,
+    pub password_hash: PasswordHash,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestEmailVerificationCommand {
+    pub command_id: Uuid,
+    pub user_id: UserId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyEmailCommand {
+    pub command_id: Uuid,
+    pub token_id: Uuid,
+}
+
+// ---- the port to the token table ---------------------------------------------------------
+
+/// A live token (unused, not superseded, not expired, account active) with this hash.
+#[derive(Message)]
+#[rtype(result = "Result<Option<LiveToken>, InfraError>")]
+pub struct FindLiveToken {
+    pub purpose: TokenPurpose,
+    pub token_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveToken {
+    pub id: Uuid,
+    pub user_id: UserId,
+}
+
+// ---- use cases -----------------------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("the token is invalid, expired or already used")]
+    InvalidToken,
+    #[error("invalid input")]
+    Invalid(ValidationErrors),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<MailboxError> for RecoveryError {
+    fn from(e: MailboxError) -> Self {
+        RecoveryError::Infra(InfraError::new("recovery actor", e))
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), RecoveryError>")]
+pub struct RequestPasswordReset {
+    pub email: String,
+    pub origin: Origin,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Submission, RecoveryError>")]
+pub struct ConfirmPasswordReset {
+    pub token: String,
+    pub new_password: String,
+    pub origin: Origin,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Submission, RecoveryError>")]
+pub struct VerifyEmail {
+    pub token: String,
+    pub origin: Origin,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Submission, RecoveryError>")]
+pub struct ResendVerification {
+    pub principal: Principal,
+    pub origin: Origin,
+}
+
+#[derive(Clone)]
+pub struct RecoveryPorts {
+    pub commands: Port<SubmitCommand>,
+    pub tokens: Port<FindLiveToken>,
+    pub credentials: Port<FindCredentials>,
+    pub hash: Port<HashPassword>,
+}
+
+pub struct RecoveryService {
+    ports: RecoveryPorts,
+}
+
+impl RecoveryService {
+    pub fn new(ports: RecoveryPorts) -> Self {
+        Self { ports }
+    }
+}
+
+impl Actor for RecoveryService {
+    type Context = Context<Self>;
+}
+
+impl Supervised for RecoveryService {}
+
+async fn live_token(
+    ports: &RecoveryPorts,
+    purpose: TokenPurpose,
+    token: &str,
+) -> Result<LiveToken, RecoveryError> {
+    ports
+        .tokens
+        .ask(FindLiveToken {
+            purpose,
+            token_hash: hash_token(token),
+        })
+        .await??
+        .ok_or(RecoveryError::InvalidToken)
+}
+
+impl Handler<RequestPasswordReset> for RecoveryService {
+    type Result = ResponseFuture<Result<(), RecoveryError>>;
+
+    fn handle(&mut self, msg: RequestPasswordReset, _: &mut Context<Self>) -> Self::Result {
+        let commands = self.ports.commands.clone();
+        Box::pin(async move {
+            let email = Email::parse(&msg.email).map_err(|e| RecoveryError::Invalid(e.into()))?;
+            let command = Command::RequestPasswordReset(RequestPasswordResetCommand {
+                command_id: Uuid::now_v7(),
+                email,
+            });
+            // Not awaited (no reply queue): its outcome is the same for every address anyway.
+            let origin = Origin {
+                reply_to: None,
+                ..msg.origin
+            };
+            submit::<RecoveryError>(&commands, command, origin).await?;
+            Ok(())
+        })
+    }
+}
+
+impl Handler<ConfirmPasswordReset> for RecoveryService {
+    type Result = ResponseFuture<Result<Submission, RecoveryError>>;
+
+    fn handle(&mut self, msg: ConfirmPasswordReset, _: &mut Context<Self>) -> Self::Result {
+        let ports = self.ports.clone();
+        Box::pin(async move {
+            let token = live_token(&ports, TokenPurpose::PasswordReset, &msg.token).await?;
+            let account = ports
+                .credentials
+                .ask(FindCredentials::ById(token.user_id))
+                .await??
+                .ok_or(RecoveryError::InvalidToken)?;
+            let invalid = |e: FieldError| {
+                RecoveryError::Invalid(
+                    FieldError {
+                        field: "new_password",
+                        ..e
+                    }
+                    .into(),
+                )
+            };
+            let password = Password::parse(msg.new_password).map_err(invalid)?;
+            check_strength(&password, &account.username, &account.email).map_err(invalid)?;
+            let password_hash = ports.hash.ask(HashPassword { password }).await??;
+            let command = Command::ResetPassword(ResetPasswordCommand {
+                command_id: Uuid::now_v7(),
+                token_id: token.id,
+                password_hash,
+            });
+            submit(&ports.commands, command, msg.origin).await
+        })
+    }
+}
+
+impl Handler<VerifyEmail> for RecoveryService {
+    type Result = ResponseFuture<Result<Submission, RecoveryError>>;
+
+    fn handle(&mut self, msg: VerifyEmail, _: &mut Context<Self>) -> Self::Result {
+        let ports = self.ports.clone();
+        Box::pin(async move {
+            let token = live_token(&ports, TokenPurpose::EmailVerification, &msg.token).await?;
+            let command = Command::VerifyEmail(VerifyEmailCommand {
+                command_id: Uuid::now_v7(),
+                token_id: token.id,
+            });
+            submit(&ports.commands, command, msg.origin).await
+        })
+    }
+}
+
+impl Handler<ResendVerification> for RecoveryService {
+    type Result = ResponseFuture<Result<Submission, RecoveryError>>;
+
+    fn handle(&mut self, msg: ResendVerification, _: &mut Context<Self>) -> Self::Result {
+        let commands = self.ports.commands.clone();
+        Box::pin(async move {
+            let command = Command::RequestEmailVerification(RequestEmailVerificationCommand {
+                command_id: Uuid::now_v7(),
+                user_id: msg.principal.user_id,
+            });
+            submit(&commands, command, msg.origin).await
+        })
+    }
+}
+
+::actors::instrument!(
+    RecoveryService: RequestPasswordReset,
+    ConfirmPasswordReset,
+    VerifyEmail,
+    ResendVerification
+);

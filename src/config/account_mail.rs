@@ -1,0 +1,136 @@
+//! Configuration of email delivery, password recovery and email verification.
+
+use super::{ConfigError, Secret, err, num};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct AccountMailSettings {
+    /// lettre's `from_url` forms: `smtp://host:port` (plain, a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`.
+    /// `None` (development only): messages are logged instead of sent.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: lettre::message::Mailbox,
+    /// Where links in messages point (no trailing slash).
+    pub public_base_url: String,
+    pub password_reset_ttl: Duration,
+    pub email_verification_ttl: Duration,
+    /// At most one reset (or verification resend) mail per account and kind in this interval;
+    /// requests within it are accepted (202) and silently dropped.
+    pub mail_min_interval: Duration,
+    /// Refuse logins (403) to accounts whose address is not verified.
+    pub require_verified_email: bool,
+}
+
+impl AccountMailSettings {
+    pub(super) fn from_lookup(
+        get: &impl Fn(&str, &str) -> String,
+        production: bool,
+    ) -> Result<Self, ConfigError> {
+        let smtp_url = get("SMTP_URL", "");
+        let smtp_url = if smtp_url.is_empty() {
+            if production {
+                return Err(err(
+                    "SMTP_URL",
+                    "required in production (messages would only be logged)",
+                ));
+            }
+            None
+        } else if (smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://"))
+            && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&smtp_url).is_ok()
+        {
+            Some(Secret::new(smtp_url))
+        } else {
+            // The value may hold a password: never echo it.
+            return Err(err(
+                "SMTP_URL",
+                "must be smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465",
+            ));
+        };
+        let mail_from = get("MAIL_FROM", "hexactor <no-reply@localhost>")
+            .parse()
+            .map_err(|e| {
+                err(
+                    "MAIL_FROM",
+                    format!("not a mailbox ({e}), e.g. Name <a@example.com>"),
+                )
+            })?;
+        let public_base_url = get("PUBLIC_BASE_URL", "http://localhost:8000")
+            .trim_end_matches('/')
+            .to_owned();
+        if !public_base_url.starts_with("http://") && !public_base_url.starts_with("https://") {
+            return Err(err("PUBLIC_BASE_URL", "must be an http:// or https:// URL"));
+        }
+        let require_verified_email = match get("REQUIRE_VERIFIED_EMAIL", "false")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(err(
+                    "REQUIRE_VERIFIED_EMAIL",
+                    format!("expected true or false, got {other:?}"),
+                ));
+            }
+        };
+        let seconds = |variable: &'static str, default: &str, min: u64, max: u64| {
+            num(variable, get(variable, default), min, max).map(Duration::from_secs)
+        };
+        Ok(Self {
+            smtp_url,
+            mail_from,
+            public_base_url,
+            password_reset_ttl: seconds("PASSWORD_RESET_TTL_SECONDS", "1800", 60, 86_400)?,
+            email_verification_ttl: seconds(
+                "EMAIL_VERIFICATION_TTL_SECONDS",
+                "86400",
+                60,
+                30 * 86_400,
+            )?,
+            mail_min_interval: seconds("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "60", 0, 86_400)?,
+            require_verified_email,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::settings;
+
+    #[test]
+    fn production_needs_smtp_and_urls_are_checked() {
+        let prod = [
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", &"x".repeat(32)),
+        ];
+        assert_eq!(settings(&prod).unwrap_err().variable, "SMTP_URL");
+        let mut with_smtp = prod.to_vec();
+        with_smtp.push(("SMTP_URL", "smtps://u:p@mail.example.com:465"));
+        let s = settings(&with_smtp).unwrap();
+        assert!(
+            !format!("{s:?}").contains("u:p@"),
+            "the SMTP URL is a secret"
+        );
+        assert!(settings(&[]).unwrap().account_mail.smtp_url.is_none());
+        for bad in ["http://x", "smtp://u:p@[bad"] {
+            let e = settings(&[("SMTP_URL", bad)]).unwrap_err();
+            assert_eq!(e.variable, "SMTP_URL");
+            assert!(!e.to_string().contains("u:p"), "{e}");
+        }
+        assert_eq!(
+            settings(&[("MAIL_FROM", "not a mailbox @")])
+                .unwrap_err()
+                .variable,
+            "MAIL_FROM"
+        );
+        assert_eq!(
+            settings(&[("PUBLIC_BASE_URL", "example.com")])
+                .unwrap_err()
+                .variable,
+            "PUBLIC_BASE_URL"
+        );
+        let s = settings(&[("PUBLIC_BASE_URL", "https://id.example.com/")]).unwrap();
+        assert_eq!(s.account_mail.public_base_url, "https://id.example.com");
+        assert_eq!(s.account_mail.password_reset_ttl.as_secs(), 1800);
+    }
+}
