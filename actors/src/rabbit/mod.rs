@@ -12,6 +12,7 @@ mod endpoints;
 pub mod headers;
 mod publisher;
 mod topology;
+mod watchdog;
 
 pub use connection::{
     AmqpConnection, Close, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare,
