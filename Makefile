@@ -129,7 +129,7 @@ compose-check: ## Validate docker-compose.yml and its cluster overlay (installs 
 		docker-compose -f $(COMPOSE_FILE) -f docker-compose.cluster.yml config -q
 	@echo "==> $(COMPOSE_FILE) (alone and with docker-compose.cluster.yml) is valid"
 
-monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboard
+monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboards
 	@monitoring/check.sh
 
 clean: ## Remove build artefacts (target/)

@@ -62,6 +62,10 @@ pub struct Settings {
     pub supervisor_max_restarts: u32,
     pub supervisor_window: Duration,
     pub shutdown_timeout: Duration,
+    /// How often queue depths, the pool and active users are sampled.
+    pub monitor_interval: Duration,
+    /// A message in its handler longer than this is a stall (see `actors::supervisor`).
+    pub actor_stall_limit: Duration,
     pub retry_tiers: Vec<Duration>,
     pub max_attempts: u32,
     pub auth: AuthSettings,
@@ -266,6 +270,18 @@ impl Settings {
                 get("SHUTDOWN_TIMEOUT_SECONDS", "10"),
                 1,
                 600,
+            )?),
+            monitor_interval: Duration::from_millis(num(
+                "MONITOR_INTERVAL_MS",
+                get("MONITOR_INTERVAL_MS", "5000"),
+                100,
+                600_000,
+            )?),
+            actor_stall_limit: Duration::from_millis(num(
+                "ACTOR_STALL_MS",
+                get("ACTOR_STALL_MS", "60000"),
+                10,
+                3_600_000,
             )?),
             retry_tiers,
             max_attempts: num("MAX_ATTEMPTS", get("MAX_ATTEMPTS", "5"), 1, 100)?,

@@ -39,7 +39,9 @@ use ::actors::rabbit::{
     Breaker, ConnectionManager, ConsumerConfig, Endpoints, Publisher, QueueConsumer, RetryRoute,
     StopConsuming,
 };
-use ::actors::{ActorRef, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef};
+use ::actors::{
+    ActorRef, ChildOptions, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef,
+};
 use actix::prelude::*;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
@@ -89,9 +91,17 @@ fn supervisor_config(name: &str, settings: &Settings) -> SupervisorConfig {
     )
 }
 
+/// Repository actors answer from the database; one stuck on a hung query is restarted (its
+/// pending replies fail, the callers retry or answer 503) rather than left holding its callers.
+const REPOSITORY: ChildOptions = ChildOptions {
+    restart: Restart::Permanent,
+    restart_on_stall: true,
+};
+
 impl Application {
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
         crate::metrics::register_all();
+        ::actors::stall::set_limit(settings.actor_stall_limit);
         let pool = postgres::connect(&settings).await?;
         postgres::migrate(&pool).await?;
 
@@ -146,10 +156,10 @@ impl Application {
         let command_stores: Vec<ActorRef<CommandStore>> = (0..cores)
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
-                persistence.spawn(
+                persistence.spawn_with(
                     format!("command-store-{i}"),
                     &io[i],
-                    Restart::Permanent,
+                    REPOSITORY,
                     move || CommandStore::new(pool, names, Some(relay)),
                 )
             })
@@ -159,14 +169,24 @@ impl Application {
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
                 let tokens = token_policy.clone();
-                persistence.spawn(
+                persistence.spawn_with(
                     format!("user-repository-{i}"),
                     &io[i],
-                    Restart::Permanent,
+                    REPOSITORY,
                     move || UserRepository::new(pool, names, Some(relay), tokens),
                 )
             })
             .collect();
+        crate::infrastructure::monitors::start(
+            &persistence,
+            &messaging,
+            &io[0],
+            &amqp,
+            &pool,
+            &manager,
+            names.monitored_queues(&settings.retry_tiers),
+            settings.monitor_interval,
+        );
         let health = {
             let (pool, manager) = (pool.clone(), manager.clone());
             persistence.spawn("health-probe", &io[0], Restart::Permanent, move || {
@@ -462,6 +482,7 @@ fn build_auth(
         check_throttle: store.port(),
         record_failure: store.port(),
         clear_failures: store.port(),
+        outcomes: Arc::new(crate::infrastructure::outcome_metrics::OutcomeMetrics),
     };
     let lockout = |max_failures| LockoutPolicy {
         max_failures,

@@ -1,15 +1,12 @@
 //! Supervision: restart on panic, restart on error stop, escalation past the intensity limit,
 //! and the per-actor metrics that move on the way. Real actix actors, no mocks.
 
+mod common;
+
 use ::actors::{Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
+use common::{counter_value, eventually};
 use std::time::Duration;
-#[path = "../../tests/support/mod.rs"]
-mod support;
-use support::eventually;
-
-/// How long a supervision test waits for a restart or an escalation.
-const WITHIN: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct Counter {
@@ -115,22 +112,6 @@ impl Handler<SeenCount> for EscalationProbe {
     }
 }
 
-fn counter_value(name: &str, labels: &[(&str, &str)]) -> f64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.name() == name)
-        .flat_map(|f| f.get_metric().to_vec())
-        .filter(|m| {
-            labels.iter().all(|(k, v)| {
-                m.get_label()
-                    .iter()
-                    .any(|l| l.name() == *k && l.value() == *v)
-            })
-        })
-        .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
-        .sum()
-}
-
 fn probe() -> (Addr<EscalationProbe>, OnEscalation) {
     let probe = EscalationProbe::default().start();
     let on = OnEscalation::Notify(probe.clone().recipient());
@@ -159,7 +140,7 @@ async fn a_panicking_handler_restarts_the_actor_at_the_same_address() {
 
     // Same address, fresh state: `restarting` reset the count.
     let mut reply = None;
-    eventually("the counter answers again", WITHIN, async || {
+    eventually("the counter answers again", async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -193,7 +174,7 @@ async fn a_panic_in_the_async_part_of_a_reply_is_caught_too() {
     assert!(counter.ask(ExplodeLater).await.is_err());
 
     let mut reply = None;
-    eventually("the counter answers again", WITHIN, async || {
+    eventually("the counter answers again", async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -221,7 +202,7 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
         Err("cannot continue".to_string())
     );
 
-    eventually("an error restart is counted", WITHIN, async || {
+    eventually("an error restart is counted", async || {
         counter_value(
             "actor_restarts_total",
             &[("actor", "Counter"), ("reason", "error")],
@@ -229,7 +210,7 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
     })
     .await;
     let mut reply = None;
-    eventually("the counter answers again", WITHIN, async || {
+    eventually("the counter answers again", async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -245,18 +226,18 @@ async fn exceeding_the_restart_intensity_escalates_and_stops_restarting() {
 
     for round in 0..3 {
         // Each round: wait until the actor is back, then make it panic again.
-        eventually("counter alive", WITHIN, async || {
+        eventually("counter alive", async || {
             counter.ask(Increment).await.is_ok()
         })
         .await;
         assert!(counter.ask(Explode).await.is_err(), "round {round}");
     }
-    eventually("the supervisor escalated", WITHIN, async || {
+    eventually("the supervisor escalated", async || {
         probe.send(SeenCount).await.unwrap() == 1
     })
     .await;
     // Given up: the actor stays down, its mailbox is closed.
-    eventually("the actor is gone", WITHIN, async || {
+    eventually("the actor is gone", async || {
         counter.ask(Increment).await.is_err()
     })
     .await;
@@ -269,7 +250,7 @@ async fn escalation_propagates_from_a_child_supervisor_to_its_parent() {
     let inner = root.spawn_supervisor(config(0));
     let counter = inner.spawn_here("counter", Restart::Permanent, Counter::default);
     assert!(counter.ask(Explode).await.is_err());
-    eventually("the root escalated", WITHIN, async || {
+    eventually("the root escalated", async || {
         probe.send(SeenCount).await.unwrap() == 1
     })
     .await;

@@ -4,6 +4,7 @@
 //! wrong password and inactive account take the same path through one bcrypt verification (a
 //! dummy hash at the configured cost stands in for a missing account) and give the same answer.
 
+use super::outcomes::{AuthOutcomes, LoginResult};
 use super::ports::*;
 use crate::domain::{Email, LockoutPolicy, Password, PasswordHash, Principal};
 use ::actors::Port;
@@ -24,6 +25,8 @@ pub struct AuthPorts {
     pub check_throttle: Port<CheckLoginThrottle>,
     pub record_failure: Port<RecordLoginFailure>,
     pub clear_failures: Port<ClearLoginFailures>,
+    /// Where login outcomes are reported (metrics, in production).
+    pub outcomes: Arc<dyn AuthOutcomes>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,7 +141,7 @@ impl Handler<Login> for AuthService {
                 .map_err(mailbox)??
             {
                 tracing::warn!(outcome = "locked", account = %account_key, client = %msg.client_address, "login attempt");
-                crate::metrics::auth_attempt("locked");
+                ports.outcomes.login(LoginResult::Locked);
                 return Ok(LoginOutcome::Locked { retry_after });
             }
             let credentials = match &email {
@@ -178,7 +181,7 @@ impl Handler<Login> for AuthService {
                     .await
                     .map_err(mailbox)??;
                 tracing::warn!(outcome = "invalid", account = %account_key, client = %msg.client_address, locked_for_s = lock.map(|d| d.as_secs()), "login attempt");
-                crate::metrics::auth_attempt("invalid");
+                ports.outcomes.login(LoginResult::Invalid);
                 return Ok(LoginOutcome::InvalidCredentials);
             };
 
@@ -205,8 +208,7 @@ impl Handler<Login> for AuthService {
                 session_id: grant.session_id,
             };
             let access = tokens.issue_access(&principal)?;
-            crate::metrics::token_issued();
-            crate::metrics::auth_attempt("success");
+            ports.outcomes.login(LoginResult::Success);
             tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %principal.user_id, "login attempt");
 
             // The configured cost was raised since this hash was made: upgrade it now that we
@@ -263,7 +265,6 @@ impl Handler<Refresh> for AuthService {
             {
                 Rotation::Rotated { principal, grant } => {
                     let access = tokens.issue_access(&principal)?;
-                    crate::metrics::token_issued();
                     Ok(Some(TokenPair {
                         principal,
                         access,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod command_executor;
 pub mod commands;
 pub mod one_time_token;
+pub mod outcomes;
 pub mod ports;
 pub mod recovery;
 pub mod register_user;

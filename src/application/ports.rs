@@ -35,6 +35,8 @@ pub struct SubmitCommand {
     pub fingerprint: Option<Vec<u8>>,
     /// Extra AMQP headers (request id, reply-to queue) carried with the message.
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the request that caused the command.
+    pub traceparent: Option<String>,
     pub reply_to: Option<String>,
 }
 

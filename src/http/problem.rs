@@ -208,6 +208,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// `application_errors_total{error_type}` for errors that were not the client's fault.
+    pub fn server_error_type(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Unavailable(_) => Some("unavailable"),
+            ApiError::Internal(_) => Some("internal"),
+            _ => None,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -3,7 +3,9 @@
 
 pub mod health;
 pub mod messaging;
+pub mod monitors;
 pub mod outbox_relay;
+pub mod outcome_metrics;
 pub mod password_hasher;
 pub mod postgres;
 pub mod tokens;

@@ -5,6 +5,8 @@ mod bad_input;
 mod helpers;
 mod mail_tls;
 mod messaging;
+mod metrics;
+mod monitoring;
 mod notifications;
 mod openapi;
 mod operations;
@@ -16,4 +18,5 @@ mod shutdown;
 mod smtp;
 #[path = "../support/mod.rs"]
 mod support;
+mod trace_context;
 mod verification;

@@ -1,6 +1,6 @@
-//! Test support shared by the API tests (`tests/api`), the chaos tests (`tests/chaos.rs`) and the
-//! actors crate's tests (`actors/tests`): one `eventually`, one set of AMQP helpers. Queue names come from the service's own `Names`
-//! (`hexactor::infrastructure::messaging::names`), never from string literals.
+//! Test support shared by the API tests (`tests/api`) and the chaos tests (`tests/chaos.rs`): one
+//! `eventually`, one set of AMQP helpers, one registration body. Queue names come from the
+//! service's own `Names` (`hexactor::infrastructure::messaging::names`), never from literals.
 //!
 //! Each test crate includes this module with `#[path]` and uses only part of it, hence the
 //! `dead_code` allowance.

@@ -4,6 +4,7 @@
 //! ```text
 //! ConnectionManager --ConnectionEvent::Up/Down--> Publisher (confirm channel)
 //!                                             \-> QueueConsumer (qos channel) --HandleDelivery--> Port
+//!                                             \-> QueueMonitor (passive declares) --> queue_depth{queue}
 //! ```
 
 mod connection;
@@ -11,6 +12,7 @@ mod consumer;
 mod endpoints;
 pub mod headers;
 mod publisher;
+mod queue_monitor;
 mod topology;
 mod watchdog;
 
@@ -24,4 +26,5 @@ pub use consumer::{
 };
 pub use endpoints::{Endpoint, Endpoints, EndpointsError};
 pub use publisher::{Publish, PublishError, Publisher};
+pub use queue_monitor::{QueueMonitor, queue_depth_gauge};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

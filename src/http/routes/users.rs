@@ -45,6 +45,10 @@ pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
 pub(super) fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
     Origin {
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        traceparent: req
+            .extensions()
+            .get::<crate::trace_context::TraceContext>()
+            .map(ToString::to_string),
         reply_to: Some(state.reply_queue.clone()),
     }
 }
@@ -165,6 +169,7 @@ pub async fn register(
             password,
             idempotency_key,
             request_id: origin.request_id,
+            traceparent: origin.traceparent,
             reply_to: origin.reply_to,
         })
         .await??;

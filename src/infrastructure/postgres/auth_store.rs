@@ -2,6 +2,7 @@
 //! throttling. One actor per process, because it also holds the short-lived session cache that
 //! makes token revocation cheap to check on every request.
 
+use super::observed;
 use crate::application::ports::*;
 use crate::domain::{LockoutPolicy, PasswordHash, Principal, Role, UserId};
 use actix::prelude::*;
@@ -103,7 +104,7 @@ impl Handler<FindCredentials> for AuthStore {
 
     fn handle(&mut self, msg: FindCredentials, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("select", "users", async move {
             let query = match &msg {
                 FindCredentials::ByEmail(email) => sqlx::query_as::<_, CredentialsRow>(
                     "SELECT id, email, username, role, is_active, password_hash, email_verified FROM users WHERE email = $1",
@@ -119,7 +120,7 @@ impl Handler<FindCredentials> for AuthStore {
                 .await
                 .map_err(infra("reading credentials"))?;
             Ok(row.and_then(credentials))
-        })
+        }))
     }
 }
 
@@ -128,7 +129,7 @@ impl Handler<UpgradePasswordHash> for AuthStore {
 
     fn handle(&mut self, msg: UpgradePasswordHash, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("update", "users", async move {
             // Only if unchanged meanwhile: a password change must never be overwritten.
             sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
                 .bind(msg.user_id.as_uuid())
@@ -138,7 +139,7 @@ impl Handler<UpgradePasswordHash> for AuthStore {
                 .await
                 .map_err(infra("upgrading a password hash"))?;
             Ok(())
-        })
+        }))
     }
 }
 
@@ -147,7 +148,7 @@ impl Handler<StartSession> for AuthStore {
 
     fn handle(&mut self, msg: StartSession, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("insert", "auth_sessions", async move {
             let mut tx = pool.begin().await.map_err(infra("starting a session"))?;
             let session_id = Uuid::now_v7();
             sqlx::query("INSERT INTO auth_sessions (id, user_id) VALUES ($1, $2)")
@@ -161,7 +162,7 @@ impl Handler<StartSession> for AuthStore {
                 .map_err(infra("starting a session"))?;
             tx.commit().await.map_err(infra("starting a session"))?;
             Ok(grant)
-        })
+        }))
     }
 }
 
@@ -229,7 +230,7 @@ impl Handler<RotateRefreshToken> for AuthStore {
 
     fn handle(&mut self, msg: RotateRefreshToken, _: &mut Context<Self>) -> Self::Result {
         Box::pin(
-            rotate(self.pool.clone(), msg)
+            observed::timed("update", "refresh_tokens", rotate(self.pool.clone(), msg))
                 .into_actor(self)
                 .map(|result, act, _| {
                     let rotation = result.map_err(infra("rotating a refresh token"))?;
@@ -270,7 +271,11 @@ impl Handler<RevokeSessions> for AuthStore {
                     )
                     .bind(user.as_uuid()),
                 };
-                query.execute(&pool).await.map(|_| ()).map_err(infra("revoking sessions"))
+                let revoke = query.execute(&pool);
+                observed::timed("update", "auth_sessions", revoke)
+                    .await
+                    .map(|_| ())
+                    .map_err(infra("revoking sessions"))
             }
             .into_actor(self),
         )
@@ -288,7 +293,7 @@ impl Handler<CheckSession> for AuthStore {
             return Box::pin(actix::fut::ready(Ok(valid)));
         }
         let pool = self.pool.clone();
-        let lookup = async move {
+        let lookup = observed::timed("select", "auth_sessions", async move {
             let row: Option<(Uuid, String, String)> = sqlx::query_as(
                 "SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.id = $1 AND s.revoked_at IS NULL AND u.is_active",
@@ -303,7 +308,7 @@ impl Handler<CheckSession> for AuthStore {
                 role: Role::parse(&role).unwrap_or(Role::User),
                 session_id: msg.session_id,
             }))
-        };
+        });
         Box::pin(lookup.into_actor(self).map(
             move |result: Result<Option<Principal>, InfraError>, act, _| {
                 let principal = result?;
@@ -322,7 +327,7 @@ impl Handler<CheckLoginThrottle> for AuthStore {
 
     fn handle(&mut self, msg: CheckLoginThrottle, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("select", "login_throttle", async move {
             let seconds: Option<f64> = sqlx::query_scalar(
                 "SELECT max(extract(epoch FROM locked_until - now()))::float8 FROM login_throttle
                  WHERE key = ANY($1) AND locked_until > now()",
@@ -332,7 +337,7 @@ impl Handler<CheckLoginThrottle> for AuthStore {
             .await
             .map_err(infra("checking login throttling"))?;
             Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
-        })
+        }))
     }
 }
 
@@ -380,7 +385,7 @@ impl Handler<RecordLoginFailure> for AuthStore {
 
     fn handle(&mut self, msg: RecordLoginFailure, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("upsert", "login_throttle", async move {
             let mut longest = None;
             for (key, policy) in msg.keys {
                 let lock = record_failure(pool.clone(), key, policy)
@@ -389,7 +394,7 @@ impl Handler<RecordLoginFailure> for AuthStore {
                 longest = longest.max(lock);
             }
             Ok(longest)
-        })
+        }))
     }
 }
 
@@ -398,14 +403,14 @@ impl Handler<ClearLoginFailures> for AuthStore {
 
     fn handle(&mut self, msg: ClearLoginFailures, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("update", "login_throttle", async move {
             sqlx::query("UPDATE login_throttle SET failures = 0, lockouts = 0 WHERE key = $1")
                 .bind(msg.key)
                 .execute(&pool)
                 .await
                 .map(|_| ())
                 .map_err(infra("clearing login failures"))
-        })
+        }))
     }
 }
 

@@ -7,7 +7,9 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod observed;
 pub mod one_time_tokens;
+pub mod pool_monitor;
 pub mod recovery_commands;
 pub mod user_commands;
 pub mod user_repository;

@@ -119,6 +119,7 @@ async fn record_event(
     let headers = OutboxHeaders {
         message_type: event.event_type().to_owned(),
         request_id: None,
+        traceparent: None,
         reply_to: None,
         mandatory: false,
     };
