@@ -10,6 +10,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub const DEV_SECRET_KEY: &str = "dev-only-secret-key-do-not-use-in-production";
+/// Base64 of 32 bytes; encrypts TOTP secrets at rest. Development only.
+pub const DEV_DATA_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=";
 
 /// A value that must not be printed.
 #[derive(Clone)]
@@ -50,6 +52,8 @@ pub struct Settings {
     pub amqp_prefix: String,
     pub queue_kind: QueueKind,
     pub secret_key: Secret,
+    /// 32 bytes (given as base64): the AEAD key for secrets stored at rest (TOTP secrets).
+    pub data_encryption_key: Secret,
     pub host: String,
     pub port: u16,
     pub worker_port: u16,
@@ -167,6 +171,20 @@ impl Settings {
                 return Err(err("SECRET_KEY", "must be at least 32 bytes in production"));
             }
         }
+        let data_encryption_key = get("DATA_ENCRYPTION_KEY", DEV_DATA_ENCRYPTION_KEY);
+        if environment == Environment::Production && data_encryption_key == DEV_DATA_ENCRYPTION_KEY
+        {
+            return Err(err(
+                "DATA_ENCRYPTION_KEY",
+                "must be set in production (base64 of 32 random bytes)",
+            ));
+        }
+        if crate::infrastructure::crypto::decode_key(&data_encryption_key).is_none() {
+            return Err(err(
+                "DATA_ENCRYPTION_KEY",
+                "must be base64 of exactly 32 bytes",
+            ));
+        }
         let bcrypt_cost = num("BCRYPT_COST", get("BCRYPT_COST", "12"), 4, 31)?;
         if environment == Environment::Production && bcrypt_cost < 10 {
             return Err(err("BCRYPT_COST", "must be at least 10 in production"));
@@ -234,6 +252,7 @@ impl Settings {
             amqp_prefix,
             queue_kind,
             secret_key: Secret::new(secret_key),
+            data_encryption_key: Secret::new(data_encryption_key),
             host: get("HOST", "127.0.0.1"),
             port: num("PORT", get("PORT", "8000"), 0, 65535)?,
             worker_port: num("WORKER_PORT", get("WORKER_PORT", "8001"), 0, 65535)?,
@@ -395,12 +414,22 @@ mod tests {
         assert_eq!(e.variable, "SECRET_KEY");
         let e = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
         assert_eq!(e.variable, "SECRET_KEY");
+        let e = settings(&[
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", &"x".repeat(32)),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "DATA_ENCRYPTION_KEY");
+        let key = "cHJvZHVjdGlvbi1kYXRhLWtleS0zMi1ieXRlcy1vayE=";
         let ok = settings(&[
             ("ENVIRONMENT", "production"),
             ("SECRET_KEY", &"x".repeat(32)),
+            ("DATA_ENCRYPTION_KEY", key),
             ("SMTP_URL", "smtp://127.0.0.1:25"),
         ]);
-        assert!(ok.is_ok());
+        assert!(ok.is_ok(), "{ok:?}");
+        let e = settings(&[("DATA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.variable, "DATA_ENCRYPTION_KEY");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub const COMMAND_TYPES: &[&str] = &[
     "ResetPassword",
     "RequestEmailVerification",
     "VerifyEmail",
+    "ChangeRole",
+    "EnrolTotp",
+    "ConfirmTotp",
+    "DisableTotp",
 ];
 const COMMAND_STATUSES: &[&str] = &["accepted", "succeeded", "failed"];
 /// `application_errors_total` label pairs, all known up front.
@@ -202,6 +206,10 @@ pub fn user_operation_name(command_type: &str) -> &'static str {
         "ResetPassword" => "reset_password",
         "RequestEmailVerification" => "request_email_verification",
         "VerifyEmail" => "verify_email",
+        "ChangeRole" => "change_role",
+        "EnrolTotp" => "enrol_totp",
+        "ConfirmTotp" => "confirm_totp",
+        "DisableTotp" => "disable_totp",
         _ => "other",
     }
 }

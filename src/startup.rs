@@ -4,9 +4,11 @@
 //! ```text
 //! root
 //! ├── messaging      amqp-connection, publisher, [api] reply-consumer, [worker] command-consumer
-//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe
+//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe,
+//! │                  [api] auth-store, revocation-listener
 //! ├── hashing        [api] password-hasher-N   (one dedicated thread each)
-//! ├── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
+//! ├── application    [api] registration, completion-tracker, auth, account, mfa, recovery;
+//! │                  [worker] command-executor, command-dispatcher
 //! └── notifications  [worker] mailer, welcome-sender, user-created-handler, notifications-consumer,
 //!                    account-mail-sender, account-mail-handler, account-mail-consumer
 //! ```
@@ -14,6 +16,9 @@
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
+use crate::application::mfa::{MfaPorts, MfaService};
+use crate::application::mfa_login::MfaLoginPorts;
+use crate::application::mfa_ports::SecretCipher;
 use crate::application::one_time_token::{TokenKey, TokenPolicy};
 use crate::application::ports::TokenService;
 use crate::application::recovery::{RecoveryPorts, RecoveryService};
@@ -23,6 +28,7 @@ use crate::domain::{LockoutPolicy, PasswordHash};
 use crate::http::auth::AuthState;
 use crate::http::routes::AccountPorts;
 use crate::http::{self, ApiState, OpsState};
+use crate::infrastructure::crypto::DataCipher;
 use crate::infrastructure::health::HealthProbe;
 use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
 use crate::infrastructure::messaging::completions::CompletionTracker;
@@ -31,6 +37,7 @@ use crate::infrastructure::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
 use crate::infrastructure::postgres::auth_store::AuthStore;
 use crate::infrastructure::postgres::one_time_tokens::TokenStore;
+use crate::infrastructure::postgres::revocation_listener::RevocationListener;
 use crate::infrastructure::postgres::{
     self, command_store::CommandStore, user_repository::UserRepository,
 };
@@ -251,6 +258,8 @@ impl Application {
                 commands: Port::pooled(&command_stores),
                 auth: auth.routes,
                 account: auth.account,
+                sessions: auth.sessions,
+                mfa: auth.mfa,
                 recovery: auth.recovery,
                 authentication: auth.authentication,
                 default_wait: settings.command_wait,
@@ -438,6 +447,8 @@ fn token_policy(settings: &Settings) -> TokenPolicy {
 struct AuthWiring {
     routes: crate::http::routes::AuthEndpoints,
     account: AccountPorts,
+    sessions: crate::http::routes::SessionPorts,
+    mfa: crate::http::routes::MfaEndpoints,
     recovery: crate::http::routes::RecoveryEndpoints,
     authentication: AuthState,
 }
@@ -465,6 +476,20 @@ fn build_auth(
             move || AuthStore::new(pool, ttl),
         )
     };
+    {
+        // Revocations committed anywhere reach this replica's session cache (LISTEN/NOTIFY).
+        let (pool, cache) = (pool.clone(), store.port());
+        persistence.spawn(
+            "revocation-listener",
+            &io[io.len() - 1],
+            Restart::Permanent,
+            move || RevocationListener::new(pool, cache),
+        );
+    }
+    let cipher: Arc<dyn SecretCipher> = Arc::new(
+        DataCipher::new(settings.data_encryption_key.expose())
+            .ok_or_else(|| anyhow::anyhow!("DATA_ENCRYPTION_KEY is not base64 of 32 bytes"))?,
+    );
     // A real hash at the configured cost, verified against when an email is unknown so that a
     // miss costs the same bcrypt work as a hit (made once, at start-up).
     let dummy_hash = PasswordHash::new(bcrypt::hash(
@@ -482,6 +507,14 @@ fn build_auth(
         check_throttle: store.port(),
         record_failure: store.port(),
         clear_failures: store.port(),
+        mfa: MfaLoginPorts {
+            find_totp: store.port(),
+            create_challenge: store.port(),
+            consume_challenge: store.port(),
+            use_step: store.port(),
+            use_recovery_code: store.port(),
+            cipher: cipher.clone(),
+        },
         outcomes: Arc::new(crate::infrastructure::outcome_metrics::OutcomeMetrics),
     };
     let lockout = |max_failures| LockoutPolicy {
@@ -511,6 +544,18 @@ fn build_auth(
         );
         application.spawn("account", &io[0], Restart::Permanent, move || {
             AccountService::new(stores, creds, verify, hash)
+        })
+    };
+    let mfa = {
+        let ports = MfaPorts {
+            commands: Port::pooled(command_stores),
+            find_totp: store.port(),
+            credentials: store.port(),
+            verify: Port::pooled(hashers),
+        };
+        let issuer = settings.auth.issuer.clone();
+        application.spawn("mfa", &io[0], Restart::Permanent, move || {
+            MfaService::new(ports, cipher, issuer)
         })
     };
     let recovery = {
@@ -544,6 +589,17 @@ fn build_auth(
             update: account.port(),
             deactivate: account.port(),
             change_password: account.port(),
+            change_role: account.port(),
+        },
+        mfa: crate::http::routes::MfaEndpoints {
+            enrol: mfa.port(),
+            confirm: mfa.port(),
+            disable: mfa.port(),
+            login: auth.port(),
+        },
+        sessions: crate::http::routes::SessionPorts {
+            list: store.port(),
+            end: store.port(),
         },
         authentication: AuthState {
             tokens,

@@ -89,6 +89,12 @@ impl AccountService {
     }
 }
 
+impl AccountService {
+    pub(super) fn commands(&self) -> Port<SubmitCommand> {
+        self.commands.clone()
+    }
+}
+
 impl Actor for AccountService {
     type Context = Context<Self>;
 }

@@ -25,6 +25,7 @@ pub struct AuthPorts {
     pub check_throttle: Port<CheckLoginThrottle>,
     pub record_failure: Port<RecordLoginFailure>,
     pub clear_failures: Port<ClearLoginFailures>,
+    pub mfa: super::mfa_login::MfaLoginPorts,
     /// Where login outcomes are reported (metrics, in production).
     pub outcomes: Arc<dyn AuthOutcomes>,
 }
@@ -54,6 +55,10 @@ pub enum LoginOutcome {
     Locked {
         retry_after: Duration,
     },
+    /// The password was right and TOTP is on: the second step needs this single-use token.
+    MfaRequired {
+        mfa_token: String,
+    },
     /// The password was right, but the address is not verified and the policy requires it.
     /// Only ever answered after the password check, so it tells a stranger nothing.
     EmailNotVerified,
@@ -65,12 +70,14 @@ pub struct Login {
     pub email: String,
     pub password: String,
     pub client_address: String,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Message)]
 #[rtype(result = "Result<Option<TokenPair>, InfraError>")]
 pub struct Refresh {
     pub refresh_token: String,
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Message)]
@@ -81,9 +88,9 @@ pub struct Logout {
 }
 
 pub struct AuthService {
-    ports: AuthPorts,
-    tokens: Arc<dyn TokenService>,
-    policy: AuthPolicy,
+    pub(super) ports: AuthPorts,
+    pub(super) tokens: Arc<dyn TokenService>,
+    pub(super) policy: AuthPolicy,
     /// Verified against when the account does not exist, so that a miss costs a real bcrypt.
     dummy_hash: PasswordHash,
 }
@@ -110,7 +117,7 @@ impl Actor for AuthService {
 
 impl Supervised for AuthService {}
 
-fn mailbox(e: MailboxError) -> InfraError {
+pub(super) fn mailbox(e: MailboxError) -> InfraError {
     InfraError::new("auth actor", e)
 }
 
@@ -193,23 +200,20 @@ impl Handler<Login> for AuthService {
                 crate::metrics::auth_attempt("email_not_verified");
                 return Ok(LoginOutcome::EmailNotVerified);
             }
-            let grant = ports
-                .start_session
-                .ask(StartSession {
-                    user_id: credentials.user_id,
-                    refresh_ttl: policy.refresh_ttl,
-                })
-                .await
-                .map_err(mailbox)??;
-            let principal = Principal {
-                user_id: credentials.user_id,
-                email: credentials.email.clone(),
-                role: credentials.role,
-                session_id: grant.session_id,
-            };
-            let access = tokens.issue_access(&principal)?;
+            if let Some(mfa_token) =
+                super::mfa_login::challenge_if_enrolled(&ports.mfa, credentials.user_id).await?
+            {
+                crate::metrics::auth_attempt("mfa_required");
+                tracing::info!(outcome = "mfa_required", account = %account_key, client = %msg.client_address, "login attempt");
+                return Ok(LoginOutcome::MfaRequired { mfa_token });
+            }
+            let client = super::sessions::ClientInfo::new(
+                msg.user_agent.as_deref(),
+                Some(msg.client_address.clone()),
+            );
+            let pair = issue_pair(&ports, tokens.as_ref(), &policy, &credentials, client).await?;
             ports.outcomes.login(LoginResult::Success);
-            tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %principal.user_id, "login attempt");
+            tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %pair.principal.user_id, "login attempt");
 
             // The configured cost was raised since this hash was made: upgrade it now that we
             // hold the plaintext (the only moment we ever do).
@@ -235,13 +239,40 @@ impl Handler<Login> for AuthService {
                     }
                 });
             }
-            Ok(LoginOutcome::Success(TokenPair {
-                principal,
-                access,
-                refresh: grant,
-            }))
+            Ok(LoginOutcome::Success(pair))
         })
     }
+}
+
+/// Opens a session for an authenticated account and issues its token pair.
+pub(super) async fn issue_pair(
+    ports: &AuthPorts,
+    tokens: &dyn TokenService,
+    policy: &AuthPolicy,
+    credentials: &Credentials,
+    client: super::sessions::ClientInfo,
+) -> Result<TokenPair, InfraError> {
+    let grant = ports
+        .start_session
+        .ask(StartSession {
+            user_id: credentials.user_id,
+            refresh_ttl: policy.refresh_ttl,
+            client,
+        })
+        .await
+        .map_err(mailbox)??;
+    let principal = Principal {
+        user_id: credentials.user_id,
+        email: credentials.email.clone(),
+        role: credentials.role,
+        session_id: grant.session_id,
+    };
+    let access = tokens.issue_access(&principal)?;
+    Ok(TokenPair {
+        principal,
+        access,
+        refresh: grant,
+    })
 }
 
 impl Handler<Refresh> for AuthService {
@@ -259,6 +290,7 @@ impl Handler<Refresh> for AuthService {
                 .ask(RotateRefreshToken {
                     token: msg.refresh_token,
                     refresh_ttl: ttl,
+                    client: msg.client,
                 })
                 .await
                 .map_err(mailbox)??

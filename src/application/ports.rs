@@ -172,6 +172,7 @@ pub struct RefreshGrant {
 pub struct StartSession {
     pub user_id: UserId,
     pub refresh_ttl: Duration,
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +192,8 @@ pub enum Rotation {
 pub struct RotateRefreshToken {
     pub token: String,
     pub refresh_ttl: Duration,
+    /// Recorded on the session, with the time of use.
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Message)]

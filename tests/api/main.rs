@@ -6,6 +6,7 @@ mod helpers;
 mod mail_tls;
 mod messaging;
 mod metrics;
+mod mfa;
 mod monitoring;
 mod notifications;
 mod openapi;
@@ -13,7 +14,9 @@ mod operations;
 mod ops;
 mod recovery;
 mod register;
+mod roles;
 mod security;
+mod sessions;
 mod shutdown;
 mod smtp;
 #[path = "../support/mod.rs"]

@@ -15,9 +15,12 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub struct AuthStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     cache_ttl: Duration,
     sessions: HashMap<Uuid, (Instant, Option<Principal>)>,
+    /// Bumped by every eviction: a lookup that started before one must not cache its answer,
+    /// which may predate the revocation.
+    evictions: u64,
 }
 
 impl AuthStore {
@@ -26,7 +29,13 @@ impl AuthStore {
             pool,
             cache_ttl,
             sessions: HashMap::new(),
+            evictions: 0,
         }
+    }
+
+    pub(super) fn forget(&mut self, session: Uuid) {
+        self.sessions.remove(&session);
+        self.evictions += 1;
     }
 }
 
@@ -47,7 +56,7 @@ impl Supervised for AuthStore {
     }
 }
 
-fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
+pub(super) fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
     move |e| InfraError::new(context, e)
 }
 
@@ -151,12 +160,16 @@ impl Handler<StartSession> for AuthStore {
         Box::pin(observed::timed("insert", "auth_sessions", async move {
             let mut tx = pool.begin().await.map_err(infra("starting a session"))?;
             let session_id = Uuid::now_v7();
-            sqlx::query("INSERT INTO auth_sessions (id, user_id) VALUES ($1, $2)")
-                .bind(session_id)
-                .bind(msg.user_id.as_uuid())
-                .execute(&mut *tx)
-                .await
-                .map_err(infra("starting a session"))?;
+            sqlx::query(
+                "INSERT INTO auth_sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(session_id)
+            .bind(msg.user_id.as_uuid())
+            .bind(msg.client.user_agent)
+            .bind(msg.client.ip)
+            .execute(&mut *tx)
+            .await
+            .map_err(infra("starting a session"))?;
             let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl)
                 .await
                 .map_err(infra("starting a session"))?;
@@ -214,6 +227,15 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE auth_sessions SET last_used_at = now(), user_agent = coalesce($2, user_agent),
+                ip = coalesce($3, ip) WHERE id = $1",
+    )
+    .bind(session_id)
+    .bind(msg.client.user_agent)
+    .bind(msg.client.ip)
+    .execute(&mut *tx)
+    .await?;
     let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl).await?;
     tx.commit().await?;
     let principal = Principal {
@@ -249,6 +271,7 @@ impl Handler<RevokeSessions> for AuthStore {
     type Result = ResponseActFuture<Self, Result<(), InfraError>>;
 
     fn handle(&mut self, msg: RevokeSessions, _: &mut Context<Self>) -> Self::Result {
+        self.evictions += 1;
         match &msg {
             RevokeSessions::One(id) => {
                 self.sessions.remove(id);
@@ -293,9 +316,16 @@ impl Handler<CheckSession> for AuthStore {
             return Box::pin(actix::fut::ready(Ok(valid)));
         }
         let pool = self.pool.clone();
+        let generation = self.evictions;
         let lookup = observed::timed("select", "auth_sessions", async move {
+            // The same round trip records the use for the session list, at most once a minute
+            // per session so that reads do not turn into a write each.
             let row: Option<(Uuid, String, String)> = sqlx::query_as(
-                "SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
+                "WITH used AS (
+                     UPDATE auth_sessions SET last_used_at = now()
+                     WHERE id = $1 AND revoked_at IS NULL AND last_used_at < now() - interval '60 seconds'
+                 )
+                 SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.id = $1 AND s.revoked_at IS NULL AND u.is_active",
             )
             .bind(msg.session_id)
@@ -312,13 +342,36 @@ impl Handler<CheckSession> for AuthStore {
         Box::pin(lookup.into_actor(self).map(
             move |result: Result<Option<Principal>, InfraError>, act, _| {
                 let principal = result?;
-                if !act.cache_ttl.is_zero() {
+                if !act.cache_ttl.is_zero() && act.evictions == generation {
                     act.sessions
                         .insert(msg.session_id, (Instant::now(), principal.clone()));
                 }
                 Ok(principal.filter(|p| p.user_id == msg.user_id))
             },
         ))
+    }
+}
+
+impl Handler<crate::infrastructure::postgres::revocation_listener::EvictSessions> for AuthStore {
+    type Result = ();
+
+    fn handle(
+        &mut self,
+        msg: crate::infrastructure::postgres::revocation_listener::EvictSessions,
+        _: &mut Context<Self>,
+    ) {
+        use crate::infrastructure::postgres::revocation_listener::EvictSessions as E;
+        self.evictions += 1;
+        match msg {
+            E::Session(id) => {
+                self.sessions.remove(&id);
+            }
+            // Cached misses (None) carry no user: dropping them too is harmless.
+            E::User(user) => self
+                .sessions
+                .retain(|_, (_, p)| p.as_ref().is_some_and(|p| p.user_id != user)),
+            E::All => self.sessions.clear(),
+        }
     }
 }
 
@@ -421,6 +474,7 @@ impl Handler<ClearLoginFailures> for AuthStore {
     RotateRefreshToken,
     RevokeSessions,
     CheckSession,
+    crate::infrastructure::postgres::revocation_listener::EvictSessions,
     CheckLoginThrottle,
     RecordLoginFailure,
     ClearLoginFailures
