@@ -235,8 +235,12 @@ impl Settings {
             return Err(err("DATABASE_URL", "must be a postgres:// URL"));
         }
         let rabbitmq_url = get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
-        if !rabbitmq_url.starts_with("amqp://") && !rabbitmq_url.starts_with("amqps://") {
-            return Err(err("RABBITMQ_URL", "must be an amqp:// URL"));
+        // One URL, or the comma-separated nodes of a cluster (see actors::rabbit::Endpoints).
+        if let Err(e) = ::actors::rabbit::Endpoints::parse_in_order(&rabbitmq_url) {
+            return Err(err(
+                "RABBITMQ_URL",
+                format!("must be one or more comma-separated amqp:// URLs: {e}"),
+            ));
         }
         let rabbitmq_tls = rabbitmq_tls(&rabbitmq_url, &get("RABBITMQ_CA_FILE", ""))?;
         check_sslrootcert(&database_url)?;
@@ -637,5 +641,14 @@ mod tests {
     fn secrets_do_not_print() {
         let s = settings(&[("SECRET_KEY", "super-secret-value-1234567890abcdef")]).unwrap();
         assert!(!format!("{s:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn rabbitmq_url_takes_a_cluster_list_and_names_a_bad_entry_without_its_password() {
+        let list = "amqp://u:p@rabbit1:5672/%2f,amqp://u:p@rabbit2:5672/%2f";
+        assert!(settings(&[("RABBITMQ_URL", list)]).is_ok());
+        let e = settings(&[("RABBITMQ_URL", "amqp://a,http://u:hunter2@b")]).unwrap_err();
+        assert_eq!(e.variable, "RABBITMQ_URL");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }

@@ -43,7 +43,8 @@ use crate::infrastructure::postgres::{
 };
 use crate::infrastructure::tokens::JwtService;
 use ::actors::rabbit::{
-    Breaker, ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
+    Breaker, ConnectionManager, ConsumerConfig, Endpoints, Publisher, QueueConsumer, RetryRoute,
+    StopConsuming,
 };
 use ::actors::{
     ActorRef, ChildOptions, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef,
@@ -85,6 +86,8 @@ pub struct Application {
     supervisor: SupervisorRef,
     /// Stopped first on SIGTERM (command consumer, notifications consumer).
     consumers: Vec<ActorRef<QueueConsumer>>,
+    /// Closed last on shutdown, and never reconnected after (see [`AmqpShutdown`]).
+    amqp: AmqpShutdown,
     settings: Settings,
     // Dedicated threads; kept here so that they live as long as the application.
     _arbiters: Vec<Arbiter>,
@@ -147,11 +150,11 @@ impl Application {
         let persistence = root.spawn_supervisor(supervisor_config("persistence", &settings));
         let application = root.spawn_supervisor(supervisor_config("application", &settings));
 
-        let amqp_url = settings.rabbitmq_url.expose().to_owned();
+        let endpoints = Endpoints::parse(settings.rabbitmq_url.expose())?;
         let amqp_tls = settings.rabbitmq_tls.clone();
         let connection_name = format!("hexactor-{role:?}-{}", &replica[..12]).to_lowercase();
         let manager = messaging.spawn("amqp-connection", &amqp, Restart::Permanent, move || {
-            ConnectionManager::new(amqp_url, connection_name, topology).with_tls(amqp_tls)
+            ConnectionManager::new(endpoints, connection_name, topology).with_tls(amqp_tls)
         });
         let publisher = {
             let manager = manager.clone();
@@ -421,6 +424,7 @@ impl Application {
                 .into_iter()
                 .chain(notifications_consumers.into_iter().flatten())
                 .collect(),
+            amqp: AmqpShutdown(manager),
             settings,
             _arbiters: arbiters,
         })
@@ -446,6 +450,7 @@ impl Application {
         let handles: Vec<_> = self.servers().map(|s| s.handle()).collect();
         let consumers = self.consumers.clone();
         let deadline = self.settings.shutdown_timeout;
+        let amqp = self.amqp.clone();
         actix::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutdown requested");
@@ -457,8 +462,14 @@ impl Application {
                 .fold(0, usize::saturating_add);
             tracing::info!(unfinished = left, "consumers stopped");
             futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
+            amqp.close().await;
         });
         self.into_server().await
+    }
+
+    /// Closes the process's AMQP connection for good (tests, before they delete the namespace).
+    pub fn amqp_shutdown(&self) -> AmqpShutdown {
+        self.amqp.clone()
     }
 
     fn servers(&self) -> impl Iterator<Item = &Server> {
@@ -475,6 +486,18 @@ impl Application {
                 .into_iter()
                 .collect()
         }
+    }
+}
+
+/// Closes the AMQP connection at the end of a shutdown. After that nothing reconnects or
+/// redeclares the topology: a process still stopping must not re-create queues or exchanges
+/// that were deleted meanwhile (a consumer cancelled by the deletion asks for a redeclare).
+#[derive(Clone)]
+pub struct AmqpShutdown(ActorRef<ConnectionManager>);
+
+impl AmqpShutdown {
+    pub async fn close(&self) {
+        let _ = self.0.ask(::actors::rabbit::Close).await;
     }
 }
 

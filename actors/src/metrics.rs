@@ -29,6 +29,7 @@ pub struct ActorMetrics {
 
 pub struct AmqpMetrics {
     pub connection_up: IntGauge,
+    pub connected_node: IntGaugeVec,
     pub reconnects: IntCounter,
     pub consumers_running: IntGauge,
     pub published: IntCounterVec,
@@ -134,6 +135,14 @@ pub fn amqp_metrics() -> &'static AmqpMetrics {
         connection_up: register_int_gauge!(
             "amqp_connection_up",
             "1 while the AMQP connection is open"
+        )
+        .expect("metric registered once"),
+        connected_node: register_int_gauge_vec!(
+            Opts::new(
+                "amqp_connected_node",
+                "1 for the broker node (host:port) the AMQP connection is open to, 0 for nodes it was"
+            ),
+            &["node"]
         )
         .expect("metric registered once"),
         reconnects: register_int_counter!("amqp_reconnects_total", "Successful AMQP reconnections")

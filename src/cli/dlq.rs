@@ -218,11 +218,23 @@ impl<'a> From<&Broker<'a>> for Broker<'a> {
     }
 }
 
+/// Connects to the first reachable node of the broker's URLs (one URL or a cluster's
+/// comma-separated list), over TLS for `amqps://`.
 async fn connect(broker: Broker<'_>) -> anyhow::Result<(Connection, Channel)> {
-    let props = ConnectionProperties::default().with_connection_name("hexactor-dlq-cli".into());
-    let conn = ::actors::rabbit::open(broker.url, props, &broker.tls).await?;
-    let channel = conn.create_channel().await?;
-    Ok((conn, channel))
+    let mut endpoints = ::actors::rabbit::Endpoints::parse_in_order(broker.url)?;
+    let mut last_error = None;
+    for _ in 0..endpoints.all().len() {
+        let endpoint = endpoints.advance().clone();
+        let props = ConnectionProperties::default().with_connection_name("hexactor-dlq-cli".into());
+        match ::actors::rabbit::open(&endpoint.url, props, &broker.tls).await {
+            Ok(conn) => {
+                let channel = conn.create_channel().await?;
+                return Ok((conn, channel));
+            }
+            Err(e) => last_error = Some(anyhow::Error::new(e).context(endpoint.node)),
+        }
+    }
+    Err(last_error.expect("at least one endpoint"))
 }
 
 /// Takes (unacked) up to `limit` matching messages; the others it had to look at are handed

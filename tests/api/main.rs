@@ -20,6 +20,9 @@ mod register;
 mod roles;
 mod security;
 mod sessions;
+mod shutdown;
 mod smtp;
+#[path = "../support/mod.rs"]
+mod support;
 mod trace_context;
 mod verification;

@@ -11,7 +11,7 @@ use std::time::Duration;
 #[actix_web::test]
 async fn dead_letters_are_listed_shown_replayed_after_a_confirm_and_purged() {
     let ns = Namespace::new().await;
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
     let dlq_name = format!("{queue}.dlq");
     let url = rabbitmq_url();
 

@@ -14,7 +14,8 @@
 //! broker ends one (`basic.cancel`, e.g. the queue was deleted): the topology is declared again
 //! and the consumer subscribes anew. With a [`Breaker`], a run of transient failures (a
 //! dependency such as the database is down) pauses the subscription; deliveries still held are
-//! handed back unhandled, and a probe decides when to resume.
+//! handed back unhandled, and a probe decides when to resume. A watchdog (`watchdog.rs`) ends a
+//! subscription whose queue vanished without a `basic.cancel`.
 
 use super::ConnectionManager;
 use super::connection::{AmqpConnection, ConnectionEvent, Redeclare, Subscribe};
@@ -713,6 +714,11 @@ impl Actor for QueueConsumer {
             .set(i64::from(self.paused));
         amqp_metrics().touch_queue(&self.config.queue);
         self.manager.tell(Subscribe(ctx.address().recipient()));
+        ctx.run_interval(super::watchdog::WATCH_EVERY, |act, _| {
+            if let Some(sub) = act.subscription.as_ref().filter(|_| !act.stopping) {
+                super::watchdog::check_queue(sub.channel.clone(), act.config.queue.clone());
+            }
+        });
         if self.paused {
             let _ = self.start_probing(ctx);
         }

@@ -9,19 +9,23 @@
 
 mod connection;
 mod consumer;
+mod endpoints;
 pub mod headers;
 mod publisher;
 mod queue_monitor;
 mod tls;
 mod topology;
+mod watchdog;
 
 pub use connection::{
-    AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare, Subscribe,
+    AmqpConnection, Close, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare,
+    Subscribe,
 };
 pub use consumer::{
     Breaker, ConsumerConfig, Disposition, HandleDelivery, Incoming, ProbeReady, QueueConsumer,
     RetryRoute, StopConsuming,
 };
+pub use endpoints::{Endpoint, Endpoints, EndpointsError};
 pub use publisher::{Publish, PublishError, Publisher};
 pub use queue_monitor::{QueueMonitor, queue_depth_gauge};
 pub use tls::{AmqpTls, certificate_problem, open};

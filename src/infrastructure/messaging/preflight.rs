@@ -22,7 +22,14 @@ pub struct UntrustedBroker {
 /// For `amqps://` only: fails when the TLS handshake rejects the broker's certificate.
 #[tracing::instrument(skip_all)]
 pub async fn check_broker_certificate(settings: &Settings) -> Result<(), UntrustedBroker> {
-    let url = settings.rabbitmq_url.expose();
+    // A cluster's URLs are comma-separated; one node is enough to judge the certificate set-up.
+    let url = settings
+        .rabbitmq_url
+        .expose()
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim();
     if !url.starts_with("amqps://") {
         return Ok(());
     }
