@@ -54,13 +54,18 @@ migrate: services ## Apply the sqlx migrations in migrations/
 # and removes after it (the services on 5672/5432 are never touched). They run in a second
 # invocation, one at a time. Both invocations always run; then the leftover check fails the
 # target if any test_* queue/exchange or hexactor_test_* database remains on the shared services.
+#
+# Tests named `timing_*` compare response times of cases that must be indistinguishable (login
+# for unknown vs known accounts, password-reset requests): they run in an invocation of their
+# own, one at a time, so that the rest of the suite cannot load one case more than another.
 CHAOS_TEST_COMMANDS ?= 1000
 test: services ## Run the whole test suite, then the chaos tests serially (nextest; cargo test if missing)
 	@scripts/clean-test-resources.sh
 	@$(LOAD_ENV); \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		status=0; \
-		$(CARGO) nextest run --workspace --no-fail-fast -E 'not test(/^chaos_/)' || status=$$?; \
+		$(CARGO) nextest run --workspace --no-fail-fast -E 'not test(/^chaos_|^[a-z_]+::timing_/)' || status=$$?; \
+		$(CARGO) nextest run --workspace --no-fail-fast --test-threads 1 -E 'test(/::timing_/)' || status=$$?; \
 		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} CHAOS_ROUNDS=$${CHAOS_ROUNDS:-1} \
 			scripts/chaos-services.sh run \
 			$(CARGO) nextest run --workspace --no-fail-fast --test-threads 1 -E 'test(/^chaos_/)' || status=$$?; \
@@ -68,7 +73,8 @@ test: services ## Run the whole test suite, then the chaos tests serially (nexte
 		exit $$status; \
 	else \
 		echo "==> cargo-nextest unavailable, falling back to cargo test"; \
-		$(CARGO) test --workspace -- --skip chaos_; \
+		$(CARGO) test --workspace -- --skip chaos_ --skip ::timing_; \
+		$(CARGO) test --workspace -- ::timing_ --test-threads 1; \
 		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} scripts/chaos-services.sh run \
 			$(CARGO) test --test chaos -- --test-threads 1; \
 		scripts/clean-test-resources.sh --check; \

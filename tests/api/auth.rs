@@ -514,7 +514,7 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 }
 
 #[actix_web::test]
-async fn unknown_email_wrong_password_and_inactive_account_take_the_same_time() {
+async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_time() {
     let ns = Namespace::new().await;
     // bcrypt at cost 10 (~60 ms) dominates the request, and no lockouts during the measurement.
     let app = spawn_role(
