@@ -64,7 +64,7 @@ async fn requests_applied(app: &TestApp, count: i64) {
 
 #[actix_web::test]
 async fn timing_a_reset_request_answers_alike_for_known_and_unknown_addresses_and_mails_only_the_account()
-{
+ {
     let (app, smtp, _ns) = spawn_with_mail(&[]).await;
     let (user, _) = app.user("known").await;
     let email = user["email"].as_str().unwrap();
