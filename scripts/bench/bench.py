@@ -38,9 +38,11 @@ import urllib.request
 from datetime import datetime, timezone
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, "target/release/hexactor")
-BARE = os.path.join(ROOT, "target/release/examples/bare_read")
-BCRYPT = os.path.join(ROOT, "target/release/examples/bcrypt_capacity")
+# BENCH_BUILD=debug only to try the script itself: figures of a debug build mean nothing.
+BUILD = os.path.join(ROOT, "target", os.environ.get("BENCH_BUILD", "release"))
+BIN = os.path.join(BUILD, "hexactor")
+BARE = os.path.join(BUILD, "examples/bare_read")
+BCRYPT = os.path.join(BUILD, "examples/bcrypt_capacity")
 LUA = os.path.join(ROOT, "scripts/bench/wrk.lua")
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -269,7 +271,24 @@ class CpuWindow:
 # ------------------------------------------------------------------ load
 
 
+def http_statuses(base_url):
+    """{status: count} of the API's http_requests_total (its /metrics), summed over routes."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/metrics", timeout=10) as r:
+            text = r.read().decode()
+    except Exception:
+        return {}
+    out = {}
+    for m in re.finditer(r'^http_requests_total\{[^}]*status="(\d+)"[^}]*\} (\S+)$', text, re.M):
+        out[m.group(1)] = out.get(m.group(1), 0) + float(m.group(2))
+    return out
+
+
 def wrk(url, mode, connections, seconds, users, token="-", delay_ms=0, timeout_s=30):
+    """One wrk run. Against the API, the non-2xx answers are also counted by status from its
+    /metrics (wrk only says how many there were)."""
+    api = f"http://127.0.0.1:{PORTS['api']}"
+    before = http_statuses(api) if url.startswith(api) else None
     env = dict(os.environ)
     if delay_ms:
         env["BENCH_DELAY_MS"] = str(int(delay_ms))
@@ -285,6 +304,11 @@ def wrk(url, mode, connections, seconds, users, token="-", delay_ms=0, timeout_s
     if r.returncode != 0 or not m:
         raise RuntimeError(f"wrk failed ({r.returncode}): {r.stdout}\n{r.stderr}")
     d = json.loads(m.group(1))
+    non_2xx = {}
+    if before is not None:
+        after = http_statuses(api)
+        non_2xx = {k: int(v - before.get(k, 0)) for k, v in after.items()
+                   if not k.startswith("2") and v - before.get(k, 0) > 0}
     secs = d["duration_us"] / 1e6
     errors = sum(d[k] for k in d if k.startswith("errors_"))
     return {
@@ -297,13 +321,15 @@ def wrk(url, mode, connections, seconds, users, token="-", delay_ms=0, timeout_s
         "max_ms": d["max_us"] / 1000,
         "errors": errors,
         "errors_by_kind": {k[7:]: d[k] for k in d if k.startswith("errors_") and d[k]},
+        "api_non_2xx_by_status": non_2xx,
     }
 
 
 def show(label, r):
     extra = f" offered at {r['delay_ms']} ms pause/connection" if r.get("delay_ms") else ""
     print(f"    {label:<44} {r['rps']:9.1f} req/s  p50 {r['p50_ms']:7.2f} ms  "
-          f"p99 {r['p99_ms']:8.2f} ms  max {r['max_ms']:8.1f} ms  errors {r['errors']}{extra}",
+          f"p99 {r['p99_ms']:8.2f} ms  max {r['max_ms']:8.1f} ms  errors {r['errors']} "
+          f"{r['errors_by_kind'] or ''} {r.get('api_non_2xx_by_status') or ''}{extra}",
           flush=True)
 
 
@@ -512,8 +538,10 @@ def markdown(r):
     ]
 
     def row(name, x, unit="req/s"):
+        statuses = ", ".join(f"{n}× {code}" for code, n in sorted(x.get("api_non_2xx_by_status", {}).items()))
         lines.append(f"| {name} | {x['connections']} | {x['rps']:.0f} {unit} | {ms(x['p50_ms'])} | "
-                     f"{ms(x['p99_ms'])} | {ms(x['max_ms'])} | {x['errors']} |")
+                     f"{ms(x['p99_ms'])} | {ms(x['max_ms'])} | {x['errors']}"
+                     f"{f' ({statuses})' if statuses else ''} |")
 
     g = r["growth"]
     row(f"read through the actors, {reads['users']:,} users", reads["actors"])
