@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,6 +84,63 @@ def psql(sql, db=DB):
         check=True, capture_output=True, text=True,
     )
     return out.stdout.strip()
+
+
+class PrivateBroker:
+    """A RabbitMQ node of the benchmark's own (BENCH_RABBITMQ=private, the default where the
+    rabbitmq-server package is installed and we are root): its CPU is exactly the broker's cost
+    of these commands, and the shared broker's state (other people's queues, a broken plugin
+    supervisor) cannot change the figures. Started as the rabbitmq user on its own ports and
+    directory; stopped and removed at the end."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "rabbitmq")
+        self.node = f"hexbench{os.getpid()}@localhost"
+        self.port = 25672 + (os.getpid() % 1000) + 1000
+        self.dist_port = self.port + 10000
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2f"
+        self.started = False
+
+    def _as_rabbitmq(self, command, check=True):
+        return subprocess.run(["su", "-s", "/bin/sh", "rabbitmq", "-c", command], check=check,
+                              capture_output=True, text=True)
+
+    def start(self):
+        os.makedirs(self.dir)
+        with open(os.path.join(self.dir, "plugins"), "w") as f:
+            f.write("[].\n")
+        subprocess.run(["chown", "-R", "rabbitmq", self.dir], check=True)
+        os.chmod(os.path.dirname(self.dir), 0o755)
+        d = self.dir
+        env = (f"RABBITMQ_NODENAME={self.node} RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 "
+               f"RABBITMQ_NODE_PORT={self.port} RABBITMQ_DIST_PORT={self.dist_port} "
+               f"RABBITMQ_MNESIA_BASE={d}/mnesia RABBITMQ_LOG_BASE={d}/log "
+               f"RABBITMQ_ENABLED_PLUGINS_FILE={d}/plugins RABBITMQ_CONFIG_FILE={d}/absent")
+        self._as_rabbitmq(f"cd {d} && env {env} rabbitmq-server -detached")
+        self.started = True
+        deadline = time.time() + 120
+        while True:
+            r = self._as_rabbitmq(f"rabbitmqctl -q -n {self.node} eval 'os:getpid().'", check=False)
+            if r.returncode == 0 and r.stdout.strip().strip('"').isdigit():
+                self.pid = int(r.stdout.strip().strip('"'))
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"private RabbitMQ {self.node} did not start: {r.stderr}")
+            time.sleep(0.5)
+        self._as_rabbitmq(f"rabbitmqctl -q -n {self.node} await_startup")
+
+    def pids(self):
+        """The node's OS process and its children (erl_child_setup, inet_gethost)."""
+        r = subprocess.run(["pgrep", "-P", str(self.pid)], capture_output=True, text=True)
+        return [self.pid, *(int(x) for x in r.stdout.split())]
+
+    def stop(self):
+        if self.started:
+            self._as_rabbitmq(f"rabbitmqctl -q -n {self.node} stop", check=False)
+            self.started = False
+
+
+BROKER = None  # the PrivateBroker, when there is one
 
 
 def rabbit_delete_prefix():
@@ -149,7 +207,7 @@ def app_env(bcrypt_cost, **extra):
     env = dict(os.environ)
     env.update(
         DATABASE_URL=f"{PG_BASE}/{DB}",
-        RABBITMQ_URL=RABBITMQ_URL,
+        RABBITMQ_URL=BROKER.url if BROKER else RABBITMQ_URL,
         AMQP_PREFIX=PREFIX,
         LOG_LEVEL="warn",
         LOG_FORMAT="json",
@@ -225,9 +283,9 @@ def machine_busy():
 class CpuWindow:
     """utime+stime deltas per group of processes between start() and stop().
 
-    PostgreSQL and RabbitMQ are shared services: every process of their OS user is counted, so
-    a test run by someone else during the window would be charged to the benchmark (the
-    machine's busy share is reported next to it for that reason)."""
+    PostgreSQL is a shared service: every process of its OS user is counted, so a test run by
+    someone else during the window would be charged to the benchmark (the machine's busy share
+    is reported next to it for that reason); so is RabbitMQ unless the broker is private."""
 
     def __init__(self, own):
         self.own = own  # {name: pid}
@@ -235,7 +293,7 @@ class CpuWindow:
     def _groups(self):
         g = {name: [pid] for name, pid in self.own.items()}
         g["postgresql"] = pids_of_user("postgres")
-        g["rabbitmq"] = pids_of_user("rabbitmq")
+        g["rabbitmq"] = BROKER.pids() if BROKER else pids_of_user("rabbitmq")
         return g
 
     def _sample(self):
@@ -477,7 +535,7 @@ def machine():
         "memory_gib": round(mem_kib / 1024 / 1024, 1),
         "kernel": platform.release(),
         "postgresql": psql("SHOW server_version", db="postgres"),
-        "rabbitmq": cmd(["rabbitmqctl", "-q", "version"]),
+        "rabbitmq": cmd(["rabbitmqctl", "-q", "version"]) + (" (private node)" if BROKER else " (shared)"),
         "load_average_at_start": os.getloadavg()[0],
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "git_revision": rev,
@@ -508,8 +566,8 @@ def markdown(r):
         f"| load average when the run started | {m['load_average_at_start']:.2f} |",
         "",
         "Release build; `hexactor serve`, `hexactor worker` and the bare baseline run as separate "
-        "processes against the local PostgreSQL and RabbitMQ (quorum queues), in a database and "
-        "AMQP prefix of their own. **The load generator (wrk) runs on the same machine** and "
+        "processes against the local PostgreSQL and RabbitMQ (quorum queues), in a database (and "
+        "a RabbitMQ node, or an AMQP prefix on the shared one) of their own. **The load generator (wrk) runs on the same machine** and "
         "takes CPU from the services; its share is in the CPU table. Latencies are wrk's, "
         "measured per connection (closed loop); end-to-end command latencies are "
         "`completed_at − created_at` from the `commands` table.",
@@ -574,8 +632,10 @@ def markdown(r):
         "",
         "## CPU per command by process (ms, from /proc utime+stime)",
         "",
-        "PostgreSQL and RabbitMQ are shared services: all processes of their OS users are counted. "
-        "`machine busy` is the whole machine's busy share over the window (all cores).",
+        "PostgreSQL is a shared service: all processes of its OS user are counted. RabbitMQ: "
+        + ("a node of the benchmark's own, so only these commands' work is counted. "
+           if "private" in m["rabbitmq"] else "the shared broker, all processes of its OS user. ")
+        + "`machine busy` is the whole machine's busy share over the window (all cores).",
         "",
     ]
     cols = ["api", "worker1", "worker2", "postgresql", "rabbitmq"]
@@ -611,13 +671,43 @@ def markdown(r):
 # ------------------------------------------------------------------ profile
 
 
-def callgrind_top(path, inclusive, lines=45):
-    r = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", path],
+# Frames that are on every thread's stack when callgrind dumps mid-run: callgrind charges them
+# the cost of the calls still in flight, which buries the real self costs under them.
+ALWAYS_ON_STACK = re.compile(r"clone\.S:clone|start_thread|thread_start|FnOnce::call_once\{\{vtable"
+                             r"|__rust_begin_short_backtrace|::block_on \[")
+
+
+def callgrind_top(path, inclusive, lines=40):
+    r = subprocess.run(["callgrind_annotate", "--threshold=100",
+                        f"--inclusive={'yes' if inclusive else 'no'}", path],
                        capture_output=True, text=True, check=True)
-    return "\n".join(r.stdout.splitlines()[:lines]) + "\n"
+    out = r.stdout.splitlines()
+    start = next(i for i, line in enumerate(out) if "file:function" in line) + 2
+    rows = [line for line in out[start:] if line.strip() and not line.startswith("---")
+            and (inclusive or not ALWAYS_ON_STACK.search(line))]
+    kind = "inclusive" if inclusive else "self (the runtime's always-on-stack frames left out)"
+    return "\n".join([f"# {os.path.basename(path)}: top {lines} functions by {kind} instructions",
+                      *out[start - 8:start - 2], *rows[:lines]]) + "\n"
+
+
+def wait_for_dump(path, timeout_s=300):
+    """callgrind_control only asks for a dump: the process writes it when valgrind next looks at
+    its command file. Complete once the closing `totals:` line is there."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            with open(path, "rb") as f:
+                f.seek(max(0, os.path.getsize(path) - 200))
+                if b"\ntotals:" in f.read():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"callgrind did not write {path}")
 
 
 def callgrind_total(path):
+    wait_for_dump(path)
     with open(path) as f:
         for line in f:
             if line.startswith(("summary:", "totals:")):
@@ -651,8 +741,14 @@ def profile(procs, work):
     api = f"http://127.0.0.1:{PORTS['api']}"
 
     def control(flag):
+        # vgdb finds a process by a FIFO named after USER and HOST: the service's HOST (its bind
+        # address) is in valgrind's environment, so it must be in callgrind_control's too.
+        env = dict(os.environ, HOST=app_env(4)["HOST"])
         for pid in pids.values():
-            subprocess.run(["callgrind_control", flag, str(pid)], check=True, capture_output=True)
+            r = subprocess.run(["callgrind_control", flag, str(pid)], env=env,
+                               capture_output=True, text=True)
+            if r.returncode != 0 or "error" in (r.stdout + r.stderr).lower():
+                raise RuntimeError(f"callgrind_control {flag} {pid}: {r.stdout} {r.stderr}")
 
     control("-z")
     summary = {"bcrypt_cost": 4, "seconds_per_load": seconds, "connections": 4}
@@ -671,6 +767,10 @@ def profile(procs, work):
         for name, base in files.items():
             dump = f"{base}.{part}"
             total = callgrind_total(dump)
+            # The raw dump, for callgrind_annotate / kcachegrind (large: kept out of git).
+            raw = os.path.join(ROOT, "target", "bench", "callgrind")
+            os.makedirs(raw, exist_ok=True)
+            shutil.copy(dump, os.path.join(raw, f"{label}-{name}.callgrind"))
             summary[label]["processes"][name] = {
                 "instructions": total,
                 "instructions_per_command": total // completed if completed else None,
@@ -695,9 +795,17 @@ def main():
     out_dir = os.environ.get("BENCH_OUT") or os.path.join(ROOT, "target/bench" if QUICK else "docs")
     os.makedirs(out_dir, exist_ok=True)
     procs = Procs(work)
+    global BROKER
+    mode = os.environ.get("BENCH_RABBITMQ") or (
+        "private" if os.geteuid() == 0 and subprocess.run(
+            ["which", "rabbitmq-server"], capture_output=True).returncode == 0 else "shared")
     psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres")
     psql(f"CREATE DATABASE {DB}", db="postgres")
     try:
+        if mode == "private":
+            BROKER = PrivateBroker(work)
+            log(f"starting a private RabbitMQ node {BROKER.node} on port {BROKER.port}")
+            BROKER.start()
         if "--profile" in sys.argv[1:]:
             profile(procs, work)
         else:
@@ -716,7 +824,12 @@ def main():
             psql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", db="postgres")
         except subprocess.CalledProcessError as e:
             log(f"could not drop {DB}: {e.stderr}")
-        log(f"removed database {DB}; RabbitMQ {PREFIX}* (queues, exchanges) deleted: {rabbit_delete_prefix()}")
+        if BROKER:
+            BROKER.stop()
+            log(f"removed database {DB}; stopped the private RabbitMQ node {BROKER.node}")
+        else:
+            log(f"removed database {DB}; RabbitMQ {PREFIX}* (queues, exchanges) deleted: "
+                f"{rabbit_delete_prefix()}")
     subprocess.run(["rm", "-rf", work])
 
 
@@ -818,6 +931,11 @@ def run(procs, work):
 
 
 if __name__ == "__main__":
+    # Interrupted or terminated (even when started in the background, where SIGINT is ignored):
+    # unwind through main's `finally`, which stops the processes and removes the database and
+    # the AMQP resources.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     for tool in ("wrk", "psql", "rabbitmqctl"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             sys.exit(f"bench: {tool} not found (make bench installs wrk via scripts/services.sh bench-tools)")
