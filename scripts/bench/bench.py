@@ -337,7 +337,7 @@ def http_statuses(base_url):
     except Exception:
         return {}
     out = {}
-    for m in re.finditer(r'^http_requests_total\{[^}]*status="(\d+)"[^}]*\} (\S+)$', text, re.M):
+    for m in re.finditer(r'^http_requests_total\{.*status="(\d+)".*\} (\S+)$', text, re.M):
         out[m.group(1)] = out.get(m.group(1), 0) + float(m.group(2))
     return out
 
@@ -510,6 +510,28 @@ def command_scenario(label, mode, kind, pids, users, token):
 # ------------------------------------------------------------------ report
 
 
+def log_warnings(work):
+    """WARN and ERROR lines of our processes (LOG_FORMAT=json), counted by process and message:
+    the why behind an errors column (a 503 says only "a backing service is unavailable")."""
+    out = {}
+    for name in sorted(os.listdir(work)):
+        if not name.endswith(".log"):
+            continue
+        counts = {}
+        with open(os.path.join(work, name), errors="replace") as f:
+            for line in f:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if e.get("level") in ("WARN", "ERROR"):
+                    key = f"{e['level']} {e.get('message', '')} {e.get('error', '')}".strip()[:200]
+                    counts[key] = counts.get(key, 0) + 1
+        if counts:
+            out[name[:-4]] = dict(sorted(counts.items(), key=lambda kv: -kv[1])[:10])
+    return out
+
+
 def machine():
     with open("/proc/meminfo") as f:
         mem_kib = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
@@ -660,6 +682,12 @@ def markdown(r):
     lines += ["", "## Peak RSS (VmHWM)", "", "| process | MiB |", "|---|---|"]
     for k, v in r["peak_rss_mib"].items():
         lines.append(f"| {k} | {v:.1f} |")
+    lines += ["", "## Warnings and errors the processes logged during the run", ""]
+    for proc, counts in r["log_warnings"].items():
+        for msg, n in counts.items():
+            lines.append(f"- {proc}: {n}× `{msg}`")
+    if not r["log_warnings"]:
+        lines.append("None.")
     prof = os.path.join(ROOT, "docs", "benchmarks-profile.md")
     if os.path.exists(prof) and not m["quick"]:
         lines += ["", "## Profile", "", "See [benchmarks-profile.md](benchmarks-profile.md) "
@@ -925,6 +953,7 @@ def run(procs, work):
         for name, pid in pids.items():
             results["peak_rss_mib"][f"{name} (writes, {workers} worker(s))"] = peak_rss_mib(pid)
         stop_pipeline(procs, pids)
+    results["log_warnings"] = log_warnings(work)
     results["elapsed_s"] = round(time.time() - started, 1)
     log(f"done in {results['elapsed_s']:.0f} s")
     return results
