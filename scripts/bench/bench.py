@@ -411,14 +411,16 @@ def admin_token():
 
 def seed_users(upto):
     """Users 1..upto (the ones missing), with one INSERT … SELECT generate_series. Every one gets
-    the admin's password hash (cost 10), so logins cost what a real cost-10 login costs."""
+    the admin's password hash (cost 10), so logins cost what a real cost-10 login costs. Every
+    value must be one the domain accepts (usernames of at least 3 characters: 'user<k>'), or
+    reading the row fails."""
     have = int(psql("SELECT count(*) FROM users WHERE email LIKE 'u%@bench.local'"))
     if have >= upto:
         return 0.0
     t = time.time()
     psql(f"""INSERT INTO users (id, email, username, first_name, last_name, password_hash, email_verified)
              SELECT (lpad(to_hex(k), 8, '0') || '-0000-4000-8000-000000000000')::uuid,
-                    'u' || k || '@bench.local', 'u' || k, 'Bench', 'User' || k,
+                    'u' || k || '@bench.local', 'user' || k, 'Bench', 'User' || k,
                     (SELECT password_hash FROM users WHERE email = '{ADMIN_EMAIL}'), true
              FROM generate_series({have + 1}, {upto}) AS k""")
     psql("VACUUM ANALYZE users")
