@@ -33,6 +33,7 @@ bench-tools: ## Ensure the benchmark tools (wrk) are installed
 
 clean-test-resources: ## Drop leftover hexactor_test_* databases and test_* queues/exchanges
 	@scripts/clean-test-resources.sh
+	@scripts/chaos-services.sh clean-stale
 
 build: ## Debug build of the whole workspace
 	$(CARGO) build --workspace
@@ -48,9 +49,11 @@ migrate: services ## Apply the sqlx migrations in migrations/
 # services are up). nextest runs each test in its own process (see .config/nextest.toml for the
 # timeouts and the serial group); plain cargo test is only the fallback.
 #
-# The chaos tests (tests/chaos.rs, names chaos_*) restart RabbitMQ and lock the database out, so
-# they run in a second invocation, one at a time, after everything else has finished: a broker
-# restart never overlaps another test. Both invocations always run; the target fails if either did.
+# The chaos tests (tests/chaos.rs, names chaos_*) kill and restart RabbitMQ nodes and PostgreSQL:
+# private ones, a 3-node cluster and an instance that scripts/chaos-services.sh starts for the run
+# and removes after it (the services on 5672/5432 are never touched). They run in a second
+# invocation, one at a time. Both invocations always run; then the leftover check fails the
+# target if any test_* queue/exchange or hexactor_test_* database remains on the shared services.
 CHAOS_TEST_COMMANDS ?= 1000
 test: services ## Run the whole test suite, then the chaos tests serially (nextest; cargo test if missing)
 	@scripts/clean-test-resources.sh
@@ -59,12 +62,16 @@ test: services ## Run the whole test suite, then the chaos tests serially (nexte
 		status=0; \
 		$(CARGO) nextest run --workspace --no-fail-fast -E 'not test(/^chaos_/)' || status=$$?; \
 		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} CHAOS_ROUNDS=$${CHAOS_ROUNDS:-1} \
+			scripts/chaos-services.sh run \
 			$(CARGO) nextest run --workspace --no-fail-fast --test-threads 1 -E 'test(/^chaos_/)' || status=$$?; \
+		scripts/clean-test-resources.sh --check || status=$$?; \
 		exit $$status; \
 	else \
 		echo "==> cargo-nextest unavailable, falling back to cargo test"; \
 		$(CARGO) test --workspace -- --skip chaos_; \
-		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} $(CARGO) test --test chaos -- --test-threads 1; \
+		CHAOS_COMMANDS=$${CHAOS_COMMANDS:-$(CHAOS_TEST_COMMANDS)} scripts/chaos-services.sh run \
+			$(CARGO) test --test chaos -- --test-threads 1; \
+		scripts/clean-test-resources.sh --check; \
 	fi
 
 # The benchmark must measure optimised code, hence the release build before scripts/bench.sh.
@@ -80,12 +87,12 @@ bench-profile: services ## Release build, then callgrind on the API and a worker
 	@$(LOAD_ENV); bash scripts/bench.sh --profile
 
 # The same chaos scenarios as `make test`, heavier: CHAOS_COMMANDS registrations per fault round
-# and CHAOS_ROUNDS faults per scenario (repeated broker restarts, kills, lockouts). Release
-# mode, because of the load; one test at a time, because they restart shared services.
+# and CHAOS_ROUNDS faults per scenario (repeated node kills, restarts, lockouts). Release mode,
+# because of the load; one test at a time, on the private cluster of scripts/chaos-services.sh.
 chaos: services ## Run the chaos scenarios heavier, in release mode (CHAOS_COMMANDS=10000, CHAOS_ROUNDS=3)
 	@scripts/clean-test-resources.sh
 	@$(LOAD_ENV); \
-	CHAOS_COMMANDS=$(CHAOS_COMMANDS) CHAOS_ROUNDS=$(CHAOS_ROUNDS) \
+	CHAOS_COMMANDS=$(CHAOS_COMMANDS) CHAOS_ROUNDS=$(CHAOS_ROUNDS) scripts/chaos-services.sh run \
 		$(CARGO) nextest run --release --no-fail-fast --test-threads 1 -E 'test(/^chaos_/)'
 
 fmt: ## Format all code
@@ -117,15 +124,17 @@ ci: ## What CI runs: format, clippy, cargo-deny, then the whole test suite
 
 # No Docker engine is needed to validate the file: Debian's docker-compose (v1.29) parses and
 # interpolates it. It is installed on demand because it is only needed here.
-compose-check: ## Validate docker-compose.yml (installs Debian's docker-compose if missing)
+compose-check: ## Validate docker-compose.yml and its cluster overlay (installs Debian's docker-compose if missing)
 	@if ! command -v docker-compose >/dev/null 2>&1; then \
 		echo "==> installing docker-compose (Debian package)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
 	fi
 	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-compose-check} docker-compose -f $(COMPOSE_FILE) config -q
-	@echo "==> $(COMPOSE_FILE) is valid"
+	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-compose-check} \
+		docker-compose -f $(COMPOSE_FILE) -f docker-compose.cluster.yml config -q
+	@echo "==> $(COMPOSE_FILE) (alone and with docker-compose.cluster.yml) is valid"
 
-monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboard
+monitoring-check: ## promtool-check the Prometheus config/rules, run every PromQL query, lint the dashboards
 	@monitoring/check.sh
 
 clean: ## Remove build artefacts (target/)

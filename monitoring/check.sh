@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Validate everything in monitoring/ (run by `make monitoring-check`):
 #   1. promtool: prometheus.yml and prometheus.local.yml, alerts.yml, the alert unit tests
-#   2. the Grafana dashboard is valid JSON and every panel uses the provisioned datasource uid
-#   3. every metric name in the dashboard and the rules is one the service exposes
+#   2. the Grafana dashboards are valid JSON and every panel uses the provisioned datasource uid
+#   3. every metric name in the dashboards and the rules is one the service exposes
 #   4. a throwaway Prometheus (127.0.0.1:$CHECK_PROM_PORT, default 9099, data under /tmp) loads
 #      alerts.yml, and every PromQL expression of the dashboard and of the rules is run through
 #      its /api/v1/query: each must answer status "success"
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 PORT="${CHECK_PROM_PORT:-9099}"
-DASHBOARD=grafana/dashboards/hexactor.json
+DASHBOARDS=(grafana/dashboards/*.json)
 DATASOURCE_UID=prometheus
 # Grafana's macros have no meaning to Prometheus: stand-ins with the same syntax.
 RATE_INTERVAL=1m INTERVAL=15s RANGE=1h
@@ -52,20 +52,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "dashboard: valid JSON, every panel on datasource uid '$DATASOURCE_UID'"
-python3 -m json.tool "$DASHBOARD" >/dev/null || fail "$DASHBOARD is not valid JSON"
+log "dashboards: valid JSON, every panel on datasource uid '$DATASOURCE_UID'"
+for dashboard in "${DASHBOARDS[@]}"; do
+    python3 -m json.tool "$dashboard" >/dev/null || fail "$dashboard is not valid JSON"
+done
 
 # Writes the dashboard's expressions (macros substituted) to $WORK/dashboard.exprs, NUL-separated.
-python3 - "$DASHBOARD" "$DATASOURCE_UID" "$WORK/dashboard.exprs" "$RATE_INTERVAL" "$INTERVAL" "$RANGE" <<'PY'
+python3 - "$DATASOURCE_UID" "$WORK/dashboard.exprs" "$RATE_INTERVAL" "$INTERVAL" "$RANGE" "${DASHBOARDS[@]}" <<'PY'
 import json, sys
-path, uid, out, rate_interval, interval, rng = sys.argv[1:]
-dash = json.load(open(path))
+uid, out, rate_interval, interval, rng, *paths = sys.argv[1:]
 errors, exprs = [], []
 def panels(ps):
     for p in ps:
         yield p
         yield from panels(p.get("panels", []))
-for p in panels(dash["panels"]):
+for p in (p for path in paths for p in panels(json.load(open(path))["panels"])):
     if p.get("type") == "row":
         continue
     title = p.get("title", "?")
@@ -82,7 +83,9 @@ for p in panels(dash["panels"]):
             continue
         e = (e.replace("$__rate_interval", rate_interval)
               .replace("$__interval", interval)
-              .replace("$__range", rng))
+              .replace("$__range", rng)
+              .replace("$instance", ".*")
+              .replace("$actor", ".*"))
         if "$" in e:
             errors.append(f"panel '{title}': unhandled variable in {e}")
         exprs.append(e)
@@ -152,12 +155,21 @@ known = {
     "outbox_backlog", "outbox_oldest_age_seconds", "outbox_published_total",
     "commands_total", "http_requests_total", "http_request_duration_seconds",
     "process_resident_memory_bytes", "auth_attempts_total", "jwt_tokens_issued_total", "up",
+    "actor_stalls_total", "amqp_consumer_paused", "http_requests_in_progress",
+    "user_operations_total", "active_users_total", "db_operations_total",
+    "db_operation_duration_seconds", "db_connections_active", "db_pool_connections",
+    "db_pool_connections_idle", "db_pool_acquire_seconds", "messages_published_total",
+    "messages_consumed_total", "queue_depth", "application_errors_total",
+    "command_processing_total", "query_processing_total",
+    "query_type", "command_type",  # label names that share a prefix with metric names
 }
-histograms = {"actor_message_duration_seconds", "actor_mailbox_wait_seconds", "http_request_duration_seconds"}
+histograms = {"actor_message_duration_seconds", "actor_mailbox_wait_seconds", "http_request_duration_seconds",
+              "db_operation_duration_seconds", "db_pool_acquire_seconds"}
 exposed = set(known)
 for h in histograms:
     exposed |= {h + "_bucket", h + "_sum", h + "_count"}
-prefixes = ("actor_", "supervisor_", "amqp_", "outbox_", "commands_", "http_", "process_", "auth_", "jwt_")
+prefixes = ("actor_", "supervisor_", "amqp_", "outbox_", "commands_", "http_", "process_", "auth_", "jwt_",
+            "db_", "user_", "active_", "messages_", "queue_", "application_", "command_", "query_")
 bad = []
 for path in sys.argv[1:]:
     for e in filter(None, open(path).read().split("\0")):

@@ -6,6 +6,8 @@
 # Resources still in use are left alone, so a test run going on in parallel is not broken:
 # databases with open connections and queues with consumers are skipped (--force drops them too).
 # --dry-run only lists what would be removed.
+# --check removes nothing: it lists every leftover and exits 1 if there is one (the last step
+# of `make test`; on a machine where other test runs are going on it sees theirs too).
 #
 # RabbitMQ exchanges cannot be deleted with rabbitmqctl. They are deleted with rabbitmqadmin when
 # the management plugin is already enabled; otherwise they are only reported (this script never
@@ -20,13 +22,15 @@ VHOST="${RABBITMQ_VHOST:-/}"
 
 DRY_RUN=0
 FORCE=0
+CHECK=0
 DONE=""
 for arg in "$@"; do
     case "$arg" in
         --dry-run) DRY_RUN=1; DONE="(dry run) would have " ;;
         --force) FORCE=1 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "unknown argument: $arg (expected --dry-run, --force)" >&2; exit 2 ;;
+        --check) CHECK=1 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $arg (expected --dry-run, --force, --check)" >&2; exit 2 ;;
     esac
 done
 
@@ -116,6 +120,31 @@ clean_exchanges() {
     fi
     log "${DONE}deleted ${n} ${AMQP_PREFIX}* exchange(s)"
 }
+
+# Lists what a test run left behind; fails if anything (or if a service cannot be asked).
+check_leftovers() {
+    local dbs queues exchanges
+    dbs="$(psql_ -c "SELECT datname FROM pg_database WHERE datname LIKE '${DB_PREFIX//_/\\_}%'")" ||
+        { log "PostgreSQL not reachable on $PG_HOST:$PG_PORT"; return 1; }
+    queues="$(rabbitmqctl -q list_queues -p "$VHOST" name 2>/dev/null | grep "^${AMQP_PREFIX}" || true)"
+    exchanges="$(rabbitmqctl -q list_exchanges -p "$VHOST" name 2>/dev/null | grep "^${AMQP_PREFIX}" || true)"
+    local n_db n_q n_x
+    n_db=$(grep -c . <<<"$dbs" || true)
+    n_q=$(grep -c . <<<"$queues" || true)
+    n_x=$(grep -c . <<<"$exchanges" || true)
+    if [[ $((n_db + n_q + n_x)) -eq 0 ]]; then
+        log "nothing left behind: no ${DB_PREFIX}* database, no ${AMQP_PREFIX}* queue or exchange"
+        return 0
+    fi
+    log "LEFT BEHIND: $n_db ${DB_PREFIX}* database(s), $n_q ${AMQP_PREFIX}* queue(s), $n_x ${AMQP_PREFIX}* exchange(s)"
+    printf '    %s\n' $dbs $queues $exchanges | head -n 30
+    return 1
+}
+
+if [[ "$CHECK" -eq 1 ]]; then
+    check_leftovers
+    exit
+fi
 
 clean_databases
 if command -v rabbitmqctl >/dev/null 2>&1; then

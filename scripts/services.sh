@@ -2,7 +2,8 @@
 # Make sure the backing services and tools hexactor's Makefile needs are there.
 #
 #   scripts/services.sh [up]        PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672,
-#                                   the database named in DATABASE_URL, and cargo-nextest (default)
+#                                   the database named in DATABASE_URL, cargo-nextest and Prometheus
+#                                   (promtool) for the monitoring tests (default)
 #   scripts/services.sh bench-tools wrk and valgrind, for `make bench` (alias: --bench-tools)
 #
 # Idempotent: a service already listening is used as it is. Otherwise, in order of preference:
@@ -242,6 +243,21 @@ ensure_nextest() {
     cargo install cargo-nextest --locked || warn "cargo-nextest could not be installed; make test will use cargo test"
 }
 
+# Prometheus and promtool: `make test` unit-tests the alert rules and runs a real Prometheus
+# against the service (tests/monitoring.rs). Debian's package, without its recommended exporters.
+ensure_prometheus() {
+    if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+        log "prometheus: $(command -v prometheus)"
+        return
+    fi
+    log "prometheus: missing"
+    if is_root; then
+        apt_install --no-install-recommends prometheus
+    else
+        warn "prometheus/promtool missing and not root: the monitoring tests will fail (apt-get install prometheus)"
+    fi
+}
+
 ensure_bench_tools() {
     # wrk drives the load; valgrind (callgrind, callgrind_control) is `make bench-profile`'s.
     local tool
@@ -265,6 +281,7 @@ cmd_up() {
     rabbit_feature_flags
     ensure_database
     ensure_nextest
+    ensure_prometheus
     log "services up"
 }
 

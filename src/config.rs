@@ -10,6 +10,8 @@ use std::fmt;
 use std::time::Duration;
 
 pub const DEV_SECRET_KEY: &str = "dev-only-secret-key-do-not-use-in-production";
+/// Base64 of 32 bytes; encrypts TOTP secrets at rest. Development only.
+pub const DEV_DATA_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=";
 
 /// A value that must not be printed.
 #[derive(Clone)]
@@ -50,6 +52,8 @@ pub struct Settings {
     pub amqp_prefix: String,
     pub queue_kind: QueueKind,
     pub secret_key: Secret,
+    /// 32 bytes (given as base64): the AEAD key for secrets stored at rest (TOTP secrets).
+    pub data_encryption_key: Secret,
     pub host: String,
     pub port: u16,
     pub worker_port: u16,
@@ -62,6 +66,10 @@ pub struct Settings {
     pub supervisor_max_restarts: u32,
     pub supervisor_window: Duration,
     pub shutdown_timeout: Duration,
+    /// How often queue depths, the pool and active users are sampled.
+    pub monitor_interval: Duration,
+    /// A message in its handler longer than this is a stall (see `actors::supervisor`).
+    pub actor_stall_limit: Duration,
     pub retry_tiers: Vec<Duration>,
     pub max_attempts: u32,
     pub auth: AuthSettings,
@@ -163,6 +171,20 @@ impl Settings {
                 return Err(err("SECRET_KEY", "must be at least 32 bytes in production"));
             }
         }
+        let data_encryption_key = get("DATA_ENCRYPTION_KEY", DEV_DATA_ENCRYPTION_KEY);
+        if environment == Environment::Production && data_encryption_key == DEV_DATA_ENCRYPTION_KEY
+        {
+            return Err(err(
+                "DATA_ENCRYPTION_KEY",
+                "must be set in production (base64 of 32 random bytes)",
+            ));
+        }
+        if crate::infrastructure::crypto::decode_key(&data_encryption_key).is_none() {
+            return Err(err(
+                "DATA_ENCRYPTION_KEY",
+                "must be base64 of exactly 32 bytes",
+            ));
+        }
         let bcrypt_cost = num("BCRYPT_COST", get("BCRYPT_COST", "12"), 4, 31)?;
         if environment == Environment::Production && bcrypt_cost < 10 {
             return Err(err("BCRYPT_COST", "must be at least 10 in production"));
@@ -201,8 +223,12 @@ impl Settings {
             return Err(err("DATABASE_URL", "must be a postgres:// URL"));
         }
         let rabbitmq_url = get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
-        if !rabbitmq_url.starts_with("amqp://") && !rabbitmq_url.starts_with("amqps://") {
-            return Err(err("RABBITMQ_URL", "must be an amqp:// URL"));
+        // One URL, or the comma-separated nodes of a cluster (see actors::rabbit::Endpoints).
+        if let Err(e) = ::actors::rabbit::Endpoints::parse_in_order(&rabbitmq_url) {
+            return Err(err(
+                "RABBITMQ_URL",
+                format!("must be one or more comma-separated amqp:// URLs: {e}"),
+            ));
         }
         let amqp_prefix = get("AMQP_PREFIX", "hexactor");
         if !amqp_prefix
@@ -226,6 +252,7 @@ impl Settings {
             amqp_prefix,
             queue_kind,
             secret_key: Secret::new(secret_key),
+            data_encryption_key: Secret::new(data_encryption_key),
             host: get("HOST", "127.0.0.1"),
             port: num("PORT", get("PORT", "8000"), 0, 65535)?,
             worker_port: num("WORKER_PORT", get("WORKER_PORT", "8001"), 0, 65535)?,
@@ -262,6 +289,18 @@ impl Settings {
                 get("SHUTDOWN_TIMEOUT_SECONDS", "10"),
                 1,
                 600,
+            )?),
+            monitor_interval: Duration::from_millis(num(
+                "MONITOR_INTERVAL_MS",
+                get("MONITOR_INTERVAL_MS", "5000"),
+                100,
+                600_000,
+            )?),
+            actor_stall_limit: Duration::from_millis(num(
+                "ACTOR_STALL_MS",
+                get("ACTOR_STALL_MS", "60000"),
+                10,
+                3_600_000,
             )?),
             retry_tiers,
             max_attempts: num("MAX_ATTEMPTS", get("MAX_ATTEMPTS", "5"), 1, 100)?,
@@ -375,12 +414,22 @@ mod tests {
         assert_eq!(e.variable, "SECRET_KEY");
         let e = settings(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
         assert_eq!(e.variable, "SECRET_KEY");
+        let e = settings(&[
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", &"x".repeat(32)),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "DATA_ENCRYPTION_KEY");
+        let key = "cHJvZHVjdGlvbi1kYXRhLWtleS0zMi1ieXRlcy1vayE=";
         let ok = settings(&[
             ("ENVIRONMENT", "production"),
             ("SECRET_KEY", &"x".repeat(32)),
+            ("DATA_ENCRYPTION_KEY", key),
             ("SMTP_URL", "smtp://127.0.0.1:25"),
         ]);
-        assert!(ok.is_ok());
+        assert!(ok.is_ok(), "{ok:?}");
+        let e = settings(&[("DATA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.variable, "DATA_ENCRYPTION_KEY");
     }
 
     #[test]
@@ -407,5 +456,14 @@ mod tests {
     fn secrets_do_not_print() {
         let s = settings(&[("SECRET_KEY", "super-secret-value-1234567890abcdef")]).unwrap();
         assert!(!format!("{s:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn rabbitmq_url_takes_a_cluster_list_and_names_a_bad_entry_without_its_password() {
+        let list = "amqp://u:p@rabbit1:5672/%2f,amqp://u:p@rabbit2:5672/%2f";
+        assert!(settings(&[("RABBITMQ_URL", list)]).is_ok());
+        let e = settings(&[("RABBITMQ_URL", "amqp://a,http://u:hunter2@b")]).unwrap_err();
+        assert_eq!(e.variable, "RABBITMQ_URL");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }

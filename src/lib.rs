@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod notifications;
 pub mod startup;
 pub mod telemetry;
+pub mod trace_context;

@@ -37,6 +37,8 @@ enum Cmd {
         #[command(subcommand)]
         command: hexactor::cli::dlq::DlqCmd,
     },
+    /// Drive realistic mixed traffic at a running API (makes every dashboard panel move).
+    Traffic(hexactor::cli::traffic::TrafficArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,6 +92,9 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Cmd::Dlq { command } => hexactor::cli::dlq::run(&settings, command).await,
+            Cmd::Traffic(args) => hexactor::cli::traffic::run(&settings, args)
+                .await
+                .map(|_| ()),
             Cmd::Serve => run(settings, Role::Api).await,
             Cmd::Worker => run(settings, Role::Worker).await,
             Cmd::Dev => run(settings, Role::All).await,

@@ -4,9 +4,11 @@
 //! ```text
 //! root
 //! ├── messaging      amqp-connection, publisher, [api] reply-consumer, [worker] command-consumer
-//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe
+//! ├── persistence    outbox-relay, command-store-N, user-repository-N, health-probe,
+//! │                  [api] auth-store, revocation-listener
 //! ├── hashing        [api] password-hasher-N   (one dedicated thread each)
-//! ├── application    [api] registration, completion-tracker; [worker] command-executor, command-dispatcher
+//! ├── application    [api] registration, completion-tracker, auth, account, mfa, recovery;
+//! │                  [worker] command-executor, command-dispatcher
 //! └── notifications  [worker] mailer, welcome-sender, user-created-handler, notifications-consumer,
 //!                    account-mail-sender, account-mail-handler, account-mail-consumer
 //! ```
@@ -14,6 +16,9 @@
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
+use crate::application::mfa::{MfaPorts, MfaService};
+use crate::application::mfa_login::MfaLoginPorts;
+use crate::application::mfa_ports::SecretCipher;
 use crate::application::one_time_token::{TokenKey, TokenPolicy};
 use crate::application::ports::TokenService;
 use crate::application::recovery::{RecoveryPorts, RecoveryService};
@@ -23,6 +28,7 @@ use crate::domain::{LockoutPolicy, PasswordHash};
 use crate::http::auth::AuthState;
 use crate::http::routes::AccountPorts;
 use crate::http::{self, ApiState, OpsState};
+use crate::infrastructure::crypto::DataCipher;
 use crate::infrastructure::health::HealthProbe;
 use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
 use crate::infrastructure::messaging::completions::CompletionTracker;
@@ -31,14 +37,18 @@ use crate::infrastructure::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
 use crate::infrastructure::postgres::auth_store::AuthStore;
 use crate::infrastructure::postgres::one_time_tokens::TokenStore;
+use crate::infrastructure::postgres::revocation_listener::RevocationListener;
 use crate::infrastructure::postgres::{
     self, command_store::CommandStore, user_repository::UserRepository,
 };
 use crate::infrastructure::tokens::JwtService;
 use ::actors::rabbit::{
-    Breaker, ConnectionManager, ConsumerConfig, Publisher, QueueConsumer, RetryRoute, StopConsuming,
+    Breaker, ConnectionManager, ConsumerConfig, Endpoints, Publisher, QueueConsumer, RetryRoute,
+    StopConsuming,
 };
-use ::actors::{ActorRef, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef};
+use ::actors::{
+    ActorRef, ChildOptions, Intensity, OnEscalation, Port, Restart, SupervisorConfig, SupervisorRef,
+};
 use actix::prelude::*;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware::from_fn, web};
@@ -71,6 +81,8 @@ pub struct Application {
     supervisor: SupervisorRef,
     /// Stopped first on SIGTERM (command consumer, notifications consumer).
     consumers: Vec<ActorRef<QueueConsumer>>,
+    /// Closed last on shutdown, and never reconnected after (see [`AmqpShutdown`]).
+    amqp: AmqpShutdown,
     settings: Settings,
     // Dedicated threads; kept here so that they live as long as the application.
     _arbiters: Vec<Arbiter>,
@@ -86,9 +98,17 @@ fn supervisor_config(name: &str, settings: &Settings) -> SupervisorConfig {
     )
 }
 
+/// Repository actors answer from the database; one stuck on a hung query is restarted (its
+/// pending replies fail, the callers retry or answer 503) rather than left holding its callers.
+const REPOSITORY: ChildOptions = ChildOptions {
+    restart: Restart::Permanent,
+    restart_on_stall: true,
+};
+
 impl Application {
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
         crate::metrics::register_all();
+        ::actors::stall::set_limit(settings.actor_stall_limit);
         let pool = postgres::connect(&settings).await?;
         postgres::migrate(&pool).await?;
 
@@ -122,10 +142,10 @@ impl Application {
         let persistence = root.spawn_supervisor(supervisor_config("persistence", &settings));
         let application = root.spawn_supervisor(supervisor_config("application", &settings));
 
-        let amqp_url = settings.rabbitmq_url.expose().to_owned();
+        let endpoints = Endpoints::parse(settings.rabbitmq_url.expose())?;
         let connection_name = format!("hexactor-{role:?}-{}", &replica[..12]).to_lowercase();
         let manager = messaging.spawn("amqp-connection", &amqp, Restart::Permanent, move || {
-            ConnectionManager::new(amqp_url, connection_name, topology)
+            ConnectionManager::new(endpoints, connection_name, topology)
         });
         let publisher = {
             let manager = manager.clone();
@@ -143,10 +163,10 @@ impl Application {
         let command_stores: Vec<ActorRef<CommandStore>> = (0..cores)
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
-                persistence.spawn(
+                persistence.spawn_with(
                     format!("command-store-{i}"),
                     &io[i],
-                    Restart::Permanent,
+                    REPOSITORY,
                     move || CommandStore::new(pool, names, Some(relay)),
                 )
             })
@@ -156,14 +176,24 @@ impl Application {
             .map(|i| {
                 let (pool, names, relay) = (pool.clone(), names.clone(), relay.clone());
                 let tokens = token_policy.clone();
-                persistence.spawn(
+                persistence.spawn_with(
                     format!("user-repository-{i}"),
                     &io[i],
-                    Restart::Permanent,
+                    REPOSITORY,
                     move || UserRepository::new(pool, names, Some(relay), tokens),
                 )
             })
             .collect();
+        crate::infrastructure::monitors::start(
+            &persistence,
+            &messaging,
+            &io[0],
+            &amqp,
+            &pool,
+            &manager,
+            names.monitored_queues(&settings.retry_tiers),
+            settings.monitor_interval,
+        );
         let health = {
             let (pool, manager) = (pool.clone(), manager.clone());
             persistence.spawn("health-probe", &io[0], Restart::Permanent, move || {
@@ -228,6 +258,8 @@ impl Application {
                 commands: Port::pooled(&command_stores),
                 auth: auth.routes,
                 account: auth.account,
+                sessions: auth.sessions,
+                mfa: auth.mfa,
                 recovery: auth.recovery,
                 authentication: auth.authentication,
                 default_wait: settings.command_wait,
@@ -341,6 +373,7 @@ impl Application {
                 .into_iter()
                 .chain(notifications_consumers.into_iter().flatten())
                 .collect(),
+            amqp: AmqpShutdown(manager),
             settings,
             _arbiters: arbiters,
         })
@@ -360,6 +393,7 @@ impl Application {
         let handle = self.server.handle();
         let consumers = self.consumers.clone();
         let deadline = self.settings.shutdown_timeout;
+        let amqp = self.amqp.clone();
         actix::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutdown requested");
@@ -371,13 +405,31 @@ impl Application {
                 .fold(0, usize::saturating_add);
             tracing::info!(unfinished = left, "consumers stopped");
             handle.stop(true).await;
+            amqp.close().await;
         });
         self.server.await
+    }
+
+    /// Closes the process's AMQP connection for good (tests, before they delete the namespace).
+    pub fn amqp_shutdown(&self) -> AmqpShutdown {
+        self.amqp.clone()
     }
 
     /// The HTTP server as a future, for tests that run it in the background.
     pub fn into_server(self) -> Server {
         self.server
+    }
+}
+
+/// Closes the AMQP connection at the end of a shutdown. After that nothing reconnects or
+/// redeclares the topology: a process still stopping must not re-create queues or exchanges
+/// that were deleted meanwhile (a consumer cancelled by the deletion asks for a redeclare).
+#[derive(Clone)]
+pub struct AmqpShutdown(ActorRef<ConnectionManager>);
+
+impl AmqpShutdown {
+    pub async fn close(&self) {
+        let _ = self.0.ask(::actors::rabbit::Close).await;
     }
 }
 
@@ -395,6 +447,8 @@ fn token_policy(settings: &Settings) -> TokenPolicy {
 struct AuthWiring {
     routes: crate::http::routes::AuthEndpoints,
     account: AccountPorts,
+    sessions: crate::http::routes::SessionPorts,
+    mfa: crate::http::routes::MfaEndpoints,
     recovery: crate::http::routes::RecoveryEndpoints,
     authentication: AuthState,
 }
@@ -422,6 +476,20 @@ fn build_auth(
             move || AuthStore::new(pool, ttl),
         )
     };
+    {
+        // Revocations committed anywhere reach this replica's session cache (LISTEN/NOTIFY).
+        let (pool, cache) = (pool.clone(), store.port());
+        persistence.spawn(
+            "revocation-listener",
+            &io[io.len() - 1],
+            Restart::Permanent,
+            move || RevocationListener::new(pool, cache),
+        );
+    }
+    let cipher: Arc<dyn SecretCipher> = Arc::new(
+        DataCipher::new(settings.data_encryption_key.expose())
+            .ok_or_else(|| anyhow::anyhow!("DATA_ENCRYPTION_KEY is not base64 of 32 bytes"))?,
+    );
     // A real hash at the configured cost, verified against when an email is unknown so that a
     // miss costs the same bcrypt work as a hit (made once, at start-up).
     let dummy_hash = PasswordHash::new(bcrypt::hash(
@@ -439,6 +507,15 @@ fn build_auth(
         check_throttle: store.port(),
         record_failure: store.port(),
         clear_failures: store.port(),
+        mfa: MfaLoginPorts {
+            find_totp: store.port(),
+            create_challenge: store.port(),
+            consume_challenge: store.port(),
+            use_step: store.port(),
+            use_recovery_code: store.port(),
+            cipher: cipher.clone(),
+        },
+        outcomes: Arc::new(crate::infrastructure::outcome_metrics::OutcomeMetrics),
     };
     let lockout = |max_failures| LockoutPolicy {
         max_failures,
@@ -467,6 +544,18 @@ fn build_auth(
         );
         application.spawn("account", &io[0], Restart::Permanent, move || {
             AccountService::new(stores, creds, verify, hash)
+        })
+    };
+    let mfa = {
+        let ports = MfaPorts {
+            commands: Port::pooled(command_stores),
+            find_totp: store.port(),
+            credentials: store.port(),
+            verify: Port::pooled(hashers),
+        };
+        let issuer = settings.auth.issuer.clone();
+        application.spawn("mfa", &io[0], Restart::Permanent, move || {
+            MfaService::new(ports, cipher, issuer)
         })
     };
     let recovery = {
@@ -500,6 +589,17 @@ fn build_auth(
             update: account.port(),
             deactivate: account.port(),
             change_password: account.port(),
+            change_role: account.port(),
+        },
+        mfa: crate::http::routes::MfaEndpoints {
+            enrol: mfa.port(),
+            confirm: mfa.port(),
+            disable: mfa.port(),
+            login: auth.port(),
+        },
+        sessions: crate::http::routes::SessionPorts {
+            list: store.port(),
+            end: store.port(),
         },
         authentication: AuthState {
             tokens,

@@ -6,19 +6,41 @@
 //! chaos[rabbit-stop-app]: accepted=1000 completed=1000 ... lost=0 duplicated=0 dead_lettered=0 ...
 //! ```
 //!
-//! They restart shared services, so they run one at a time and after the rest of the suite
+//! They run against PRIVATE services only — a 3-node RabbitMQ cluster and a PostgreSQL instance
+//! that `scripts/chaos-services.sh run` starts once for the whole run and removes afterwards (see
+//! `chaos/services.rs`); each scenario has its own namespace on them. They run one at a time
 //! (`make test` runs them in a second nextest invocation, `--test-threads 1`); every fault is
-//! held by a guard that undoes it even when the test fails. CHAOS_COMMANDS (default 1000) sets
-//! the load per scenario, CHAOS_ROUNDS (default 1) how many times the fault is repeated.
+//! held by a guard that undoes it even when the test fails, so each scenario ends with all three
+//! nodes up. CHAOS_COMMANDS (default 1000) sets the load per scenario, CHAOS_ROUNDS (default 1)
+//! how many times the fault is repeated.
+//!
+//! Most scenarios are one fault run by [`scenario`]'s round loop: start a round's load, wait until
+//! a third of it is accepted, inject the fault, let the load finish; verify after the last round.
+//!
+//! (Over 400 lines on purpose: this file is the scenario table — each fault is a few lines, and
+//! reading them side by side is how one sees what the suite covers. The machinery is in chaos/.)
 
 #[path = "chaos/harness.rs"]
 mod harness;
+#[path = "chaos/load.rs"]
+mod load;
+#[path = "chaos/probe.rs"]
+mod probe;
+#[path = "chaos/processes.rs"]
+mod processes;
+#[path = "chaos/services.rs"]
+mod services;
+#[path = "support/mod.rs"]
+mod support;
+#[path = "chaos/verify.rs"]
+mod verify;
 
 use harness::*;
 use lapin::BasicProperties;
 use lapin::options::QueueDeleteOptions;
 use lapin::types::{AMQPValue, FieldTable};
 use serde_json::Value;
+use services::ClusterGuard;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -32,16 +54,13 @@ async fn gauge(c: &Cluster, proc: &Proc, name: &str) -> Option<f64> {
     c.metric(proc, name, &[]).await
 }
 
-/// Consumers a worker runs: the command consumer and the notifications consumer.
-const WORKER_CONSUMERS: f64 = 2.0;
-
 async fn assert_worker_reconnected(c: &Cluster, worker: &Proc, reconnects_at_least: f64) {
     eventually(
         &format!("{} is reconnected and consuming again", worker.name),
         Duration::from_secs(60),
         async || {
             gauge(c, worker, "amqp_connection_up").await == Some(1.0)
-                && gauge(c, worker, "amqp_consumers_running").await == Some(WORKER_CONSUMERS)
+                && gauge(c, worker, "amqp_consumers_running").await == Some(c.worker_consumers())
                 && gauge(c, worker, "amqp_reconnects_total")
                     .await
                     .is_some_and(|n| n >= reconnects_at_least)
@@ -78,86 +97,282 @@ async fn assert_broker_outage_seen(c: &Cluster) -> Uuid {
     c.register_one(1).await
 }
 
-#[actix_web::test]
-async fn chaos_rabbit_stop_app() {
-    let mut c = Cluster::start("rabbit-stop-app").await;
+/// What a fault added to a round besides its load: commands it sent itself, poison it injected.
+#[derive(Default)]
+struct Injected {
+    accepted: Vec<Uuid>,
+    poison: Vec<String>,
+}
+
+impl Injected {
+    fn accepted(ids: impl IntoIterator<Item = Uuid>) -> Self {
+        Self {
+            accepted: ids.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The round loop every load-bearing scenario shares: a fresh namespace with 2 APIs and
+/// 3 workers; per round a load of CHAOS_COMMANDS / CHAOS_ROUNDS registrations with `fault`
+/// injected once a third of it is accepted; then every invariant (`Cluster::verify`).
+async fn scenario(name: &str, mut fault: impl AsyncFnMut(&mut Cluster, &Load, usize) -> Injected) {
+    let mut c = Cluster::start(name).await;
     let mut all = LoadResult::default();
+    let mut poison = Vec::new();
     for round in 0..rounds() {
         let load = round_load(&c);
         load.reached(1.0 / 3.0).await;
-        let guard = BrokerGuard;
-        let before = load.accepted();
-        let (ok, out) = run("rabbitmqctl", &["stop_app"]).await;
-        assert!(ok, "rabbitmqctl stop_app: {out}");
-        all.accepted.push(assert_broker_outage_seen(&c).await);
-        sleep(Duration::from_secs(3)).await; // the outage
-        let during = load.accepted() - before;
-        let (ok, out) = run("rabbitmqctl", &["start_app"]).await;
-        assert!(ok, "rabbitmqctl start_app: {out}");
-        drop(guard);
-        eprintln!(
-            "chaos[rabbit-stop-app]: round {round}: {during} commands accepted while the broker was away"
-        );
-        assert_worker_reconnected(&c, &c.workers[0], (round + 1) as f64).await;
+        let injected = fault(&mut c, &load, round).await;
+        all.accepted.extend(injected.accepted);
+        poison.extend(injected.poison);
         all.merge(load.finish().await);
     }
-    c.verify(all, &[]).await;
+    c.verify(all, &poison).await;
     c.cleanup().await;
 }
 
+/// Runs `op` on the given nodes at once (booting nodes of a cluster wait for their peers).
+async fn on_nodes(nodes: &[usize], op: &str) {
+    futures_util::future::join_all(nodes.iter().map(|&i| services::node(i, op))).await;
+}
+
+const ALL_NODES: [usize; services::NODES] = [0, 1, 2];
+
+/// Every process is connected again and every worker consumes from both its queues.
+async fn assert_all_connected(c: &Cluster, what: &str) {
+    eventually(what, Duration::from_secs(90), async || {
+        for p in c.apis.iter().chain(&c.workers) {
+            if gauge(c, p, "amqp_connection_up").await != Some(1.0) {
+                return false;
+            }
+        }
+        for w in &c.workers {
+            if gauge(c, w, "amqp_consumers_running").await != Some(c.worker_consumers()) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+}
+
+/// How many of the cluster's processes are connected to node `i` (`amqp_connected_node`).
+async fn connected_to(c: &Cluster, i: usize) -> usize {
+    let url = &services::rabbitmq_url_list()[i];
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+    let label = format!(r#"node="127.0.0.1:{port}""#);
+    let mut n = 0;
+    for p in c.apis.iter().chain(&c.workers) {
+        if c.metric(p, "amqp_connected_node", &[&label]).await == Some(1.0) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The whole broker away mid-load, by `op` on all three nodes (undone by the guard): the
+/// outage is seen (gauges, readiness, a 202 meanwhile), then the workers reconnect.
+async fn whole_broker_away(
+    c: &mut Cluster,
+    load: &Load,
+    round: usize,
+    op: &str,
+    outage: Duration,
+) -> Injected {
+    let guard = ClusterGuard;
+    let before = load.accepted();
+    on_nodes(&ALL_NODES, op).await;
+    let accepted = assert_broker_outage_seen(c).await;
+    sleep(outage).await; // the outage
+    drop(guard); // start_app / boot on every node (all at once)
+    eprintln!(
+        "chaos[{}]: round {round}: {} commands accepted while the broker was away ({op} on every node)",
+        c.scenario,
+        load.accepted() - before
+    );
+    assert_worker_reconnected(c, &c.workers[0], (round + 1) as f64).await;
+    Injected::accepted([accepted])
+}
+
+/// `stop_app` on all three nodes, then `start_app`.
+#[actix_web::test]
+async fn chaos_rabbit_stop_app() {
+    scenario("rabbit-stop-app", async |c, load, round| {
+        whole_broker_away(c, load, round, "stop_app", Duration::from_secs(3)).await
+    })
+    .await;
+}
+
+/// The whole cluster stopped (every node's VM exits) and booted again.
 #[actix_web::test]
 async fn chaos_rabbit_node_restart() {
-    let mut c = Cluster::start("rabbit-node-restart").await;
-    let mut all = LoadResult::default();
-    for round in 0..rounds() {
-        let load = round_load(&c);
-        load.reached(1.0 / 3.0).await;
-        let guard = BrokerGuard;
-        let before = load.accepted();
-        let (ok, out) = run("rabbitmqctl", &["stop"]).await;
-        assert!(ok, "rabbitmqctl stop: {out}");
-        all.accepted.push(assert_broker_outage_seen(&c).await);
-        // `stop` returns before the VM has exited; starting again needs the node gone.
+    scenario("rabbit-node-restart", async |c, load, round| {
+        whole_broker_away(c, load, round, "stop", Duration::from_secs(2)).await
+    })
+    .await;
+}
+
+/// SIGKILL the node hosting the command queue's quorum leader mid-load: a follower takes over,
+/// the processes connected to it fail over to another node; it comes back later.
+#[actix_web::test]
+async fn chaos_quorum_leader_killed() {
+    scenario("quorum-leader-killed", async |c, _load, round| {
+        let queue = c.names.command_queue.clone();
+        let leader = services::quorum_leader(&queue, None)
+            .await
+            .expect("the command queue has a leader");
+        let guard = ClusterGuard;
+        let on_leader = connected_to(c, leader).await;
+        let t = Instant::now();
+        services::node(leader, "kill").await;
         eventually(
-            "the RabbitMQ node is down",
+            "another node leads the command queue",
             Duration::from_secs(60),
-            async || !run("rabbitmqctl", &["-q", "ping"]).await.0,
-        )
-        .await;
-        sleep(Duration::from_secs(2)).await; // the outage
-        let (ok, out) = run("rabbitmq-server", &["-detached"]).await;
-        assert!(ok, "rabbitmq-server -detached: {out}");
-        // await_startup needs the node to be reachable already: a moment after -detached it is not.
-        eventually(
-            "the RabbitMQ node has started",
-            Duration::from_secs(120),
             async || {
-                run("rabbitmqctl", &["await_startup", "--timeout", "60"])
+                services::quorum_leader(&queue, Some(leader))
                     .await
-                    .0
+                    .is_some_and(|l| l != leader)
             },
         )
         .await;
-        drop(guard);
-        let during = load.accepted() - before;
+        assert_all_connected(c, "every process failed over and consumes again").await;
+        assert_eq!(connected_to(c, leader).await, 0, "a process still on the dead node");
         eprintln!(
-            "chaos[rabbit-node-restart]: round {round}: {during} commands accepted while the node was down"
+            "chaos[quorum-leader-killed]: round {round}: SIGKILLed node {} (leader, {on_leader} processes on it); new leader and all failed over after {:.1}s",
+            leader + 1,
+            t.elapsed().as_secs_f64()
         );
-        assert_worker_reconnected(&c, &c.workers[0], (round + 1) as f64).await;
-        all.merge(load.finish().await);
-    }
-    c.verify(all, &[]).await;
-    c.cleanup().await;
+        drop(guard); // the node comes back
+        Injected::default()
+    })
+    .await;
+}
+
+/// Each node stopped and started in turn, each time under a load of its own.
+#[actix_web::test]
+async fn chaos_rolling_restart() {
+    scenario("rolling-restart", async |c, _load, round| {
+        let mut accepted = Vec::new();
+        for i in ALL_NODES {
+            let load = c.start_load(commands().div_ceil(rounds() * services::NODES));
+            load.reached(1.0 / 3.0).await;
+            let before = load.accepted();
+            let guard = ClusterGuard;
+            let t = Instant::now();
+            services::node(i, "stop").await;
+            services::node(i, "start").await;
+            drop(guard);
+            assert_all_connected(c, "every process is connected and consuming").await;
+            eprintln!(
+                "chaos[rolling-restart]: round {round}: node {} restarted in {:.1}s, {} commands accepted meanwhile",
+                i + 1,
+                t.elapsed().as_secs_f64(),
+                load.accepted() - before
+            );
+            let result = load.finish().await;
+            assert_eq!(result.gave_up, 0);
+            accepted.extend(result.accepted);
+        }
+        Injected::accepted(accepted)
+    })
+    .await;
+}
+
+/// Two of three nodes down (SIGKILL: a graceful stop of the second node waits for quorum
+/// hand-overs that cannot happen): the quorum queues are unavailable. The API keeps accepting
+/// (the outbox holds the commands); everything completes once the nodes are back.
+#[actix_web::test]
+async fn chaos_majority_lost() {
+    scenario("majority-lost", async |c, load, round| {
+        let guard = ClusterGuard;
+        let before = load.accepted();
+        let t = Instant::now();
+        on_nodes(&[1, 2], "kill").await;
+        let mut accepted = Vec::new();
+        for api in 0..c.apis.len() {
+            accepted.push(c.register_one(api).await);
+        }
+        let remaining = Duration::from_secs(5).saturating_sub(t.elapsed());
+        sleep(remaining).await; // the rest of the outage
+        let during = load.accepted() - before;
+        let outage = t.elapsed();
+        let t = Instant::now();
+        drop(guard); // boots both nodes
+        let boot = t.elapsed();
+        assert_all_connected(c, "every process is connected and consuming").await;
+        eprintln!(
+            "chaos[majority-lost]: round {round}: 2 of 3 nodes SIGKILLed for {:.1}s, {during} + {} commands accepted meanwhile; booting them took {:.1}s, all processes consuming {:.1}s later",
+            outage.as_secs_f64(),
+            accepted.len(),
+            boot.as_secs_f64(),
+            (t.elapsed() - boot).as_secs_f64()
+        );
+        Injected::accepted(accepted)
+    })
+    .await;
+}
+
+/// `pg_ctl restart -m fast` mid-load: every connection is cut, the server is back moments later.
+#[actix_web::test]
+async fn chaos_postgres_fast_restart() {
+    scenario("postgres-fast-restart", async |c, _load, round| {
+        let t = Instant::now();
+        services::postgres_fast_restart().await;
+        let down = t.elapsed();
+        let conn = amqp().await;
+        eventually(
+            "every worker consumes commands again",
+            Duration::from_secs(60),
+            async || {
+                consumer_count(&conn, &c.names.command_queue).await == Some(c.workers.len() as u32)
+            },
+        )
+        .await;
+        let _ = conn.close(200, "done".into()).await;
+        eprintln!(
+            "chaos[postgres-fast-restart]: round {round}: restart took {:.1}s, consumers back after {:.1}s",
+            down.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+        Injected::default()
+    })
+    .await;
+}
+
+/// An API replica SIGKILLed mid-load: what it accepted completes (its outbox rows are relayed by
+/// the others), and a client retrying with the same Idempotency-Key on the other replica gets
+/// the original outcome.
+#[actix_web::test]
+async fn chaos_api_killed() {
+    scenario("api-killed", async |c, _load, round| {
+        let key = format!("chaos-api-killed-{round}-{}", Uuid::new_v4().simple());
+        let body = user_body(&Uuid::new_v4().simple().to_string()[..8], round);
+        let (status, first) = c.register_with_key(0, &key, &body).await;
+        assert_eq!(status, 202, "{first}");
+        let mut killed = c.apis.remove(0);
+        killed.sigkill();
+        assert!(killed.wait_exit(Duration::from_secs(10)).await.is_some());
+        let (status, again) = c.register_with_key(0, &key, &body).await;
+        assert_eq!(status, 202, "{again}");
+        assert_eq!(
+            again["command_id"], first["command_id"],
+            "the retry on the other replica must get the original command"
+        );
+        eprintln!(
+            "chaos[api-killed]: round {round}: SIGKILLed {}; the retry on {} got the original command",
+            killed.name, c.apis[0].name
+        );
+        c.spawn_api().await;
+        Injected::accepted([Uuid::parse_str(first["command_id"].as_str().unwrap()).unwrap()])
+    })
+    .await;
 }
 
 #[actix_web::test]
 async fn chaos_worker_kill_and_term() {
-    let mut c = Cluster::start("worker-kill-term").await;
-    let mut all = LoadResult::default();
-    for round in 0..rounds() {
-        let load = round_load(&c);
+    scenario("worker-kill-term", async |c, load, round| {
         // SIGKILL the oldest worker mid-batch; a replacement joins (scaling up again).
-        load.reached(0.25).await;
         let mut killed = c.workers.remove(0);
         killed.sigkill();
         assert!(killed.wait_exit(Duration::from_secs(10)).await.is_some());
@@ -203,10 +418,9 @@ async fn chaos_worker_kill_and_term() {
             t.elapsed().as_secs_f64()
         );
         c.spawn_worker().await;
-        all.merge(load.finish().await);
-    }
-    c.verify(all, &[]).await;
-    c.cleanup().await;
+        Injected::default()
+    })
+    .await;
 }
 
 /// A copy of a real command (from the outbox) with fresh ids, published straight into the
@@ -268,20 +482,15 @@ async fn command_retries(c: &Cluster) -> f64 {
 
 #[actix_web::test]
 async fn chaos_postgres_refuses_connections() {
-    let mut c = Cluster::start("postgres-refuses").await;
-    let mut all = LoadResult::default();
-    let queue = format!(r#"queue="{}""#, c.names.command_queue);
-    for round in 0..rounds() {
-        let load = round_load(&c);
-        load.reached(1.0 / 3.0).await;
-        let template = command_template(&c).await;
-        let retries_before = command_retries(&c).await;
+    scenario("postgres-refuses", async |c, _load, round| {
+        let queue = format!(r#"queue="{}""#, c.names.command_queue);
+        let template = command_template(c).await;
+        let retries_before = command_retries(c).await;
         let lockout = DatabaseLockout::start(&c.database).await;
         let t = Instant::now();
         // Work arrives while the database is away: the workers fail a few, then stop taking
         // messages (circuit breaker) instead of burning through the retries.
-        all.accepted
-            .extend(inject_commands(&c, &template, 60).await);
+        let injected = inject_commands(c, &template, 60).await;
         let conn = amqp().await;
         eventually(
             "every worker paused its command consumer",
@@ -325,7 +534,7 @@ async fn chaos_postgres_refuses_connections() {
         // Without the breaker each of the 60 injected commands (and what was in flight) would go
         // through the retry tiers again and again for as long as the database is away; with it a
         // worker spends about trip_after (5) failures, plus what failed alongside them, then stops.
-        let retries = command_retries(&c).await - retries_before;
+        let retries = command_retries(c).await - retries_before;
         eprintln!(
             "chaos[postgres-refuses]: round {round}: database away {:.1}s, {retries} command deliveries sent to retry tiers",
             t.elapsed().as_secs_f64()
@@ -334,20 +543,15 @@ async fn chaos_postgres_refuses_connections() {
             retries < 60.0,
             "{retries} retries: the breaker did not stop the burn"
         );
-        all.merge(load.finish().await);
-    }
-    c.verify(all, &[]).await;
-    c.cleanup().await;
+        Injected::accepted(injected)
+    })
+    .await;
 }
 
 #[actix_web::test]
 async fn chaos_poison_messages() {
-    let mut c = Cluster::start("poison").await;
-    let mut all = LoadResult::default();
-    let mut poison = Vec::new();
-    for round in 0..rounds() {
-        let load = round_load(&c);
-        load.reached(1.0 / 3.0).await;
+    scenario("poison", async |c, _load, round| {
+        let mut poison = Vec::new();
         let conn = amqp().await;
         let schema = |v: i64| {
             let mut h = FieldTable::default();
@@ -377,17 +581,25 @@ async fn chaos_poison_messages() {
             poison.push(id);
         }
         let _ = conn.close(200, "done".into()).await;
-        all.merge(load.finish().await);
-    }
-    c.verify(all, &poison).await;
-    c.cleanup().await;
+        Injected {
+            poison,
+            ..Injected::default()
+        }
+    })
+    .await;
 }
 
 /// The broker cancels consumers of a deleted queue (`basic.cancel`); the workers notice,
 /// redeclare the topology and subscribe again.
 #[actix_web::test]
 async fn chaos_broker_cancel_resubscribes() {
-    let mut c = Cluster::start("broker-cancel").await;
+    // Every process on one node: a quorum queue deleted and declared again within a fraction of
+    // a second (the first worker to be cancelled re-creates it at once) can leave consumers that
+    // are attached through ANOTHER node without their basic.cancel (seen once in three runs on
+    // RabbitMQ 3.10: those workers never learnt that their subscription was gone). The
+    // scenario is about the cancel path itself, which is per connection.
+    let first_node = services::rabbitmq_url_list().swap_remove(0);
+    let mut c = Cluster::start_with_urls("broker-cancel", first_node).await;
     let conn = amqp().await;
     for _ in 0..rounds() {
         assert_eq!(consumer_count(&conn, &c.names.command_queue).await, Some(3));
@@ -410,7 +622,7 @@ async fn chaos_broker_cancel_resubscribes() {
     for w in &c.workers {
         assert_eq!(
             gauge(&c, w, "amqp_consumers_running").await,
-            Some(WORKER_CONSUMERS),
+            Some(c.worker_consumers()),
             "{}",
             w.name
         );

@@ -133,6 +133,8 @@ struct InFlight {
     message: &'static str,
     started: Instant,
     finished: bool,
+    /// Registered with the stall watchdog until the reply is ready (or the future is dropped).
+    _handling: crate::stall::Handling,
 }
 
 impl InFlight {
@@ -196,11 +198,13 @@ where
             .with_label_values(&[actor, message])
             .observe(enqueued.elapsed().as_secs_f64());
 
+        let started = Instant::now();
         let in_flight = InFlight {
             actor,
             message,
-            started: Instant::now(),
+            started,
             finished: false,
+            _handling: crate::stall::Handling::start(actor, message, started),
         };
         // A synchronous panic in `handle` unwinds past `in_flight`, which records it.
         match <A as Handler<M>>::handle(self, msg, ctx).into_reply() {

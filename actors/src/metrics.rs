@@ -24,14 +24,40 @@ pub struct ActorMetrics {
     pub restarts: IntCounterVec,
     pub instances: IntGaugeVec,
     pub escalations: IntCounterVec,
+    pub stalls: IntCounterVec,
 }
 
 pub struct AmqpMetrics {
     pub connection_up: IntGauge,
+    pub connected_node: IntGaugeVec,
     pub reconnects: IntCounter,
     pub consumers_running: IntGauge,
     pub published: IntCounterVec,
     pub deliveries: IntCounterVec,
+    /// The model service's names, fed from the same events (compatibility).
+    pub messages_published: IntCounterVec,
+    pub messages_consumed: IntCounterVec,
+}
+
+/// Outcomes of a consumed delivery (`amqp_deliveries_total{outcome}`).
+pub const DELIVERY_OUTCOMES: &[&str] = &["ack", "retry", "dead_letter", "requeue"];
+
+impl AmqpMetrics {
+    /// One settled delivery, under hexactor's name and the model's.
+    pub fn delivery(&self, queue: &str, outcome: &str) {
+        self.deliveries.with_label_values(&[queue, outcome]).inc();
+        self.messages_consumed
+            .with_label_values(&[queue, outcome])
+            .inc();
+    }
+
+    /// Creates a consumer's series at 0 so that a healthy queue shows 0, not "No data".
+    pub fn touch_queue(&self, queue: &str) {
+        for outcome in DELIVERY_OUTCOMES {
+            self.deliveries.with_label_values(&[queue, outcome]);
+            self.messages_consumed.with_label_values(&[queue, outcome]);
+        }
+    }
 }
 
 fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
@@ -91,15 +117,32 @@ pub fn actor_metrics() -> &'static ActorMetrics {
             &["supervisor"]
         )
         .expect("metric registered once"),
+        stalls: register_int_counter_vec!(
+            Opts::new(
+                "actor_stalls_total",
+                "Messages that stayed in their handler longer than the stall limit, per actor type"
+            ),
+            &["actor"]
+        )
+        .expect("metric registered once"),
     });
     &METRICS
 }
 
 pub fn amqp_metrics() -> &'static AmqpMetrics {
-    static METRICS: LazyLock<AmqpMetrics> = LazyLock::new(|| AmqpMetrics {
+    static METRICS: LazyLock<AmqpMetrics> = LazyLock::new(|| {
+        AmqpMetrics {
         connection_up: register_int_gauge!(
             "amqp_connection_up",
             "1 while the AMQP connection is open"
+        )
+        .expect("metric registered once"),
+        connected_node: register_int_gauge_vec!(
+            Opts::new(
+                "amqp_connected_node",
+                "1 for the broker node (host:port) the AMQP connection is open to, 0 for nodes it was"
+            ),
+            &["node"]
         )
         .expect("metric registered once"),
         reconnects: register_int_counter!("amqp_reconnects_total", "Successful AMQP reconnections")
@@ -125,7 +168,27 @@ pub fn amqp_metrics() -> &'static AmqpMetrics {
             &["queue", "outcome"]
         )
         .expect("metric registered once"),
+        messages_published: register_int_counter_vec!(
+            Opts::new(
+                "messages_published_total",
+                "Publishes by destination (routing key on the default exchange, else the exchange) and status (confirmed|nacked|failed)"
+            ),
+            &["queue", "status"]
+        )
+        .expect("metric registered once"),
+        messages_consumed: register_int_counter_vec!(
+            Opts::new(
+                "messages_consumed_total",
+                "Consumed deliveries by queue and status (ack|retry|dead_letter|requeue)"
+            ),
+            &["queue", "status"]
+        )
+        .expect("metric registered once"),
+    }
     });
+    for outcome in ["confirmed", "nacked", "failed"] {
+        METRICS.published.with_label_values(&[outcome]);
+    }
     &METRICS
 }
 

@@ -1,9 +1,12 @@
 //! Supervision: restart on panic, restart on error stop, escalation past the intensity limit,
 //! and the per-actor metrics that move on the way. Real actix actors, no mocks.
 
+mod common;
+
 use ::actors::{Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
-use std::time::{Duration, Instant};
+use common::{counter_value, eventually};
+use std::time::Duration;
 
 #[derive(Default)]
 struct Counter {
@@ -107,34 +110,6 @@ impl Handler<SeenCount> for EscalationProbe {
     fn handle(&mut self, _: SeenCount, _: &mut Context<Self>) -> usize {
         self.seen.len()
     }
-}
-
-fn counter_value(name: &str, labels: &[(&str, &str)]) -> f64 {
-    prometheus::gather()
-        .iter()
-        .filter(|f| f.name() == name)
-        .flat_map(|f| f.get_metric().to_vec())
-        .filter(|m| {
-            labels.iter().all(|(k, v)| {
-                m.get_label()
-                    .iter()
-                    .any(|l| l.name() == *k && l.value() == *v)
-            })
-        })
-        .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
-        .sum()
-}
-
-/// Polls `f` until it returns true or the deadline passes.
-async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        actix::clock::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 fn probe() -> (Addr<EscalationProbe>, OnEscalation) {

@@ -33,6 +33,8 @@ impl From<MailboxError> for AccountError {
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub request_id: Option<String>,
+    /// The W3C `traceparent` of the request, carried with the command to the worker.
+    pub traceparent: Option<String>,
     pub reply_to: Option<String>,
 }
 
@@ -87,6 +89,12 @@ impl AccountService {
     }
 }
 
+impl AccountService {
+    pub(super) fn commands(&self) -> Port<SubmitCommand> {
+        self.commands.clone()
+    }
+}
+
 impl Actor for AccountService {
     type Context = Context<Self>;
 }
@@ -107,6 +115,7 @@ pub(crate) async fn submit<E: From<InfraError> + From<MailboxError>>(
             idempotency_key: None,
             fingerprint: None,
             request_id: origin.request_id,
+            traceparent: origin.traceparent,
             reply_to: origin.reply_to,
         })
         .await??;

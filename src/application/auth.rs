@@ -4,6 +4,7 @@
 //! wrong password and inactive account take the same path through one bcrypt verification (a
 //! dummy hash at the configured cost stands in for a missing account) and give the same answer.
 
+use super::outcomes::{AuthOutcomes, LoginResult};
 use super::ports::*;
 use crate::domain::{Email, LockoutPolicy, Password, PasswordHash, Principal};
 use ::actors::Port;
@@ -24,6 +25,9 @@ pub struct AuthPorts {
     pub check_throttle: Port<CheckLoginThrottle>,
     pub record_failure: Port<RecordLoginFailure>,
     pub clear_failures: Port<ClearLoginFailures>,
+    pub mfa: super::mfa_login::MfaLoginPorts,
+    /// Where login outcomes are reported (metrics, in production).
+    pub outcomes: Arc<dyn AuthOutcomes>,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +55,10 @@ pub enum LoginOutcome {
     Locked {
         retry_after: Duration,
     },
+    /// The password was right and TOTP is on: the second step needs this single-use token.
+    MfaRequired {
+        mfa_token: String,
+    },
     /// The password was right, but the address is not verified and the policy requires it.
     /// Only ever answered after the password check, so it tells a stranger nothing.
     EmailNotVerified,
@@ -62,12 +70,14 @@ pub struct Login {
     pub email: String,
     pub password: String,
     pub client_address: String,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Message)]
 #[rtype(result = "Result<Option<TokenPair>, InfraError>")]
 pub struct Refresh {
     pub refresh_token: String,
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Message)]
@@ -78,9 +88,9 @@ pub struct Logout {
 }
 
 pub struct AuthService {
-    ports: AuthPorts,
-    tokens: Arc<dyn TokenService>,
-    policy: AuthPolicy,
+    pub(super) ports: AuthPorts,
+    pub(super) tokens: Arc<dyn TokenService>,
+    pub(super) policy: AuthPolicy,
     /// Verified against when the account does not exist, so that a miss costs a real bcrypt.
     dummy_hash: PasswordHash,
 }
@@ -107,7 +117,7 @@ impl Actor for AuthService {
 
 impl Supervised for AuthService {}
 
-fn mailbox(e: MailboxError) -> InfraError {
+pub(super) fn mailbox(e: MailboxError) -> InfraError {
     InfraError::new("auth actor", e)
 }
 
@@ -138,7 +148,7 @@ impl Handler<Login> for AuthService {
                 .map_err(mailbox)??
             {
                 tracing::warn!(outcome = "locked", account = %account_key, client = %msg.client_address, "login attempt");
-                crate::metrics::auth_attempt("locked");
+                ports.outcomes.login(LoginResult::Locked);
                 return Ok(LoginOutcome::Locked { retry_after });
             }
             let credentials = match &email {
@@ -178,7 +188,7 @@ impl Handler<Login> for AuthService {
                     .await
                     .map_err(mailbox)??;
                 tracing::warn!(outcome = "invalid", account = %account_key, client = %msg.client_address, locked_for_s = lock.map(|d| d.as_secs()), "login attempt");
-                crate::metrics::auth_attempt("invalid");
+                ports.outcomes.login(LoginResult::Invalid);
                 return Ok(LoginOutcome::InvalidCredentials);
             };
 
@@ -187,32 +197,27 @@ impl Handler<Login> for AuthService {
             });
             if policy.require_verified_email && !credentials.email_verified {
                 tracing::info!(outcome = "email_not_verified", account = %account_key, client = %msg.client_address, "login attempt");
-                crate::metrics::auth_attempt("email_not_verified");
+                ports.outcomes.login(LoginResult::EmailNotVerified);
                 return Ok(LoginOutcome::EmailNotVerified);
             }
-            let grant = ports
-                .start_session
-                .ask(StartSession {
-                    user_id: credentials.user_id,
-                    refresh_ttl: policy.refresh_ttl,
-                })
-                .await
-                .map_err(mailbox)??;
-            let principal = Principal {
-                user_id: credentials.user_id,
-                email: credentials.email.clone(),
-                role: credentials.role,
-                session_id: grant.session_id,
-            };
-            let access = tokens.issue_access(&principal)?;
-            crate::metrics::token_issued();
-            crate::metrics::auth_attempt("success");
-            tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %principal.user_id, "login attempt");
+            if let Some(mfa_token) =
+                super::mfa_login::challenge_if_enrolled(&ports.mfa, credentials.user_id).await?
+            {
+                ports.outcomes.login(LoginResult::MfaRequired);
+                tracing::info!(outcome = "mfa_required", account = %account_key, client = %msg.client_address, "login attempt");
+                return Ok(LoginOutcome::MfaRequired { mfa_token });
+            }
+            let client = super::sessions::ClientInfo::new(
+                msg.user_agent.as_deref(),
+                Some(msg.client_address.clone()),
+            );
+            let pair = issue_pair(&ports, tokens.as_ref(), &policy, &credentials, client).await?;
+            ports.outcomes.login(LoginResult::Success);
+            tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %pair.principal.user_id, "login attempt");
 
             // The configured cost was raised since this hash was made: upgrade it now that we
             // hold the plaintext (the only moment we ever do).
-            let cost = crate::infrastructure::password_hasher::hash_cost(hash.as_str());
-            if cost.is_some_and(|c| c < policy.bcrypt_cost)
+            if hash.cost().is_some_and(|c| c < policy.bcrypt_cost)
                 && let Ok(password) = Password::parse(msg.password)
             {
                 let (hasher, upgrade, user_id) = (
@@ -233,13 +238,40 @@ impl Handler<Login> for AuthService {
                     }
                 });
             }
-            Ok(LoginOutcome::Success(TokenPair {
-                principal,
-                access,
-                refresh: grant,
-            }))
+            Ok(LoginOutcome::Success(pair))
         })
     }
+}
+
+/// Opens a session for an authenticated account and issues its token pair.
+pub(super) async fn issue_pair(
+    ports: &AuthPorts,
+    tokens: &dyn TokenService,
+    policy: &AuthPolicy,
+    credentials: &Credentials,
+    client: super::sessions::ClientInfo,
+) -> Result<TokenPair, InfraError> {
+    let grant = ports
+        .start_session
+        .ask(StartSession {
+            user_id: credentials.user_id,
+            refresh_ttl: policy.refresh_ttl,
+            client,
+        })
+        .await
+        .map_err(mailbox)??;
+    let principal = Principal {
+        user_id: credentials.user_id,
+        email: credentials.email.clone(),
+        role: credentials.role,
+        session_id: grant.session_id,
+    };
+    let access = tokens.issue_access(&principal)?;
+    Ok(TokenPair {
+        principal,
+        access,
+        refresh: grant,
+    })
 }
 
 impl Handler<Refresh> for AuthService {
@@ -257,13 +289,13 @@ impl Handler<Refresh> for AuthService {
                 .ask(RotateRefreshToken {
                     token: msg.refresh_token,
                     refresh_ttl: ttl,
+                    client: msg.client,
                 })
                 .await
                 .map_err(mailbox)??
             {
                 Rotation::Rotated { principal, grant } => {
                     let access = tokens.issue_access(&principal)?;
-                    crate::metrics::token_issued();
                     Ok(Some(TokenPair {
                         principal,
                         access,

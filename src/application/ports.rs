@@ -35,6 +35,8 @@ pub struct SubmitCommand {
     pub fingerprint: Option<Vec<u8>>,
     /// Extra AMQP headers (request id, reply-to queue) carried with the message.
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the request that caused the command.
+    pub traceparent: Option<String>,
     pub reply_to: Option<String>,
 }
 
@@ -170,6 +172,7 @@ pub struct RefreshGrant {
 pub struct StartSession {
     pub user_id: UserId,
     pub refresh_ttl: Duration,
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +192,8 @@ pub enum Rotation {
 pub struct RotateRefreshToken {
     pub token: String,
     pub refresh_ttl: Duration,
+    /// Recorded on the session, with the time of use.
+    pub client: super::sessions::ClientInfo,
 }
 
 #[derive(Message)]

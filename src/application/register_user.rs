@@ -15,6 +15,7 @@ pub struct RegisterUser {
     pub password: Password,
     pub idempotency_key: Option<String>,
     pub request_id: Option<String>,
+    pub traceparent: Option<String>,
     pub reply_to: Option<String>,
 }
 
@@ -91,6 +92,7 @@ impl Handler<RegisterUser> for RegistrationService {
                 password,
                 idempotency_key,
                 request_id,
+                traceparent,
                 reply_to,
             } = msg;
             let password_hash = hasher
@@ -109,6 +111,7 @@ impl Handler<RegisterUser> for RegistrationService {
                     idempotency_key,
                     fingerprint,
                     request_id,
+                    traceparent,
                     reply_to,
                 })
                 .await

@@ -185,11 +185,22 @@ fn limited(n: usize, limit: usize) -> &'static str {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<(Connection, Channel)> {
-    let props = ConnectionProperties::default().with_connection_name("hexactor-dlq-cli".into());
-    let conn = Connection::connect(url, props).await?;
-    let channel = conn.create_channel().await?;
-    Ok((conn, channel))
+/// Connects to the first reachable node of `urls` (one URL or a cluster's comma-separated list).
+async fn connect(urls: &str) -> anyhow::Result<(Connection, Channel)> {
+    let mut endpoints = ::actors::rabbit::Endpoints::parse_in_order(urls)?;
+    let mut last_error = None;
+    for _ in 0..endpoints.all().len() {
+        let endpoint = endpoints.advance().clone();
+        let props = ConnectionProperties::default().with_connection_name("hexactor-dlq-cli".into());
+        match Connection::connect(&endpoint.url, props).await {
+            Ok(conn) => {
+                let channel = conn.create_channel().await?;
+                return Ok((conn, channel));
+            }
+            Err(e) => last_error = Some(anyhow::Error::new(e).context(endpoint.node)),
+        }
+    }
+    Err(last_error.expect("at least one endpoint"))
 }
 
 /// Takes (unacked) up to `limit` matching messages; the others it had to look at are handed

@@ -1,3 +1,4 @@
 //! Operator commands of the `hexactor` binary that are more than a line in `main`.
 
 pub mod dlq;
+pub mod traffic;

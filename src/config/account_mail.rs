@@ -102,6 +102,10 @@ mod tests {
         let prod = [
             ("ENVIRONMENT", "production"),
             ("SECRET_KEY", &"x".repeat(32)),
+            (
+                "DATA_ENCRYPTION_KEY",
+                "cHJvZHVjdGlvbi1kYXRhLWtleS0zMi1ieXRlcy1vayE=",
+            ),
         ];
         assert_eq!(settings(&prod).unwrap_err().variable, "SMTP_URL");
         let mut with_smtp = prod.to_vec();

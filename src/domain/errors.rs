@@ -112,6 +112,12 @@ pub enum UserError {
     NotFound,
     #[error("the user was changed since the version you read")]
     VersionMismatch,
+    #[error("the last active admin can be neither demoted nor deactivated")]
+    LastAdmin,
+    #[error("two-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    #[error("no pending TOTP enrolment matches; start again")]
+    MfaNotPending,
     /// A one-time token that is unknown, expired, already used or superseded.
     #[error("the token is invalid, expired or already used")]
     InvalidToken,
@@ -125,6 +131,9 @@ impl UserError {
             Self::UsernameTaken => "username_taken",
             Self::NotFound => "user_not_found",
             Self::VersionMismatch => "version_mismatch",
+            Self::LastAdmin => "last_admin",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaNotPending => "mfa_not_pending",
             Self::InvalidToken => "invalid_token",
         }
     }

@@ -33,6 +33,14 @@ pub enum DomainEvent {
         user_id: UserId,
         occurred_at: DateTime<Utc>,
     },
+    UserRoleChanged {
+        event_id: Uuid,
+        user_id: UserId,
+        occurred_at: DateTime<Utc>,
+        /// `"user"` or `"admin"`.
+        role: String,
+        previous_role: String,
+    },
     /// A password reset was asked for an active account. `request_id` names the one-time token;
     /// the token itself is never in an event (the mail sender derives it from the id).
     PasswordResetRequested {
@@ -96,11 +104,27 @@ impl DomainEvent {
         }
     }
 
+    pub fn user_role_changed(
+        user_id: UserId,
+        previous: super::user::Role,
+        role: super::user::Role,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self::UserRoleChanged {
+            event_id: Uuid::now_v7(),
+            user_id,
+            occurred_at,
+            role: role.as_str().to_owned(),
+            previous_role: previous.as_str().to_owned(),
+        }
+    }
+
     pub fn event_id(&self) -> Uuid {
         match self {
             Self::UserCreated { event_id, .. }
             | Self::UserUpdated { event_id, .. }
             | Self::UserDeactivated { event_id, .. }
+            | Self::UserRoleChanged { event_id, .. }
             | Self::PasswordResetRequested { event_id, .. }
             | Self::PasswordReset { event_id, .. }
             | Self::EmailVerificationRequested { event_id, .. }
@@ -113,6 +137,7 @@ impl DomainEvent {
             Self::UserCreated { user_id, .. }
             | Self::UserUpdated { user_id, .. }
             | Self::UserDeactivated { user_id, .. }
+            | Self::UserRoleChanged { user_id, .. }
             | Self::PasswordResetRequested { user_id, .. }
             | Self::PasswordReset { user_id, .. }
             | Self::EmailVerificationRequested { user_id, .. }
@@ -125,6 +150,7 @@ impl DomainEvent {
             Self::UserCreated { occurred_at, .. }
             | Self::UserUpdated { occurred_at, .. }
             | Self::UserDeactivated { occurred_at, .. }
+            | Self::UserRoleChanged { occurred_at, .. }
             | Self::PasswordResetRequested { occurred_at, .. }
             | Self::PasswordReset { occurred_at, .. }
             | Self::EmailVerificationRequested { occurred_at, .. }
@@ -138,6 +164,7 @@ impl DomainEvent {
             Self::UserCreated { .. } => "users.user.created",
             Self::UserUpdated { .. } => "users.user.updated",
             Self::UserDeactivated { .. } => "users.user.deactivated",
+            Self::UserRoleChanged { .. } => "users.user.role-changed",
             Self::PasswordResetRequested { .. } => "users.user.password-reset-requested",
             Self::PasswordReset { .. } => "users.user.password-reset",
             Self::EmailVerificationRequested { .. } => "users.user.email-verification-requested",
@@ -151,6 +178,7 @@ impl DomainEvent {
             Self::UserCreated { .. } => "UserCreated",
             Self::UserUpdated { .. } => "UserUpdated",
             Self::UserDeactivated { .. } => "UserDeactivated",
+            Self::UserRoleChanged { .. } => "UserRoleChanged",
             Self::PasswordResetRequested { .. } => "PasswordResetRequested",
             Self::PasswordReset { .. } => "PasswordReset",
             Self::EmailVerificationRequested { .. } => "EmailVerificationRequested",
@@ -269,6 +297,18 @@ mod tests {
         assert_eq!(deactivated.occurred_at(), at(1_700_000_200));
         let json = serde_json::to_value(&updated).unwrap();
         assert_eq!(json["changed"], serde_json::json!(["email"]));
+    }
+
+    #[test]
+    fn role_changed_round_trips() {
+        let event =
+            DomainEvent::user_role_changed(user().id, Role::User, Role::Admin, at(1_700_000_300));
+        assert_eq!(event.routing_key(), "users.user.role-changed");
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "UserRoleChanged");
+        assert_eq!(json["role"], "admin");
+        assert_eq!(json["previous_role"], "user");
+        assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The user-management domain: types that can only hold valid values, and
 //! the rules that decide validity.
 //!
-//! Kept pure (std, serde, uuid, chrono, thiserror, zxcvbn only; no I/O, no async, no
+//! Kept pure (std, serde, uuid, chrono, thiserror, zxcvbn, and for TOTP hmac/sha1/data-encoding only; no I/O, no async, no
 //! logging) so every rule is testable in microseconds and no adapter can
 //! leak into it. Input is parsed into these types once, at the edge; past
 //! that point the rest of the code never re-validates.
@@ -14,6 +14,7 @@ mod lockout;
 mod password;
 mod password_policy;
 mod person_name;
+pub mod totp;
 mod user;
 mod username;
 

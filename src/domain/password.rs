@@ -112,6 +112,13 @@ impl PasswordHash {
     pub fn into_inner(self) -> String {
         self.0
     }
+
+    /// The work factor the hash was made with (`$2b$12$...` → 12), read from the modular crypt
+    /// format itself; `None` for a string that is not one. Pure, so the domain owns it: the login
+    /// use case compares it with the configured cost to decide whether to re-hash.
+    pub fn cost(&self) -> Option<u32> {
+        self.0.split('$').nth(2)?.parse().ok()
+    }
 }
 
 impl AsRef<str> for PasswordHash {

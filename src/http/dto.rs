@@ -33,6 +33,8 @@ pub struct UserResponse {
     pub id: String,
     pub email: String,
     pub username: String,
+    /// `"user"` or `"admin"`.
+    pub role: String,
     pub first_name: String,
     pub last_name: String,
     pub full_name: String,
@@ -49,6 +51,7 @@ impl From<&User> for UserResponse {
             id: u.id.to_string(),
             email: u.email.as_str().to_owned(),
             username: u.username.as_str().to_owned(),
+            role: u.role.as_str().to_owned(),
             first_name: u.first_name.as_str().to_owned(),
             last_name: u.last_name.as_str().to_owned(),
             full_name: u.full_name(),
@@ -173,8 +176,9 @@ pub struct UserListResponse {
 #[derive(Serialize, ToSchema)]
 pub struct Problem {
     /// One of `/problems/`: `validation-error`, `bad-request`, `unsupported-media-type`,
-    /// `payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized`, `forbidden`,
-    /// `too-many-attempts`, `precondition-failed`, `conflict`, `email-taken`, `username-taken`,
+    /// `payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized`, `mfa-required`
+    /// (401 with `mfa_token`), `forbidden`, `too-many-attempts`, `precondition-failed`,
+    /// `conflict`, `email-taken`, `username-taken`, `last-admin`, `mfa-conflict`,
     /// `idempotency-key-reused`, `invalid-token` (a one-time token unknown, expired, used or
     /// superseded), `email-not-verified` (login with `REQUIRE_VERIFIED_EMAIL`),
     /// `service-unavailable`, `internal-error`.
@@ -186,6 +190,10 @@ pub struct Problem {
     pub instance: Option<String>,
     /// Per-field validation errors (422 only).
     pub errors: Option<Vec<FieldProblem>>,
+    /// Machine-readable reason of a 409 (`email_taken`, `last_admin`, `mfa_already_enabled`, …).
+    pub code: Option<String>,
+    /// `/problems/mfa-required` only: the single-use token for `POST /api/v1/auth/login/mfa`.
+    pub mfa_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

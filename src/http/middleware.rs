@@ -2,6 +2,7 @@
 //! span), HTTP metrics by route pattern, security headers, and `instance` on problem documents.
 
 use super::problem::ApiError;
+use crate::trace_context::TraceContext;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -10,7 +11,11 @@ use actix_web::{Error, HttpMessage};
 use std::time::Instant;
 use tracing::Instrument as _;
 
+/// The `endpoint` label of every request that matched no route.
+pub const UNMATCHED_ENDPOINT: &str = "unmatched";
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
@@ -32,21 +37,47 @@ pub async fn observe(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = accepted_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    // W3C trace context: the caller's trace continues here (a new span of ours), or one starts.
+    let trace = req
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceContext::parse)
+        .map_or_else(TraceContext::new_root, |parent| parent.child());
+    req.extensions_mut().insert(trace.clone());
     let method = req.method().to_string();
-    let span = tracing::info_span!("http", request_id = %request_id, %method, path = %req.path());
+    let span = tracing::info_span!(
+        "http",
+        request_id = %request_id,
+        trace_id = %trace.trace_id(),
+        %method,
+        path = %req.path()
+    );
     let started = Instant::now();
+    let in_progress = crate::metrics::InProgress::start();
     let res = next.call(req).instrument(span).await?.map_into_boxed_body();
+    drop(in_progress);
 
-    let route = res
+    // The route template, never the raw path (ids would explode the label set); every
+    // unmatched path shares one value.
+    let endpoint = res
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| UNMATCHED_ENDPOINT.into());
     crate::metrics::http_request(
         &method,
-        &route,
+        &endpoint,
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
+    if let Some(error_type) = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .and_then(ApiError::server_error_type)
+    {
+        crate::metrics::application_error(error_type, "http");
+    }
 
     // Problem documents get the request path as their `instance`.
     let mut res = match res
@@ -66,6 +97,9 @@ pub async fn observe(
         REQUEST_ID,
         HeaderValue::from_str(&request_id).unwrap_or(HeaderValue::from_static("invalid")),
     );
+    if let Ok(value) = HeaderValue::from_str(&trace.to_string()) {
+        headers.insert(TRACEPARENT, value);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -2,7 +2,7 @@
 //! `/api-docs/openapi.json`, with an interactive page at `/docs`.
 
 use super::dto;
-use super::routes::{auth, commands, ops, recovery, users};
+use super::routes::{auth, commands, mfa, ops, recovery, roles, sessions, users};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -15,6 +15,8 @@ use utoipa::{Modify, OpenApi};
     paths(
         users::register, users::register_with_slash, users::list_users, users::me, users::get_user,
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
+        roles::change_role, sessions::list_sessions, sessions::end_session,
+        mfa::enrol, mfa::confirm, mfa::disable, mfa::login_mfa,
         commands::get_command,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         recovery::request_password_reset, recovery::confirm_password_reset,
@@ -25,7 +27,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
         recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification)),
     modifiers(&BearerAuth),
-    tags((name = "users"), (name = "auth"), (name = "commands"), (name = "ops"))
+    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "ops"))
 )]
 pub struct ApiDoc;
 

@@ -35,6 +35,9 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("authentication required: {0}")]
     Unauthorized(&'static str),
+    /// The password was right; the second factor is still to come (carries its token).
+    #[error("a second factor is required")]
+    MfaRequired { mfa_token: String },
     #[error("too many attempts")]
     TooManyRequests { retry_after: std::time::Duration },
     #[error("precondition failed")]
@@ -80,6 +83,13 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 ("/problems/too-many-attempts", "Too many attempts")
             }
+            ApiError::MfaRequired { .. } => (
+                "/problems/mfa-required",
+                "A second authentication factor is required",
+            ),
+            ApiError::Conflict { code, .. } if code.starts_with("mfa_") => {
+                ("/problems/mfa-conflict", "Two-factor state conflict")
+            }
             ApiError::PreconditionFailed => {
                 ("/problems/precondition-failed", "Precondition failed")
             }
@@ -92,6 +102,9 @@ impl ApiError {
             }
             ApiError::Conflict { code, .. } if code == "username_taken" => {
                 ("/problems/username-taken", "Username already taken")
+            }
+            ApiError::Conflict { code, .. } if code == "last_admin" => {
+                ("/problems/last-admin", "The last active admin must stay")
             }
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflict"),
             ApiError::IdempotencyKeyReused => {
@@ -120,6 +133,9 @@ impl ApiError {
                 "this Idempotency-Key was used before with a different request body".into()
             }
             ApiError::Unauthorized(why) => (*why).to_owned(),
+            ApiError::MfaRequired { .. } => {
+                "send mfa_token with a TOTP or recovery code to /api/v1/auth/login/mfa".into()
+            }
             ApiError::TooManyRequests { retry_after } => {
                 format!(
                     "too many failed attempts; try again in {} seconds",
@@ -163,6 +179,9 @@ impl ApiError {
                     serde_json::to_value(errors).unwrap_or(Value::Null),
                 );
             }
+            ApiError::MfaRequired { mfa_token } => {
+                extensions.insert("mfa_token".into(), Value::String(mfa_token.clone()));
+            }
             ApiError::Conflict {
                 code, command_id, ..
             } => {
@@ -190,7 +209,7 @@ impl ApiError {
                     HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
                 ));
             }
-            ApiError::Unauthorized(_) => {
+            ApiError::Unauthorized(_) | ApiError::MfaRequired { .. } => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"hexactor\""),
@@ -208,6 +227,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// `application_errors_total{error_type}` for errors that were not the client's fault.
+    pub fn server_error_type(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Unavailable(_) => Some("unavailable"),
+            ApiError::Internal(_) => Some("internal"),
+            _ => None,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -220,7 +250,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::MfaRequired { .. } => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Forbidden | ApiError::EmailNotVerified => StatusCode::FORBIDDEN,
@@ -248,6 +278,32 @@ impl From<crate::application::account::AccountError> for ApiError {
             A::NotFound => ApiError::NotFound("user not found".into()),
             A::Invalid(errors) => ApiError::Validation(errors),
             A::Infra(e) => ApiError::Unavailable(e),
+        }
+    }
+}
+
+impl From<crate::application::roles::RoleError> for ApiError {
+    fn from(e: crate::application::roles::RoleError) -> Self {
+        match e {
+            crate::application::roles::RoleError::Forbidden => ApiError::Forbidden,
+            crate::application::roles::RoleError::Account(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::application::mfa::MfaError> for ApiError {
+    fn from(e: crate::application::mfa::MfaError) -> Self {
+        use crate::application::mfa::MfaError as M;
+        let conflict = |code: &str, e: &M| ApiError::Conflict {
+            code: code.to_owned(),
+            detail: e.to_string(),
+            command_id: None,
+        };
+        match e {
+            M::AlreadyEnabled => conflict("mfa_already_enabled", &e),
+            M::NotPending => conflict("mfa_not_pending", &e),
+            M::NotEnabled => conflict("mfa_not_enabled", &e),
+            M::Account(e) => e.into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! replicas) share the table without publishing a row twice concurrently. A crash between the
 //! broker's confirm and the commit publishes a row again: consumers are idempotent.
 
+use super::postgres::observed::timed;
 use ::actors::ActorRef;
 use ::actors::rabbit::{Publish, Publisher};
 use actix::prelude::*;
@@ -19,6 +20,9 @@ const POLL: Duration = Duration::from_millis(250);
 pub struct OutboxHeaders {
     pub message_type: String,
     pub request_id: Option<String>,
+    /// W3C `traceparent` of the request behind the message (rows written before it existed: none).
+    #[serde(default)]
+    pub traceparent: Option<String>,
     pub reply_to: Option<String>,
     /// Commands must reach a queue; events may have no subscriber yet.
     pub mandatory: bool,
@@ -78,14 +82,15 @@ type OutboxRow = (
 
 async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usize, String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    let rows: Vec<OutboxRow> = sqlx::query_as(
+    let select = sqlx::query_as(
         "SELECT id, message_id, exchange, routing_key, payload, headers FROM outbox
          WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(BATCH)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|e| e.to_string())?;
+    .fetch_all(&mut *tx);
+    let rows: Vec<OutboxRow> = timed("select", "outbox", select)
+        .await
+        .map_err(|e| e.to_string())?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -109,6 +114,9 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
                 if let Some(request_id) = &headers.request_id {
                     extra.push(("x-request-id", ::actors::rabbit::headers::text(request_id)));
                 }
+                if let Some(traceparent) = &headers.traceparent {
+                    extra.push(("traceparent", ::actors::rabbit::headers::text(traceparent)));
+                }
                 publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
                 match publisher.ask(publish).await {
                     Ok(Ok(())) => Ok(id),
@@ -125,9 +133,10 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
         .collect();
     let first_error = results.into_iter().find_map(Result::err);
     if !published.is_empty() {
-        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+        let mark = sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&published)
-            .execute(&mut *tx)
+            .execute(&mut *tx);
+        timed("update", "outbox", mark)
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -52,8 +52,3 @@ impl Handler<crate::application::ports::VerifyPassword> for PasswordHasher {
 }
 
 ::actors::instrument!(PasswordHasher: crate::application::ports::VerifyPassword);
-
-/// The cost a bcrypt hash was made with (`$2b$12$...` → 12).
-pub fn hash_cost(hash: &str) -> Option<u32> {
-    hash.split('$').nth(2)?.parse().ok()
-}

@@ -129,6 +129,7 @@ impl TokenService for JwtService {
         header.kid = Some(self.signing_kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
             .map_err(|e| InfraError::new("signing a token", e))?;
+        crate::metrics::token_issued();
         Ok(IssuedToken { token, expires_at })
     }
 

@@ -1,16 +1,19 @@
 //! Test harness: every test gets its own database and its own AMQP namespace (exchange/queue
 //! prefix) on the real PostgreSQL and RabbitMQ, and the application in-process on port 0.
 
+pub use crate::support::amqp::{consumer_count, publish_raw, queue_counts, queue_depth};
+pub use crate::support::eventually;
 use hexactor::config::Settings;
-use hexactor::startup::{Application, Role};
-use lapin::options::{BasicGetOptions, BasicPublishOptions};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use hexactor::infrastructure::messaging::names::Names;
+use hexactor::startup::{AmqpShutdown, Application, Role};
+use lapin::options::BasicGetOptions;
+use lapin::{Connection, ConnectionProperties};
 use serde_json::{Value, json};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub fn postgres_base() -> String {
     std::env::var("TEST_DATABASE_BASE_URL")
@@ -71,26 +74,29 @@ impl Drop for Cleanup {
             return;
         }
         let (database, prefix) = (self.database.clone(), self.prefix.clone());
-        // Drop cannot await: a short-lived runtime on its own thread does the async work.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(15),
-                    remove_namespace(&database, &prefix),
-                )
-                .await;
-            });
-        })
-        .join();
+        block_on_own_thread(Duration::from_secs(15), async move {
+            remove_namespace(&database, &prefix).await
+        });
     }
 }
 
+/// Drop cannot await: runs `work` to completion (or for at most `within`) on a short-lived
+/// runtime on a thread of its own, and waits for it.
+fn block_on_own_thread(within: Duration, work: impl Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(within, work).await;
+        });
+    })
+    .join();
+}
+
 async fn remove_namespace(database: &str, prefix: &str) {
-    let names = hexactor::infrastructure::messaging::names::Names::new(prefix);
+    let names = Names::new(prefix);
     let tiers = [Duration::from_millis(100), Duration::from_millis(200)];
     let topology = names.topology(&tiers, ::actors::rabbit::QueueKind::Classic, None);
     if let Ok(conn) = Connection::connect(&rabbitmq_url(), ConnectionProperties::default()).await {
@@ -149,6 +155,11 @@ impl Namespace {
         ns
     }
 
+    /// The namespace's exchange and queue names, as the service builds them.
+    pub fn names(&self) -> Names {
+        Names::new(&self.prefix)
+    }
+
     pub fn database_url(&self) -> String {
         format!("{}/{}", postgres_base(), self.database)
     }
@@ -189,6 +200,9 @@ pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
     pub client: awc::Client,
+    /// Dropped before the namespace: the app's AMQP connection is closed for good before its
+    /// queues are deleted, or a consumer cancelled by the deletion would declare them again.
+    _amqp: CloseAmqpOnDrop,
     /// Keeps the namespace (and so its database and queues) alive as long as the app.
     _namespace: Namespace,
 }
@@ -203,6 +217,7 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let amqp = CloseAmqpOnDrop(app.amqp_shutdown());
     actix_web::rt::spawn(app.into_server());
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -211,10 +226,24 @@ pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &
         address,
         pool: namespace.pool().await,
         client,
+        _amqp: amqp,
         _namespace: namespace.clone(),
     };
     test_app.wait_until_ready().await;
     test_app
+}
+
+struct CloseAmqpOnDrop(AmqpShutdown);
+
+impl Drop for CloseAmqpOnDrop {
+    fn drop(&mut self) {
+        let shutdown = self.0.clone();
+        // The connection manager runs on the app's AMQP arbiter, not on this thread.
+        block_on_own_thread(
+            Duration::from_secs(10),
+            async move { shutdown.close().await },
+        );
+    }
 }
 
 pub struct Reply {
@@ -302,6 +331,11 @@ impl TestApp {
 
     pub async fn register(&self, body: &Value, headers: &[(&str, &str)]) -> Reply {
         self.post_json("/api/v1/users", body, headers).await
+    }
+
+    /// What a shutting-down process does last: close its AMQP connection for good.
+    pub async fn close_amqp(&self) {
+        self._amqp.0.close().await;
     }
 
     async fn wait_until_ready(&self) {
@@ -419,27 +453,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const ADMIN_PASSWORD: &str = "an admin's long passphrase 42";
 
 pub fn user_body(n: &str) -> Value {
-    json!({
-        "email": format!("user{n}@example.com"),
-        "username": format!("user_{n}"),
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "password": "correct horse battery staple",
-    })
-}
-
-/// Polls `check` until it is true or `within` passes (then the test fails, naming `what`).
-pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
+    crate::support::registration(&format!("user{n}"), &format!("user_{n}"))
 }
 
 pub async fn amqp() -> Connection {
@@ -458,29 +472,4 @@ pub async fn take_message(
         .basic_get(queue.into(), BasicGetOptions { no_ack: true })
         .await
         .expect("basic.get")
-}
-
-pub async fn publish_raw(
-    conn: &Connection,
-    queue: &str,
-    payload: &[u8],
-    properties: BasicProperties,
-) {
-    let channel = conn.create_channel().await.unwrap();
-    channel.confirm_select(Default::default()).await.unwrap();
-    channel
-        .basic_publish(
-            "".into(),
-            queue.into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..Default::default()
-            },
-            payload,
-            properties,
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
 }

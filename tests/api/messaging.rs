@@ -42,22 +42,11 @@ async fn two_workers_on_one_queue_process_every_command_exactly_once() {
 
     // Both workers compete on the one queue.
     let conn = amqp().await;
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
     eventually(
         "two consumers on the command queue",
         Duration::from_secs(10),
-        async || {
-            let channel = conn.create_channel().await.unwrap();
-            let passive = lapin::options::QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            };
-            let q = channel
-                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
-                .await
-                .unwrap();
-            q.consumer_count() == 2
-        },
+        async || consumer_count(&conn, &queue).await == Some(2),
     )
     .await;
 
@@ -84,7 +73,7 @@ async fn a_worker_that_dies_holding_an_unacked_message_gets_it_redelivered_and_a
     let ns = Namespace::new().await;
     let api = spawn_role(&ns, Role::Api, QUORUM).await;
     let location = submit_async(&api, 1).await.remove(0);
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
 
     // A "worker" takes the message and dies before acking (its connection closes).
     {
@@ -137,7 +126,7 @@ async fn a_duplicated_command_message_creates_one_user_and_one_event() {
             .await
             .unwrap();
     let conn = amqp().await;
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
     publish_raw(&conn, &queue, &payload, BasicProperties::default()).await;
     publish_raw(&conn, &queue, &payload, BasicProperties::default()).await;
 
@@ -146,19 +135,9 @@ async fn a_duplicated_command_message_creates_one_user_and_one_event() {
         "the duplicates are consumed",
         Duration::from_secs(10),
         async || {
-            let channel = conn.create_channel().await.unwrap();
-            let q = channel
-                .queue_declare(
-                    queue_for_check.as_str().into(),
-                    lapin::options::QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    FieldTable::default(),
-                )
+            queue_counts(&conn, &queue_for_check)
                 .await
-                .unwrap();
-            q.message_count() == 0 && q.consumer_count() > 0
+                .is_some_and(|(messages, consumers)| messages == 0 && consumers > 0)
         },
     )
     .await;
@@ -189,7 +168,7 @@ async fn poison_messages_go_to_the_dead_letter_queue_and_the_worker_carries_on()
     let ns = Namespace::new().await;
     let app = spawn_role(&ns, Role::All, QUORUM).await;
     let conn = amqp().await;
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
     publish_raw(
         &conn,
         &queue,

@@ -39,7 +39,7 @@ async fn a_new_user_is_welcomed_once_even_when_the_event_comes_again() {
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    let queue = format!("{}.notifications.user-created", ns.prefix);
+    let queue = ns.names().notifications_queue;
     let conn = amqp().await;
     publish_raw(&conn, &queue, &event, BasicProperties::default()).await;
     publish_raw(
@@ -74,21 +74,7 @@ async fn a_new_user_is_welcomed_once_even_when_the_event_comes_again() {
     eventually(
         "the duplicate event is consumed",
         Duration::from_secs(10),
-        async || {
-            let channel = conn.create_channel().await.unwrap();
-            let q = channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    lapin::options::QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    Default::default(),
-                )
-                .await
-                .unwrap();
-            q.message_count() == 0
-        },
+        async || queue_depth(&conn, &queue).await == Some(0),
     )
     .await;
     assert_eq!(

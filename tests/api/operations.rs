@@ -11,7 +11,7 @@ use std::time::Duration;
 #[actix_web::test]
 async fn dead_letters_are_listed_shown_replayed_after_a_confirm_and_purged() {
     let ns = Namespace::new().await;
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
     let dlq_name = format!("{queue}.dlq");
     let url = rabbitmq_url();
 
@@ -209,4 +209,53 @@ async fn without_the_broker_an_api_is_degraded_and_a_worker_is_not_ready() {
         body["detail"].as_str().unwrap().contains("rabbitmq"),
         "{body}"
     );
+}
+
+#[actix_web::test]
+async fn the_traffic_generator_drives_every_operation_and_its_poison_reaches_the_dlq() {
+    use hexactor::cli::traffic::{TrafficArgs, run};
+    let namespace = Namespace::new().await;
+    let app = spawn_role(&namespace, hexactor::startup::Role::All, &[]).await;
+    let args = TrafficArgs {
+        url: app.address.clone(),
+        duration: std::time::Duration::from_secs(4),
+        rate: 40.0,
+        poison: 2,
+        concurrency: 16,
+    };
+    let report = run(&namespace.settings(&[]), args)
+        .await
+        .expect("traffic runs");
+    assert_eq!(report.server_errors, 0, "{report:?}");
+    for op in [
+        "register",
+        "login",
+        "read",
+        "update",
+        "bad login",
+        "unknown path",
+    ] {
+        let (sent, _) = report.by_operation.get(op).copied().unwrap_or_default();
+        assert!(sent > 0, "{op} never sent: {report:?}");
+    }
+    for op in ["register", "login", "read"] {
+        let (_, ok) = report.by_operation[op];
+        assert!(ok > 0, "{op} never succeeded: {report:?}");
+    }
+    assert_eq!(report.poison_published, 2);
+    let dlq = format!("{}.commands.users.dlq", namespace.prefix);
+    let conn = amqp().await;
+    let mut found = 0;
+    eventually(
+        "both poison messages are dead-lettered",
+        std::time::Duration::from_secs(10),
+        async || {
+            while take_message(&conn, &dlq).await.is_some() {
+                found += 1;
+            }
+            found == 2
+        },
+    )
+    .await;
+    let _ = conn.close(200, "done".into()).await;
 }

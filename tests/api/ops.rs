@@ -44,7 +44,7 @@ async fn per_actor_metrics_move_with_traffic() {
         "actor_mailbox_wait_seconds_bucket",
         r#"actor_instances{actor="UserRepository"} 2"#,
         "amqp_connection_up 1",
-        r#"http_requests_total{method="POST",route="/api/v1/users",status="201"} 1"#,
+        r#"http_requests_total{endpoint="/api/v1/users",method="POST",status_code="201"} 1"#,
     ] {
         assert!(
             metrics.contains(needle),

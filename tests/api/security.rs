@@ -24,7 +24,7 @@ async fn the_plaintext_password_is_nowhere_outside_the_api_process() {
 
     // 1. The message on the broker (no worker is running yet, so it waits in the queue).
     let conn = amqp().await;
-    let queue = format!("{}.commands.users", ns.prefix);
+    let queue = ns.names().command_queue;
     let mut message = None;
     eventually(
         "the command is on the broker",

@@ -4,7 +4,14 @@
 //! lapin's automatic recovery is deliberately not used: reconnecting here, with our own backoff
 //! and a fresh topology declaration, makes every subscriber rebuild its channel and consumer from
 //! scratch — one code path for first start and recovery, which is the path the chaos tests drive.
+//!
+//! With several endpoints (a cluster's nodes, see [`Endpoints`]) every attempt goes to the next
+//! one in the list, so a node that went away is failed over with the same backoff, topology
+//! declaration and resubscription as a reconnect to a single node. Once told to [`Close`] (the
+//! process is shutting down) the manager never connects or declares anything again: a namespace
+//! deleted after its processes were told to stop stays deleted.
 
+use super::endpoints::{Endpoint, Endpoints};
 use super::topology::Topology;
 use crate::backoff_policy::Backoff;
 use crate::metrics::amqp_metrics;
@@ -54,6 +61,12 @@ pub struct ConnectionStatus;
 #[rtype(result = "Result<(), String>")]
 pub struct Redeclare;
 
+/// The process is shutting down: close the connection and never connect (nor declare the
+/// topology) again. Answers once the connection is closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Close;
+
 /// A connection attempt (TCP, AMQP handshake, topology) that takes longer than this is abandoned
 /// and retried: a broker that is still booting can accept TCP and then not answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,40 +79,45 @@ struct Lost {
 }
 
 pub struct ConnectionManager {
-    uri: String,
+    endpoints: Endpoints,
     connection_name: String,
     topology: Arc<Topology>,
     conn: Option<AmqpConnection>,
+    /// The node `conn` is connected to (`host:port`).
+    node: Option<String>,
     generation: u64,
     connecting: bool,
+    closing: bool,
     subscribers: Vec<Recipient<ConnectionEvent>>,
     backoff: Backoff,
 }
 
 impl ConnectionManager {
     pub fn new(
-        uri: impl Into<String>,
+        endpoints: Endpoints,
         connection_name: impl Into<String>,
         topology: Topology,
     ) -> Self {
         Self {
-            uri: uri.into(),
+            endpoints,
             connection_name: connection_name.into(),
             topology: Arc::new(topology),
             conn: None,
+            node: None,
             generation: 0,
             connecting: false,
+            closing: false,
             subscribers: Vec::new(),
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
         }
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
-        if self.connecting || self.conn.is_some() {
+        if self.connecting || self.conn.is_some() || self.closing {
             return;
         }
         self.connecting = true;
-        let uri = self.uri.clone();
+        let Endpoint { url: uri, node } = self.endpoints.advance().clone();
         let props = ConnectionProperties::default()
             .with_connection_name(self.connection_name.clone().into_bytes().into());
         let topology = self.topology.clone();
@@ -117,23 +135,33 @@ impl ConnectionManager {
         ctx.spawn(attempt.into_actor(self).map(|result, act, ctx| {
             act.connecting = false;
             match result {
-                Ok(conn) => act.on_connected(conn, ctx),
+                Ok(conn) if act.closing => {
+                    actix::spawn(async move {
+                        let _ = conn.close(200, "shutting down".into()).await;
+                    });
+                }
+                Ok(conn) => act.on_connected(conn, node, ctx),
+                Err(_) if act.closing => {}
                 Err(error) => {
                     let delay = act.backoff.next_delay();
-                    tracing::warn!(%error, delay_ms = delay.as_millis() as u64, "AMQP connect failed; retrying");
+                    tracing::warn!(%error, %node, delay_ms = delay.as_millis() as u64, "AMQP connect failed; retrying with the next endpoint");
                     ctx.run_later(delay, |act, ctx| act.connect(ctx));
                 }
             }
         }));
     }
 
-    fn on_connected(&mut self, conn: Connection, ctx: &mut Context<Self>) {
+    fn on_connected(&mut self, conn: Connection, node: String, ctx: &mut Context<Self>) {
         self.generation += 1;
         let generation = self.generation;
         if generation > 1 {
             amqp_metrics().reconnects.inc();
         }
         amqp_metrics().connection_up.set(1);
+        amqp_metrics()
+            .connected_node
+            .with_label_values(&[node.as_str()])
+            .set(1);
         self.backoff.reset();
         // Watch for the connection dying: lapin reports errors on its event stream.
         let mut events = conn.events_listener();
@@ -153,8 +181,9 @@ impl ConnectionManager {
             inner: Arc::new(conn),
             generation,
         };
-        tracing::info!(generation, "AMQP connected; topology declared");
+        tracing::info!(generation, %node, "AMQP connected; topology declared");
         self.conn = Some(conn.clone());
+        self.node = Some(node);
         self.broadcast(ConnectionEvent::Up(conn));
     }
 
@@ -172,11 +201,21 @@ impl ConnectionManager {
                         .await;
             });
         }
-        amqp_metrics().connection_up.set(0);
+        self.mark_down();
         tracing::warn!(generation, %reason, "AMQP connection lost");
         self.broadcast(ConnectionEvent::Down { generation });
         let delay = self.backoff.next_delay();
         ctx.run_later(delay, |act, ctx| act.connect(ctx));
+    }
+
+    fn mark_down(&mut self) {
+        amqp_metrics().connection_up.set(0);
+        if let Some(node) = self.node.take() {
+            amqp_metrics()
+                .connected_node
+                .with_label_values(&[node.as_str()])
+                .set(0);
+        }
     }
 
     fn broadcast(&mut self, event: ConnectionEvent) {
@@ -211,7 +250,7 @@ impl Supervised for ConnectionManager {
     fn restarting(&mut self, _: &mut Context<Self>) {
         // Start over: a restarted manager reconnects and re-announces the connection.
         if self.conn.take().is_some() {
-            amqp_metrics().connection_up.set(0);
+            self.mark_down();
         }
         self.connecting = false;
     }
@@ -229,7 +268,7 @@ impl Handler<Subscribe> for ConnectionManager {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        if let Some(conn) = &self.conn {
+        if let Some(conn) = self.conn.as_ref().filter(|_| !self.closing) {
             msg.0.do_send(ConnectionEvent::Up(conn.clone()));
         }
         // A restarted subscriber subscribes again from the same address: keep one entry.
@@ -253,12 +292,42 @@ impl Handler<Redeclare> for ConnectionManager {
     fn handle(&mut self, _: Redeclare, _: &mut Context<Self>) -> Self::Result {
         let conn = self.conn.clone();
         let topology = self.topology.clone();
+        let closing = self.closing;
         Box::pin(async move {
+            if closing {
+                // Typically a consumer whose queue a test (or an operator) deleted while this
+                // process shuts down: declaring it again would resurrect the deleted namespace.
+                return Err("shutting down: the topology is not declared again".into());
+            }
             let conn = conn.ok_or("not connected")?;
             let redeclare = declare(&conn.inner, &topology);
             match tokio::time::timeout(CONNECT_TIMEOUT, redeclare).await {
                 Ok(result) => result.map_err(|e| e.to_string()),
                 Err(_) => Err("topology declaration timed out".into()),
+            }
+        })
+    }
+}
+
+impl Handler<Close> for ConnectionManager {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Close, _: &mut Context<Self>) -> Self::Result {
+        self.closing = true;
+        let conn = self.conn.take();
+        if let Some(c) = &conn {
+            let generation = c.generation;
+            self.mark_down();
+            self.broadcast(ConnectionEvent::Down { generation });
+            tracing::info!(generation, "AMQP connection closing (shutdown)");
+        }
+        Box::pin(async move {
+            if let Some(conn) = conn {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    conn.inner.close(200, "shutting down".into()),
+                )
+                .await;
             }
         })
     }
@@ -271,4 +340,4 @@ async fn declare(conn: &Connection, topology: &Topology) -> lapin::Result<()> {
     Ok(())
 }
 
-crate::instrument!(ConnectionManager: Subscribe, ConnectionStatus, Redeclare);
+crate::instrument!(ConnectionManager: Subscribe, ConnectionStatus, Redeclare, Close);

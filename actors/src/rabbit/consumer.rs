@@ -14,7 +14,8 @@
 //! broker ends one (`basic.cancel`, e.g. the queue was deleted): the topology is declared again
 //! and the consumer subscribes anew. With a [`Breaker`], a run of transient failures (a
 //! dependency such as the database is down) pauses the subscription; deliveries still held are
-//! handed back unhandled, and a probe decides when to resume.
+//! handed back unhandled, and a probe decides when to resume. A watchdog (`watchdog.rs`) ends a
+//! subscription whose queue vanished without a `basic.cancel`.
 
 use super::ConnectionManager;
 use super::connection::{AmqpConnection, ConnectionEvent, Redeclare, Subscribe};
@@ -512,10 +513,7 @@ impl QueueConsumer {
 
 /// Hands a delivery back to the broker without handling it (no attempt is used up).
 async fn give_back(delivery: &Delivery, queue: &str) {
-    amqp_metrics()
-        .deliveries
-        .with_label_values(&[queue, "requeue"])
-        .inc();
+    amqp_metrics().delivery(queue, "requeue");
     let _ = delivery
         .acker
         .nack(BasicNackOptions {
@@ -557,7 +555,7 @@ async fn settle(
             error: format!("handler unavailable: {error}"),
         },
     };
-    let deliveries = &amqp_metrics().deliveries;
+    let metrics = amqp_metrics();
     let queue = config.queue.as_str();
     if matches!(disposition, Disposition::Retry { .. }) {
         let failures = shared.consecutive_retries.fetch_add(1, Ordering::SeqCst) + 1;
@@ -617,7 +615,7 @@ async fn settle(
         ),
         // No retry route: let the broker dead-letter it (queue's x-dead-letter-exchange).
         (Disposition::Retry { .. } | Disposition::DeadLetter { .. }, None) => {
-            deliveries.with_label_values(&[queue, "dead_letter"]).inc();
+            metrics.delivery(queue, "dead_letter");
             let _ = delivery
                 .acker
                 .nack(BasicNackOptions {
@@ -639,7 +637,7 @@ async fn settle(
         // is briefly without a channel cannot turn this into a hot requeue loop.
         tracing::warn!(%queue, %error, "re-publish for retry/dead-letter failed; requeueing");
         actix::clock::sleep(Duration::from_secs(1)).await;
-        deliveries.with_label_values(&[queue, "requeue"]).inc();
+        metrics.delivery(queue, "requeue");
         let _ = delivery
             .acker
             .nack(BasicNackOptions {
@@ -649,7 +647,7 @@ async fn settle(
             .await;
         return;
     }
-    deliveries.with_label_values(&[queue, outcome]).inc();
+    metrics.delivery(queue, outcome);
     if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
         // The channel died after the work was done: the broker redelivers and the idempotent
         // handler recognises the repeat.
@@ -714,7 +712,13 @@ impl Actor for QueueConsumer {
         paused_gauge()
             .with_label_values(&[self.config.queue.as_str()])
             .set(i64::from(self.paused));
+        amqp_metrics().touch_queue(&self.config.queue);
         self.manager.tell(Subscribe(ctx.address().recipient()));
+        ctx.run_interval(super::watchdog::WATCH_EVERY, |act, _| {
+            if let Some(sub) = act.subscription.as_ref().filter(|_| !act.stopping) {
+                super::watchdog::check_queue(sub.channel.clone(), act.config.queue.clone());
+            }
+        });
         if self.paused {
             let _ = self.start_probing(ctx);
         }

@@ -4,20 +4,27 @@
 //! ```text
 //! ConnectionManager --ConnectionEvent::Up/Down--> Publisher (confirm channel)
 //!                                             \-> QueueConsumer (qos channel) --HandleDelivery--> Port
+//!                                             \-> QueueMonitor (passive declares) --> queue_depth{queue}
 //! ```
 
 mod connection;
 mod consumer;
+mod endpoints;
 pub mod headers;
 mod publisher;
+mod queue_monitor;
 mod topology;
+mod watchdog;
 
 pub use connection::{
-    AmqpConnection, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare, Subscribe,
+    AmqpConnection, Close, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare,
+    Subscribe,
 };
 pub use consumer::{
     Breaker, ConsumerConfig, Disposition, HandleDelivery, Incoming, ProbeReady, QueueConsumer,
     RetryRoute, StopConsuming,
 };
+pub use endpoints::{Endpoint, Endpoints, EndpointsError};
 pub use publisher::{Publish, PublishError, Publisher};
+pub use queue_monitor::{QueueMonitor, queue_depth_gauge};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

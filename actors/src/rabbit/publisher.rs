@@ -195,6 +195,12 @@ impl Handler<Publish> for Publisher {
         }
         let channel = self.channel.clone();
         let window = self.window.clone();
+        // Retries, dead letters and replies go through the default exchange, named by queue.
+        let destination = if msg.exchange.is_empty() {
+            msg.routing_key.clone()
+        } else {
+            msg.exchange.clone()
+        };
         let publish = async move {
             let channel = channel.ok_or(PublishError::NotConnected)?;
             let _permit = window
@@ -232,13 +238,18 @@ impl Handler<Publish> for Publisher {
         Box::pin(
             publish
                 .into_actor(self)
-                .map(|result: Result<(), PublishError>, _, _| {
+                .map(move |result: Result<(), PublishError>, _, _| {
                     let outcome = match &result {
                         Ok(()) => "confirmed",
                         Err(PublishError::Nacked) => "nacked",
                         Err(_) => "failed",
                     };
-                    amqp_metrics().published.with_label_values(&[outcome]).inc();
+                    let metrics = amqp_metrics();
+                    metrics.published.with_label_values(&[outcome]).inc();
+                    metrics
+                        .messages_published
+                        .with_label_values(&[&destination, outcome])
+                        .inc();
                     result
                 }),
         )

@@ -1,7 +1,8 @@
 //! The loop that runs one supervised actor: poll under `catch_unwind`, report exits, restart.
 
-use super::{ChildExited, Decision, ExitReason, Restart, Supervisor};
+use super::{ChildExited, ChildOptions, Decision, ExitReason, Restart, Supervisor};
 use crate::metrics::{actor_metrics, short_type_name};
+use crate::stall::{ChildWatch, with_current};
 use actix::dev::ContextFut;
 use actix::prelude::*;
 use std::future::{Future, poll_fn};
@@ -12,6 +13,7 @@ use std::task::Poll;
 enum Exit {
     Stopped,
     Panicked(String),
+    Stalled(&'static str),
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -28,31 +30,49 @@ pub(crate) async fn run<A>(
     mut fut: ContextFut<A, Context<A>>,
     supervisor: Addr<Supervisor>,
     name: String,
-    restart: Restart,
+    options: ChildOptions,
 ) where
     A: Actor<Context = Context<A>> + Supervised + Unpin,
 {
     let actor_type = short_type_name::<A>();
     let metrics = actor_metrics();
+    let restart = options.restart;
+    let watch = ChildWatch::new(options.restart_on_stall);
+    metrics.stalls.with_label_values(&[actor_type]);
     let instances = metrics.instances.with_label_values(&[actor_type]);
     instances.inc();
+    // Restart series exist at 0 from the start: a healthy system shows 0, not "No data".
+    for reason in ExitReason::LABELS {
+        metrics.restarts.with_label_values(&[actor_type, reason]);
+    }
     loop {
         // The actor's state after a panic may be half-updated; `restart` below hands it to
         // `Supervised::restarting`, which is where an actor resets what it must.
-        let exit =
-            poll_fn(
-                |cx| match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut fut).poll(cx))) {
-                    Ok(Poll::Pending) => Poll::Pending,
-                    Ok(Poll::Ready(())) => Poll::Ready(Exit::Stopped),
-                    Err(payload) => Poll::Ready(Exit::Panicked(panic_message(payload.as_ref()))),
+        let exit = poll_fn(|cx| {
+            watch.register(cx.waker());
+            // A stall is acted on between polls: a thread-blocking handler has returned by now.
+            if let Some(message) = watch.take_stall() {
+                return Poll::Ready(Exit::Stalled(message));
+            }
+            let polled = with_current(&watch, || {
+                catch_unwind(AssertUnwindSafe(|| Pin::new(&mut fut).poll(cx)))
+            });
+            match polled {
+                Ok(Poll::Pending) => match watch.take_stall() {
+                    Some(message) => Poll::Ready(Exit::Stalled(message)),
+                    None => Poll::Pending,
                 },
-            )
-            .await;
+                Ok(Poll::Ready(())) => Poll::Ready(Exit::Stopped),
+                Err(payload) => Poll::Ready(Exit::Panicked(panic_message(payload.as_ref()))),
+            }
+        })
+        .await;
         let reason = match exit {
             // Nobody holds the address any more: an orderly end, not a failure.
             Exit::Stopped if !fut.ctx().connected() => break,
             Exit::Stopped => ExitReason::Error,
             Exit::Panicked(message) => ExitReason::Panic(message),
+            Exit::Stalled(message) => ExitReason::Stall(message),
         };
         if restart == Restart::Temporary {
             tracing::warn!(child = %name, reason = reason.label(), "temporary child exited; not restarted");

@@ -42,6 +42,24 @@ pub enum Restart {
     Temporary,
 }
 
+/// How a child is supervised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChildOptions {
+    pub restart: Restart,
+    /// Restart the child, like after a panic, when a message stays in its handler longer than
+    /// the stall limit (see [`crate::stall`]). Stalls are reported for every child regardless.
+    pub restart_on_stall: bool,
+}
+
+impl From<Restart> for ChildOptions {
+    fn from(restart: Restart) -> Self {
+        Self {
+            restart,
+            restart_on_stall: false,
+        }
+    }
+}
+
 /// Restart intensity: more than `max_restarts` within `within` escalates.
 #[derive(Clone, Copy, Debug)]
 pub struct Intensity {
@@ -89,13 +107,19 @@ pub struct Escalated {
 pub(crate) enum ExitReason {
     Panic(String),
     Error,
+    /// The stall watchdog cut off a message that stayed in its handler too long.
+    Stall(&'static str),
 }
 
 impl ExitReason {
+    /// Every value [`label`](Self::label) can take.
+    pub(crate) const LABELS: [&'static str; 3] = ["panic", "error", "stall"];
+
     pub(crate) fn label(&self) -> &'static str {
         match self {
             ExitReason::Panic(_) => "panic",
             ExitReason::Error => "error",
+            ExitReason::Stall(_) => "stall",
         }
     }
 }
@@ -204,6 +228,7 @@ impl Handler<ChildExited> for Supervisor {
         let detail = match &msg.reason {
             ExitReason::Panic(p) => format!("panicked: {p}"),
             ExitReason::Error => "stopped with an error".to_owned(),
+            ExitReason::Stall(message) => format!("stalled handling {message}"),
         };
         if self.recent_restarts.len() > self.config.intensity.max_restarts as usize {
             self.escalate(&msg.child, detail);
@@ -270,6 +295,7 @@ impl SupervisorRef {
     /// Starts a root supervisor on the current arbiter.
     pub fn start_root(config: SupervisorConfig, on_escalation: OnEscalation) -> Self {
         let name = config.name.clone();
+        actor_metrics().escalations.with_label_values(&[&name]);
         let addr = Supervisor {
             config,
             on_escalation,
@@ -306,6 +332,22 @@ impl SupervisorRef {
         A: Actor<Context = Context<A>> + Supervised + Unpin,
         F: FnOnce() -> A + Send + 'static,
     {
+        self.spawn_with(name, arbiter, restart.into(), factory)
+    }
+
+    /// [`spawn`](Self::spawn) with every supervision option (e.g. restart on stall).
+    pub fn spawn_with<A, F>(
+        &self,
+        name: impl Into<String>,
+        arbiter: &ArbiterHandle,
+        options: ChildOptions,
+        factory: F,
+    ) -> ActorRef<A>
+    where
+        A: Actor<Context = Context<A>> + Supervised + Unpin,
+        F: FnOnce() -> A + Send + 'static,
+    {
+        let restart = options.restart;
         let name = name.into();
         let (tx, rx) = channel::channel(MAILBOX_CAPACITY);
         self.addr.do_send(RegisterChild(ChildInfo::actor(
@@ -317,7 +359,7 @@ impl SupervisorRef {
         arbiter.spawn_fn(move || {
             let ctx = Context::with_receiver(rx);
             let fut = ctx.into_future(factory());
-            actix::spawn(child::run(fut, supervisor, name, restart));
+            actix::spawn(child::run(fut, supervisor, name, options));
         });
         ActorRef::new(Addr::new(tx))
     }

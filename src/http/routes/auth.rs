@@ -2,6 +2,7 @@
 
 use super::ApiState;
 use crate::application::auth::{Login, LoginOutcome, Logout, Refresh};
+use crate::application::sessions::ClientInfo;
 use crate::http::auth::Authenticated;
 use crate::http::dto::{LoginRequest, Problem, RefreshRequest, TokenResponse};
 use crate::http::problem::ApiError;
@@ -23,6 +24,19 @@ async fn end_sessions(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The client address as this service determines it: the TCP peer (the service does not sit
+/// behind a proxy it would trust `Forwarded` headers from).
+pub(super) fn client_address(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+pub(super) fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// One answer for unknown email, wrong password and inactive account.
 const INVALID_CREDENTIALS: &str = "invalid email or password";
 
@@ -36,10 +50,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
-    let client_address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let client_address = client_address(&req).unwrap_or_else(|| "unknown".into());
     match state
         .auth
         .login
@@ -47,12 +58,14 @@ pub async fn login(
             email,
             password,
             client_address,
+            user_agent: user_agent(&req),
         })
         .await??
     {
         LoginOutcome::Success(pair) => Ok(HttpResponse::Ok().json(TokenResponse::from(&pair))),
         LoginOutcome::InvalidCredentials => Err(ApiError::Unauthorized(INVALID_CREDENTIALS)),
         LoginOutcome::Locked { retry_after } => Err(ApiError::TooManyRequests { retry_after }),
+        LoginOutcome::MfaRequired { mfa_token } => Err(ApiError::MfaRequired { mfa_token }),
         LoginOutcome::EmailNotVerified => Err(ApiError::EmailNotVerified),
     }
 }
@@ -61,6 +74,7 @@ pub async fn login(
     responses((status = 200, description = "A new pair; the old refresh token is spent", body = TokenResponse), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
     state: web::Data<ApiState>,
+    req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     match state
@@ -68,6 +82,7 @@ pub async fn refresh(
         .refresh
         .ask(Refresh {
             refresh_token: body.into_inner().refresh_token,
+            client: ClientInfo::new(user_agent(&req).as_deref(), client_address(&req)),
         })
         .await??
     {

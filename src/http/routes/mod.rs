@@ -3,8 +3,11 @@
 
 pub mod auth;
 pub mod commands;
+pub mod mfa;
 pub mod ops;
 pub mod recovery;
+pub mod roles;
+pub mod sessions;
 pub mod users;
 
 use super::auth::AuthState;
@@ -33,6 +36,21 @@ pub struct AccountPorts {
     pub update: Port<UpdateProfile>,
     pub deactivate: Port<DeactivateAccount>,
     pub change_password: Port<ChangePassword>,
+    pub change_role: Port<crate::application::roles::ChangeRole>,
+}
+
+#[derive(Clone)]
+pub struct MfaEndpoints {
+    pub enrol: Port<crate::application::mfa::StartTotpEnrolment>,
+    pub confirm: Port<crate::application::mfa::ConfirmTotp>,
+    pub disable: Port<crate::application::mfa::DisableTotp>,
+    pub login: Port<crate::application::mfa_login::LoginMfa>,
+}
+
+#[derive(Clone)]
+pub struct SessionPorts {
+    pub list: Port<crate::application::sessions::ListSessions>,
+    pub end: Port<crate::application::sessions::EndSession>,
 }
 
 /// Password recovery and email verification (`routes/recovery.rs`).
@@ -53,6 +71,8 @@ pub struct ApiState {
     pub commands: Port<GetCommand>,
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
+    pub sessions: SessionPorts,
+    pub mfa: MfaEndpoints,
     pub recovery: RecoveryEndpoints,
     pub authentication: AuthState,
     pub default_wait: Duration,
@@ -114,6 +134,36 @@ pub fn api_routes() -> Vec<RouteEntry> {
         (Method::GET, "/api/v1/users/me", web::get().to(users::me)),
         (
             Method::GET,
+            "/api/v1/users/me/sessions",
+            web::get().to(sessions::list_sessions),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/users/me/sessions/{id}",
+            web::delete().to(sessions::end_session),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/me/mfa/totp",
+            web::post().to(mfa::enrol),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/users/me/mfa/totp",
+            web::delete().to(mfa::disable),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/me/mfa/totp/confirm",
+            web::post().to(mfa::confirm),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login/mfa",
+            web::post().to(mfa::login_mfa),
+        ),
+        (
+            Method::GET,
             "/api/v1/users/{id}",
             web::get().to(users::get_user),
         ),
@@ -136,6 +186,11 @@ pub fn api_routes() -> Vec<RouteEntry> {
             Method::PUT,
             "/api/v1/users/{id}/password",
             web::put().to(users::change_password),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/{id}/role",
+            web::put().to(roles::change_role),
         ),
         (
             Method::GET,

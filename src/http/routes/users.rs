@@ -45,6 +45,10 @@ pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
 pub(super) fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
     Origin {
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        traceparent: req
+            .extensions()
+            .get::<crate::trace_context::TraceContext>()
+            .map(ToString::to_string),
         reply_to: Some(state.reply_queue.clone()),
     }
 }
@@ -71,35 +75,44 @@ pub(super) async fn respond(
     submission: Submission,
     success: Success,
 ) -> Result<HttpResponse, ApiError> {
+    match settle(state, req, submission).await? {
+        Settled::Pending(command_id) => Ok(accepted(command_id)),
+        Settled::Succeeded(command_id, record) => outcome(state, command_id, record, success).await,
+    }
+}
+
+/// Where a command stands once the caller has waited as long as `Prefer` allows.
+pub(super) enum Settled {
+    Pending(Uuid),
+    Succeeded(Uuid, CommandRecord),
+}
+
+/// Waits (per `Prefer`) for the command; a failed command is the matching client error.
+pub(super) async fn settle(
+    state: &ApiState,
+    req: &HttpRequest,
+    submission: Submission,
+) -> Result<Settled, ApiError> {
     let command_id = match submission {
         Submission::Accepted { command_id } | Submission::Replayed { command_id } => command_id,
         Submission::KeyReused => return Err(ApiError::IdempotencyKeyReused),
     };
     let prefer = Prefer::from_headers(req.headers());
     if prefer.respond_async {
-        return Ok(accepted(command_id));
+        return Ok(Settled::Pending(command_id));
     }
     let wait = prefer.wait.unwrap_or(state.default_wait);
     let record = state
         .completions
         .ask(AwaitCompletion { command_id, wait })
         .await??;
-    outcome(state, command_id, record, success).await
-}
-
-async fn outcome(
-    state: &ApiState,
-    command_id: Uuid,
-    record: Option<CommandRecord>,
-    success: Success,
-) -> Result<HttpResponse, ApiError> {
     let Some(record) = record else {
         return Err(ApiError::Internal(format!(
             "command {command_id} vanished from the log"
         )));
     };
     match record.status {
-        CommandStatus::Pending => Ok(accepted(command_id)),
+        CommandStatus::Pending => Ok(Settled::Pending(command_id)),
         CommandStatus::Failed => Err(match record.error_code.as_deref() {
             Some("version_mismatch") => ApiError::PreconditionFailed,
             Some("user_not_found") => ApiError::NotFound("user not found".into()),
@@ -110,29 +123,36 @@ async fn outcome(
                 command_id: Some(command_id),
             },
         }),
-        CommandStatus::Succeeded => {
-            if let Success::NoContent = success {
-                return Ok(HttpResponse::NoContent().finish());
-            }
-            let location = record.location.unwrap_or_default();
-            let id = location.rsplit('/').next().and_then(UserId::parse_str);
-            let user = match id {
-                Some(id) => state.users.ask(GetUser { id }).await??,
-                None => None,
-            };
-            let user = user.ok_or_else(|| {
-                ApiError::Internal(format!("user of command {command_id} not found"))
-            })?;
-            let mut response = match success {
-                Success::Created => HttpResponse::Created(),
-                _ => HttpResponse::Ok(),
-            };
-            Ok(response
-                .insert_header((header::LOCATION, location))
-                .insert_header((header::ETAG, format!("\"{}\"", user.version)))
-                .json(UserResponse::from(&user)))
-        }
+        CommandStatus::Succeeded => Ok(Settled::Succeeded(command_id, record)),
     }
+}
+
+/// The synchronous answer to a command that succeeded.
+async fn outcome(
+    state: &ApiState,
+    command_id: Uuid,
+    record: CommandRecord,
+    success: Success,
+) -> Result<HttpResponse, ApiError> {
+    if let Success::NoContent = success {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    let location = record.location.unwrap_or_default();
+    let id = location.rsplit('/').next().and_then(UserId::parse_str);
+    let user = match id {
+        Some(id) => state.users.ask(GetUser { id }).await??,
+        None => None,
+    };
+    let user =
+        user.ok_or_else(|| ApiError::Internal(format!("user of command {command_id} not found")))?;
+    let mut response = match success {
+        Success::Created => HttpResponse::Created(),
+        _ => HttpResponse::Ok(),
+    };
+    Ok(response
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, format!("\"{}\"", user.version)))
+        .json(UserResponse::from(&user)))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = RegisterUserRequest,
@@ -165,6 +185,7 @@ pub async fn register(
             password,
             idempotency_key,
             request_id: origin.request_id,
+            traceparent: origin.traceparent,
             reply_to: origin.reply_to,
         })
         .await??;

@@ -66,6 +66,11 @@ impl Handler<HandleDelivery> for CommandDispatcher {
         let executor = self.executor.clone();
         let publisher = self.publisher.clone();
         let request_id = incoming.header_str("x-request-id");
+        // The HTTP request's trace continues in the worker: its log lines carry the trace id.
+        let trace_id = incoming
+            .header_str("traceparent")
+            .and_then(|t| crate::trace_context::TraceContext::parse(&t))
+            .map(|t| t.trace_id().to_owned());
         let schema = ::actors::rabbit::headers::get_i64(&incoming.properties, "x-schema-version");
         let reply_to = incoming
             .properties
@@ -75,6 +80,7 @@ impl Handler<HandleDelivery> for CommandDispatcher {
         let span = tracing::info_span!(
             "command",
             request_id = request_id.as_deref(),
+            trace_id = trace_id.as_deref(),
             command_id = tracing::field::Empty,
             attempt = incoming.attempt,
             redelivered = incoming.redelivered,
@@ -84,6 +90,7 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                 let command = match decode(&incoming.payload, schema) {
                     Ok(c) => c,
                     Err(disposition) => {
+                        crate::metrics::application_error("poison", "worker");
                         tracing::warn!(?disposition, "dead-lettering an undecodable command");
                         return disposition;
                     }
@@ -95,10 +102,12 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                     Ok(Ok(result)) => {
                         match &result {
                             CommandResult::Succeeded { .. } => {
-                                crate::metrics::commands_total(kind, "succeeded")
+                                crate::metrics::commands_total(kind, "succeeded");
+                                crate::metrics::user_operation(kind, true);
                             }
                             CommandResult::Rejected(_) => {
-                                crate::metrics::commands_total(kind, "failed")
+                                crate::metrics::commands_total(kind, "failed");
+                                crate::metrics::user_operation(kind, false);
                             }
                             CommandResult::AlreadyApplied(_) => {}
                         }
@@ -114,14 +123,18 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                         Disposition::Ack
                     }
                     Ok(Err(error)) => {
+                        crate::metrics::application_error("transient", "worker");
                         tracing::warn!(%error, "command failed transiently; will retry");
                         Disposition::Retry {
                             error: error.to_string(),
                         }
                     }
-                    Err(error) => Disposition::Retry {
-                        error: format!("executor unavailable: {error}"),
-                    },
+                    Err(error) => {
+                        crate::metrics::application_error("transient", "worker");
+                        Disposition::Retry {
+                            error: format!("executor unavailable: {error}"),
+                        }
+                    }
                 }
             }
             .instrument(span),

@@ -39,6 +39,22 @@ impl Names {
         WorkQueue::new(&self.notifications_queue, retry_tiers)
     }
 
+    /// Every queue whose depth is worth watching: work queues, their retry tiers and DLQs.
+    pub fn monitored_queues(&self, retry_tiers: &[Duration]) -> Vec<String> {
+        [
+            self.command_work_queue(retry_tiers),
+            self.notifications_work_queue(retry_tiers),
+            WorkQueue::new(&self.account_mail_queue, retry_tiers),
+        ]
+        .into_iter()
+        .flat_map(|w| {
+            std::iter::once(w.name)
+                .chain(w.retry_queues.into_iter().map(|(q, _)| q))
+                .chain(std::iter::once(w.dead_letter_queue))
+        })
+        .collect()
+    }
+
     /// A queue of this process's own for completion notices (exclusive: gone with the connection).
     pub fn reply_queue(&self, replica: &str) -> String {
         format!("{}.replies.{replica}", self.prefix)

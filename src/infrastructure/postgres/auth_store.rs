@@ -2,6 +2,7 @@
 //! throttling. One actor per process, because it also holds the short-lived session cache that
 //! makes token revocation cheap to check on every request.
 
+use super::observed;
 use crate::application::ports::*;
 use crate::domain::{LockoutPolicy, PasswordHash, Principal, Role, UserId};
 use actix::prelude::*;
@@ -14,9 +15,12 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub struct AuthStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     cache_ttl: Duration,
     sessions: HashMap<Uuid, (Instant, Option<Principal>)>,
+    /// Bumped by every eviction: a lookup that started before one must not cache its answer,
+    /// which may predate the revocation.
+    evictions: u64,
 }
 
 impl AuthStore {
@@ -25,7 +29,13 @@ impl AuthStore {
             pool,
             cache_ttl,
             sessions: HashMap::new(),
+            evictions: 0,
         }
+    }
+
+    pub(super) fn forget(&mut self, session: Uuid) {
+        self.sessions.remove(&session);
+        self.evictions += 1;
     }
 }
 
@@ -46,7 +56,7 @@ impl Supervised for AuthStore {
     }
 }
 
-fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
+pub(super) fn infra(context: &'static str) -> impl Fn(sqlx::Error) -> InfraError {
     move |e| InfraError::new(context, e)
 }
 
@@ -103,7 +113,7 @@ impl Handler<FindCredentials> for AuthStore {
 
     fn handle(&mut self, msg: FindCredentials, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("select", "users", async move {
             let query = match &msg {
                 FindCredentials::ByEmail(email) => sqlx::query_as::<_, CredentialsRow>(
                     "SELECT id, email, username, role, is_active, password_hash, email_verified FROM users WHERE email = $1",
@@ -119,7 +129,7 @@ impl Handler<FindCredentials> for AuthStore {
                 .await
                 .map_err(infra("reading credentials"))?;
             Ok(row.and_then(credentials))
-        })
+        }))
     }
 }
 
@@ -128,7 +138,7 @@ impl Handler<UpgradePasswordHash> for AuthStore {
 
     fn handle(&mut self, msg: UpgradePasswordHash, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("update", "users", async move {
             // Only if unchanged meanwhile: a password change must never be overwritten.
             sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
                 .bind(msg.user_id.as_uuid())
@@ -138,7 +148,7 @@ impl Handler<UpgradePasswordHash> for AuthStore {
                 .await
                 .map_err(infra("upgrading a password hash"))?;
             Ok(())
-        })
+        }))
     }
 }
 
@@ -147,21 +157,25 @@ impl Handler<StartSession> for AuthStore {
 
     fn handle(&mut self, msg: StartSession, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("insert", "auth_sessions", async move {
             let mut tx = pool.begin().await.map_err(infra("starting a session"))?;
             let session_id = Uuid::now_v7();
-            sqlx::query("INSERT INTO auth_sessions (id, user_id) VALUES ($1, $2)")
-                .bind(session_id)
-                .bind(msg.user_id.as_uuid())
-                .execute(&mut *tx)
-                .await
-                .map_err(infra("starting a session"))?;
+            sqlx::query(
+                "INSERT INTO auth_sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(session_id)
+            .bind(msg.user_id.as_uuid())
+            .bind(msg.client.user_agent)
+            .bind(msg.client.ip)
+            .execute(&mut *tx)
+            .await
+            .map_err(infra("starting a session"))?;
             let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl)
                 .await
                 .map_err(infra("starting a session"))?;
             tx.commit().await.map_err(infra("starting a session"))?;
             Ok(grant)
-        })
+        }))
     }
 }
 
@@ -213,6 +227,15 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
         .bind(&hash)
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE auth_sessions SET last_used_at = now(), user_agent = coalesce($2, user_agent),
+                ip = coalesce($3, ip) WHERE id = $1",
+    )
+    .bind(session_id)
+    .bind(msg.client.user_agent)
+    .bind(msg.client.ip)
+    .execute(&mut *tx)
+    .await?;
     let grant = insert_refresh(&mut tx, session_id, msg.refresh_ttl).await?;
     tx.commit().await?;
     let principal = Principal {
@@ -229,7 +252,7 @@ impl Handler<RotateRefreshToken> for AuthStore {
 
     fn handle(&mut self, msg: RotateRefreshToken, _: &mut Context<Self>) -> Self::Result {
         Box::pin(
-            rotate(self.pool.clone(), msg)
+            observed::timed("update", "refresh_tokens", rotate(self.pool.clone(), msg))
                 .into_actor(self)
                 .map(|result, act, _| {
                     let rotation = result.map_err(infra("rotating a refresh token"))?;
@@ -248,6 +271,7 @@ impl Handler<RevokeSessions> for AuthStore {
     type Result = ResponseActFuture<Self, Result<(), InfraError>>;
 
     fn handle(&mut self, msg: RevokeSessions, _: &mut Context<Self>) -> Self::Result {
+        self.evictions += 1;
         match &msg {
             RevokeSessions::One(id) => {
                 self.sessions.remove(id);
@@ -270,7 +294,11 @@ impl Handler<RevokeSessions> for AuthStore {
                     )
                     .bind(user.as_uuid()),
                 };
-                query.execute(&pool).await.map(|_| ()).map_err(infra("revoking sessions"))
+                let revoke = query.execute(&pool);
+                observed::timed("update", "auth_sessions", revoke)
+                    .await
+                    .map(|_| ())
+                    .map_err(infra("revoking sessions"))
             }
             .into_actor(self),
         )
@@ -288,9 +316,16 @@ impl Handler<CheckSession> for AuthStore {
             return Box::pin(actix::fut::ready(Ok(valid)));
         }
         let pool = self.pool.clone();
-        let lookup = async move {
+        let generation = self.evictions;
+        let lookup = observed::timed("select", "auth_sessions", async move {
+            // The same round trip records the use for the session list, at most once a minute
+            // per session so that reads do not turn into a write each.
             let row: Option<(Uuid, String, String)> = sqlx::query_as(
-                "SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
+                "WITH used AS (
+                     UPDATE auth_sessions SET last_used_at = now()
+                     WHERE id = $1 AND revoked_at IS NULL AND last_used_at < now() - interval '60 seconds'
+                 )
+                 SELECT u.id, u.email, u.role FROM auth_sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.id = $1 AND s.revoked_at IS NULL AND u.is_active",
             )
             .bind(msg.session_id)
@@ -303,11 +338,11 @@ impl Handler<CheckSession> for AuthStore {
                 role: Role::parse(&role).unwrap_or(Role::User),
                 session_id: msg.session_id,
             }))
-        };
+        });
         Box::pin(lookup.into_actor(self).map(
             move |result: Result<Option<Principal>, InfraError>, act, _| {
                 let principal = result?;
-                if !act.cache_ttl.is_zero() {
+                if !act.cache_ttl.is_zero() && act.evictions == generation {
                     act.sessions
                         .insert(msg.session_id, (Instant::now(), principal.clone()));
                 }
@@ -317,12 +352,35 @@ impl Handler<CheckSession> for AuthStore {
     }
 }
 
+impl Handler<crate::infrastructure::postgres::revocation_listener::EvictSessions> for AuthStore {
+    type Result = ();
+
+    fn handle(
+        &mut self,
+        msg: crate::infrastructure::postgres::revocation_listener::EvictSessions,
+        _: &mut Context<Self>,
+    ) {
+        use crate::infrastructure::postgres::revocation_listener::EvictSessions as E;
+        self.evictions += 1;
+        match msg {
+            E::Session(id) => {
+                self.sessions.remove(&id);
+            }
+            // Cached misses (None) carry no user: dropping them too is harmless.
+            E::User(user) => self
+                .sessions
+                .retain(|_, (_, p)| p.as_ref().is_some_and(|p| p.user_id != user)),
+            E::All => self.sessions.clear(),
+        }
+    }
+}
+
 impl Handler<CheckLoginThrottle> for AuthStore {
     type Result = ResponseFuture<Result<Option<Duration>, InfraError>>;
 
     fn handle(&mut self, msg: CheckLoginThrottle, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("select", "login_throttle", async move {
             let seconds: Option<f64> = sqlx::query_scalar(
                 "SELECT max(extract(epoch FROM locked_until - now()))::float8 FROM login_throttle
                  WHERE key = ANY($1) AND locked_until > now()",
@@ -332,7 +390,7 @@ impl Handler<CheckLoginThrottle> for AuthStore {
             .await
             .map_err(infra("checking login throttling"))?;
             Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.0))))
-        })
+        }))
     }
 }
 
@@ -380,7 +438,7 @@ impl Handler<RecordLoginFailure> for AuthStore {
 
     fn handle(&mut self, msg: RecordLoginFailure, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("upsert", "login_throttle", async move {
             let mut longest = None;
             for (key, policy) in msg.keys {
                 let lock = record_failure(pool.clone(), key, policy)
@@ -389,7 +447,7 @@ impl Handler<RecordLoginFailure> for AuthStore {
                 longest = longest.max(lock);
             }
             Ok(longest)
-        })
+        }))
     }
 }
 
@@ -398,14 +456,14 @@ impl Handler<ClearLoginFailures> for AuthStore {
 
     fn handle(&mut self, msg: ClearLoginFailures, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::timed("update", "login_throttle", async move {
             sqlx::query("UPDATE login_throttle SET failures = 0, lockouts = 0 WHERE key = $1")
                 .bind(msg.key)
                 .execute(&pool)
                 .await
                 .map(|_| ())
                 .map_err(infra("clearing login failures"))
-        })
+        }))
     }
 }
 
@@ -416,6 +474,7 @@ impl Handler<ClearLoginFailures> for AuthStore {
     RotateRefreshToken,
     RevokeSessions,
     CheckSession,
+    crate::infrastructure::postgres::revocation_listener::EvictSessions,
     CheckLoginThrottle,
     RecordLoginFailure,
     ClearLoginFailures

@@ -1,6 +1,7 @@
 //! The command log: records a command together with its outbox message (one transaction), and
 //! answers command-status queries.
 
+use super::observed;
 use crate::application::commands::{CommandRecord, CommandStatus};
 use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
 use crate::infrastructure::messaging::names::Names;
@@ -107,6 +108,7 @@ async fn submit(pool: PgPool, names: Names, msg: SubmitCommand) -> Result<Submis
     let headers = OutboxHeaders {
         message_type: msg.command.kind().to_owned(),
         request_id: msg.request_id,
+        traceparent: msg.traceparent,
         reply_to: msg.reply_to,
         mandatory: true,
     };
@@ -131,10 +133,12 @@ impl Handler<SubmitCommand> for CommandStore {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
         let kind = msg.command.kind();
         Box::pin(async move {
-            let submission = submit(pool, names, msg).await.map_err(|e| {
-                tracing::error!(error = %e, "recording a command failed");
-                InfraError::new("recording a command", e)
-            })?;
+            let submission = observed::timed("insert", "commands", submit(pool, names, msg))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "recording a command failed");
+                    InfraError::new("recording a command", e)
+                })?;
             if let Submission::Accepted { .. } = submission {
                 crate::metrics::commands_total(kind, "accepted");
                 // Publish now rather than at the relay's next poll.
@@ -152,7 +156,9 @@ impl Handler<GetCommand> for CommandStore {
 
     fn handle(&mut self, msg: GetCommand, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move { fetch_command(&pool, msg.id).await })
+        Box::pin(async move {
+            observed::query("get_command", "commands", fetch_command(&pool, msg.id)).await
+        })
     }
 }
 

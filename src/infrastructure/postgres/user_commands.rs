@@ -49,6 +49,10 @@ pub async fn apply(
         Command::UpdateUser(c) => update(&mut tx, c).await?,
         Command::DeactivateUser(c) => deactivate(&mut tx, c).await?,
         Command::ChangePassword(c) => change_password(&mut tx, c).await?,
+        Command::ChangeRole(c) => super::role_commands::change_role(&mut tx, c).await?,
+        Command::EnrolTotp(c) => super::mfa_commands::enrol(&mut tx, c).await?,
+        Command::ConfirmTotp(c) => super::mfa_commands::confirm(&mut tx, c).await?,
+        Command::DisableTotp(c) => super::mfa_commands::disable(&mut tx, c).await?,
         Command::RequestPasswordReset(c) => {
             recovery::request_password_reset(&mut tx, tokens, c).await?
         }
@@ -119,6 +123,7 @@ async fn record_event(
     let headers = OutboxHeaders {
         message_type: event.event_type().to_owned(),
         request_id: None,
+        traceparent: None,
         reply_to: None,
         mandatory: false,
     };
@@ -157,7 +162,7 @@ async fn unique_or<T>(
     }
 }
 
-type Applied = (CommandResult, Option<DomainEvent>);
+pub(super) type Applied = (CommandResult, Option<DomainEvent>);
 
 async fn register(tx: &mut PgConnection, c: RegisterUserCommand) -> Result<Applied, sqlx::Error> {
     let inserted = unique_or(tx, async |tx| {
@@ -244,14 +249,22 @@ async fn deactivate(
     tx: &mut PgConnection,
     c: DeactivateUserCommand,
 ) -> Result<Applied, sqlx::Error> {
-    let exists: Option<(bool,)> =
-        sqlx::query_as("SELECT is_active FROM users WHERE id = $1 FOR UPDATE")
+    // Before the row lock, as in every path that can remove an admin (no deadlock).
+    super::role_commands::lock_admins(tx).await?;
+    let exists: Option<(bool, String)> =
+        sqlx::query_as("SELECT is_active, role FROM users WHERE id = $1 FOR UPDATE")
             .bind(c.user_id.as_uuid())
             .fetch_optional(&mut *tx)
             .await?;
-    let Some((was_active,)) = exists else {
+    let Some((was_active, role)) = exists else {
         return Ok((CommandResult::Rejected(UserError::NotFound), None));
     };
+    if was_active
+        && role == crate::domain::Role::Admin.as_str()
+        && !super::role_commands::another_active_admin(tx, c.user_id.as_uuid()).await?
+    {
+        return Ok((CommandResult::Rejected(UserError::LastAdmin), None));
+    }
     // Sessions end at once, whether or not this is a repeat.
     sqlx::query(
         "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'deactivated' WHERE user_id = $1 AND revoked_at IS NULL",

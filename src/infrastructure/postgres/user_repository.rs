@@ -1,7 +1,7 @@
 //! The users repository actor: the query side (one user, pages of users) and, in workers, the
 //! command side (`user_commands`).
 
-use super::user_commands;
+use super::{observed, user_commands};
 use crate::application::commands::CommandResult;
 use crate::application::one_time_token::TokenPolicy;
 use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
@@ -95,7 +95,7 @@ impl Handler<GetUser> for UserRepository {
 
     fn handle(&mut self, msg: GetUser, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::query("get_user", "users", async move {
             let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
             )))
@@ -104,7 +104,7 @@ impl Handler<GetUser> for UserRepository {
             .await
             .map_err(|e| InfraError::new("reading a user", e))?;
             row.map(user_from_row).transpose()
-        })
+        }))
     }
 }
 
@@ -113,7 +113,7 @@ impl Handler<ListUsers> for UserRepository {
 
     fn handle(&mut self, msg: ListUsers, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
-        Box::pin(async move {
+        Box::pin(observed::query("list_users", "users", async move {
             // One row more than asked tells whether there is a next page.
             let fetch = i64::from(msg.limit) + 1;
             let rows: Vec<UserRow> = match msg.after {
@@ -139,7 +139,7 @@ impl Handler<ListUsers> for UserRepository {
                 .map(user_from_row)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(UserPage { users, has_more })
-        })
+        }))
     }
 }
 
@@ -150,12 +150,16 @@ impl Handler<ApplyUserCommand> for UserRepository {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
         let tokens = self.tokens.clone();
         Box::pin(async move {
-            let result = user_commands::apply(&pool, &names, &tokens, msg.command)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "applying a command failed");
-                    InfraError::new("applying a command", e)
-                })?;
+            let result = observed::timed(
+                "transaction",
+                "users",
+                user_commands::apply(&pool, &names, &tokens, msg.command),
+            )
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "applying a command failed");
+                InfraError::new("applying a command", e)
+            })?;
             // A new event may be waiting in the outbox: publish it now, not at the next poll.
             if matches!(result, CommandResult::Succeeded { .. })
                 && let Some(relay) = relay

@@ -1,0 +1,41 @@
+//! Test support shared by the API tests (`tests/api`) and the chaos tests (`tests/chaos.rs`): one
+//! `eventually`, one set of AMQP helpers, one registration body. Queue names come from the
+//! service's own `Names` (`hexactor::infrastructure::messaging::names`), never from literals.
+//!
+//! Each test crate includes this module with `#[path]` and uses only part of it, hence the
+//! `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod amqp;
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// A valid registration body for `<email_local>@example.com` with the given username.
+pub fn registration(email_local: &str, username: &str) -> Value {
+    json!({
+        "email": format!("{email_local}@example.com"),
+        "username": username,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "password": "correct horse battery staple",
+    })
+}
+
+/// Polls `check` until it is true; fails the test, naming `what`, after `within`. Polls often at
+/// first (most conditions hold within milliseconds), then every 200 ms (some checks scrape
+/// several processes).
+pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    let mut pause = Duration::from_millis(25);
+    loop {
+        if check().await {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {within:?} waiting until {what}");
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
