@@ -28,7 +28,7 @@ help: ## List the targets
 services: ## Ensure PostgreSQL + RabbitMQ are up, the database exists, cargo-nextest is installed
 	@$(LOAD_ENV); scripts/services.sh up
 
-bench-tools: ## Ensure the benchmark tools (wrk) are installed
+bench-tools: ## Ensure the benchmark tools (wrk, valgrind) are installed
 	@scripts/services.sh bench-tools
 
 clean-test-resources: ## Drop leftover hexactor_test_* databases and test_* queues/exchanges
