@@ -17,7 +17,7 @@ CHAOS_ROUNDS ?= 3
 # binary's built-in defaults apply (see .env.example).
 LOAD_ENV := set -a; if [ -f .env ]; then . ./.env; fi; set +a
 
-.PHONY: help services bench-tools clean-test-resources build run migrate test bench chaos \
+.PHONY: help services bench-tools clean-test-resources build run migrate test bench bench-profile chaos \
         fmt lint deny ci compose-check monitoring-check contract clean
 
 help: ## List the targets
@@ -28,7 +28,7 @@ help: ## List the targets
 services: ## Ensure PostgreSQL + RabbitMQ are up, the database exists, cargo-nextest is installed
 	@$(LOAD_ENV); scripts/services.sh up
 
-bench-tools: ## Ensure the benchmark tools (wrk) are installed
+bench-tools: ## Ensure the benchmark tools (wrk, valgrind) are installed
 	@scripts/services.sh bench-tools
 
 clean-test-resources: ## Drop leftover hexactor_test_* databases and test_* queues/exchanges
@@ -82,10 +82,15 @@ test: services ## Run the whole test suite, then the chaos tests serially (nexte
 
 # The benchmark must measure optimised code, hence the release build before scripts/bench.sh.
 # bench-tools runs in the recipe, after services, so two apt-get runs can never overlap.
-bench: services ## Release build, then scripts/bench.sh (wrk against a local server)
+bench: services ## Release build, then the benchmark suite (docs/benchmarks.md; BENCH_QUICK=1: ~2 min)
 	@scripts/services.sh bench-tools
-	$(CARGO) build --release
+	$(CARGO) build --release --bins --examples
 	@$(LOAD_ENV); bash scripts/bench.sh
+
+bench-profile: services ## Release build, then callgrind on the API and a worker under write load (docs/profile/)
+	@scripts/services.sh bench-tools
+	$(CARGO) build --release --bins --examples
+	@$(LOAD_ENV); bash scripts/bench.sh --profile
 
 # The same chaos scenarios as `make test`, heavier: CHAOS_COMMANDS registrations per fault round
 # and CHAOS_ROUNDS faults per scenario (repeated node kills, restarts, lockouts). Release mode,

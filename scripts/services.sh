@@ -4,7 +4,7 @@
 #   scripts/services.sh [up]        PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672,
 #                                   the database named in DATABASE_URL, cargo-nextest and Prometheus
 #                                   (promtool) for the monitoring tests (default)
-#   scripts/services.sh bench-tools wrk, for `make bench` (alias: --bench-tools)
+#   scripts/services.sh bench-tools wrk and valgrind, for `make bench` (alias: --bench-tools)
 #
 # Idempotent: a service already listening is used as it is. Otherwise, in order of preference:
 # a Docker engine (docker compose up), the OS packages already installed, or (as root) an
@@ -259,12 +259,16 @@ ensure_prometheus() {
 }
 
 ensure_bench_tools() {
-    if command -v wrk >/dev/null 2>&1; then
-        log "wrk: $(command -v wrk)"
-    else
-        log "wrk: missing"
-        apt_install wrk
-    fi
+    # wrk drives the load; valgrind (callgrind, callgrind_control) is `make bench-profile`'s.
+    local tool
+    for tool in wrk valgrind; do
+        if command -v "$tool" >/dev/null 2>&1; then
+            log "$tool: $(command -v "$tool")"
+        else
+            log "$tool: missing"
+            apt_install "$tool"
+        fi
+    done
 }
 
 # ---------------------------------------------------------------- main
