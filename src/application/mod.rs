@@ -17,6 +17,7 @@ pub mod mfa_ports;
 pub mod one_time_token;
 pub mod outcomes;
 pub mod ports;
+pub mod readiness;
 pub mod recovery;
 pub mod register_user;
 pub mod roles;

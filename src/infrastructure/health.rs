@@ -1,35 +1,13 @@
-//! Readiness: can we reach PostgreSQL and RabbitMQ right now?
+//! The readiness probe: can we reach PostgreSQL and RabbitMQ right now? It answers the
+//! application's readiness port ([`crate::application::readiness::CheckReadiness`]).
+
+use crate::application::readiness::{CheckReadiness, Readiness};
 
 use ::actors::ActorRef;
 use ::actors::rabbit::{ConnectionManager, ConnectionStatus, ProbeReady};
 use actix::prelude::*;
 use sqlx::PgPool;
 use std::time::Duration;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Readiness {
-    pub postgres: bool,
-    pub rabbitmq: bool,
-    /// Workers cannot work without the broker; the API can (commands wait in the outbox), so
-    /// for the API a broker outage is "degraded", not "unready".
-    pub broker_required: bool,
-}
-
-impl Readiness {
-    pub fn ready(&self) -> bool {
-        self.postgres && (self.rabbitmq || !self.broker_required)
-    }
-}
-
-impl ::actors::Outcome for Readiness {
-    fn is_ok(&self) -> bool {
-        self.ready()
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "Readiness")]
-pub struct CheckReadiness;
 
 pub struct HealthProbe {
     pool: PgPool,
@@ -91,14 +69,6 @@ impl Handler<ProbeReady> for HealthProbe {
     fn handle(&mut self, _: ProbeReady, _: &mut Context<Self>) -> Self::Result {
         let pool = self.pool.clone();
         Box::pin(async move { postgres_ok(&pool).await })
-    }
-}
-
-impl<A: Actor> actix::dev::MessageResponse<A, CheckReadiness> for Readiness {
-    fn handle(self, _: &mut A::Context, tx: Option<actix::dev::OneshotSender<Readiness>>) {
-        if let Some(tx) = tx {
-            let _ = tx.send(self);
-        }
     }
 }
 

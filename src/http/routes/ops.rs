@@ -1,8 +1,8 @@
 //! Liveness, readiness, metrics and the supervision tree.
 
 use super::OpsState;
+use crate::application::readiness::CheckReadiness;
 use crate::http::problem::PROBLEM_JSON;
-use crate::infrastructure::health::CheckReadiness;
 use actix_web::{HttpResponse, web};
 
 #[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "Liveness")))]
