@@ -123,7 +123,8 @@ impl Application {
         let names = Names::new(&settings.amqp_prefix);
         let replica = uuid::Uuid::new_v4().simple().to_string();
         let reply_queue = names.reply_queue(&replica[..12]);
-        let topology = names.topology(
+        let topology = topology(
+            &names,
             &settings.retry_tiers,
             settings.queue_kind,
             role.api().then_some(reply_queue.as_str()),
@@ -200,7 +201,7 @@ impl Application {
             &amqp,
             &pool,
             &manager,
-            names.monitored_queues(&settings.retry_tiers),
+            monitored_queues(&names, &settings.retry_tiers),
             settings.monitor_interval,
         );
         let health = {
@@ -688,4 +689,27 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The whole broker topology every process declares (idempotently) on each connect: the command
+/// side's (`Names::topology`) plus each bounded context's own queues. Composed here, at the root,
+/// so that neither side imports the other.
+pub fn topology(
+    names: &Names,
+    retry_tiers: &[std::time::Duration],
+    kind: ::actors::rabbit::QueueKind,
+    reply_queue: Option<&str>,
+) -> ::actors::rabbit::Topology {
+    let mut t = names.topology(retry_tiers, kind, reply_queue);
+    crate::notifications::topology::declare(&mut t, names, retry_tiers, kind);
+    t
+}
+
+/// Every queue whose depth is worth watching: work queues, their retry tiers and DLQs.
+pub fn monitored_queues(names: &Names, retry_tiers: &[std::time::Duration]) -> Vec<String> {
+    let mut queues = names.monitored_queues(retry_tiers);
+    for w in crate::notifications::topology::work_queues(names, retry_tiers) {
+        queues.extend(w.all_queue_names());
+    }
+    queues
 }

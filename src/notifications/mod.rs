@@ -26,6 +26,7 @@ pub mod handler;
 pub mod mailer;
 pub mod sender;
 pub mod templates;
+pub mod topology;
 pub mod welcome;
 
 use crate::application::one_time_token::TokenKey;

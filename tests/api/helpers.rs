@@ -98,7 +98,8 @@ fn block_on_own_thread(within: Duration, work: impl Future<Output = ()> + Send +
 async fn remove_namespace(database: &str, prefix: &str) {
     let names = Names::new(prefix);
     let tiers = [Duration::from_millis(100), Duration::from_millis(200)];
-    let topology = names.topology(&tiers, ::actors::rabbit::QueueKind::Classic, None);
+    let topology =
+        hexactor::startup::topology(&names, &tiers, ::actors::rabbit::QueueKind::Classic, None);
     if let Ok(conn) = Connection::connect(&rabbitmq_url(), ConnectionProperties::default()).await {
         for queue in &topology.queues {
             // A fresh channel each time: deleting a queue that is gone closes the channel.

@@ -336,9 +336,12 @@ impl Cluster {
 
     /// The namespace's queues, as the service declares them (work, retry tiers, DLQs).
     pub fn queues(&self) -> Vec<String> {
-        let topology =
-            self.names
-                .topology(&retry_tiers(), ::actors::rabbit::QueueKind::Quorum, None);
+        let topology = hexactor::startup::topology(
+            &self.names,
+            &retry_tiers(),
+            ::actors::rabbit::QueueKind::Quorum,
+            None,
+        );
         topology.queues.into_iter().map(|q| q.name).collect()
     }
 

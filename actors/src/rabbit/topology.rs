@@ -116,6 +116,14 @@ impl WorkQueue {
             name,
         }
     }
+
+    /// The work queue, its retry tiers and its DLQ, in that order.
+    pub fn all_queue_names(&self) -> Vec<String> {
+        std::iter::once(self.name.clone())
+            .chain(self.retry_queues.iter().map(|(q, _)| q.clone()))
+            .chain(std::iter::once(self.dead_letter_queue.clone()))
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Default)]

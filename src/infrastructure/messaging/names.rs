@@ -35,24 +35,10 @@ impl Names {
         WorkQueue::new(&self.command_queue, retry_tiers)
     }
 
-    pub fn notifications_work_queue(&self, retry_tiers: &[Duration]) -> WorkQueue {
-        WorkQueue::new(&self.notifications_queue, retry_tiers)
-    }
-
-    /// Every queue whose depth is worth watching: work queues, their retry tiers and DLQs.
+    /// The command queue's work, retry and dead-letter queues: the ones whose depth is worth
+    /// watching on this side (bounded contexts add their own, see `startup::monitored_queues`).
     pub fn monitored_queues(&self, retry_tiers: &[Duration]) -> Vec<String> {
-        [
-            self.command_work_queue(retry_tiers),
-            self.notifications_work_queue(retry_tiers),
-            WorkQueue::new(&self.account_mail_queue, retry_tiers),
-        ]
-        .into_iter()
-        .flat_map(|w| {
-            std::iter::once(w.name)
-                .chain(w.retry_queues.into_iter().map(|(q, _)| q))
-                .chain(std::iter::once(w.dead_letter_queue))
-        })
-        .collect()
+        self.command_work_queue(retry_tiers).all_queue_names()
     }
 
     /// A queue of this process's own for completion notices (exclusive: gone with the connection).
@@ -60,7 +46,9 @@ impl Names {
         format!("{}.replies.{replica}", self.prefix)
     }
 
-    /// The topology every process declares (idempotently) on each connect.
+    /// The command side's topology: exchanges, the command queue with its retry tiers and DLQ,
+    /// and this replica's reply queue. Bounded contexts declare their own queues on top of it
+    /// (`startup::topology` puts the whole together), so this module imports none of them.
     pub fn topology(
         &self,
         retry_tiers: &[Duration],
@@ -76,26 +64,7 @@ impl Names {
                 kind,
                 &self.dead_letter_exchange,
             )
-            .bind(&self.command_queue, &self.commands_exchange, "users.#")
-            // Every consumer of events has its own durable queue bound to the event exchange.
-            .work_queue(
-                &self.notifications_work_queue(retry_tiers),
-                kind,
-                &self.dead_letter_exchange,
-            )
-            .bind(
-                &self.notifications_queue,
-                &self.events_exchange,
-                crate::notifications::USER_CREATED_KEY,
-            )
-            .work_queue(
-                &WorkQueue::new(&self.account_mail_queue, retry_tiers),
-                kind,
-                &self.dead_letter_exchange,
-            );
-        for key in crate::notifications::account_mail::ROUTING_KEYS {
-            t.bind(&self.account_mail_queue, &self.events_exchange, key);
-        }
+            .bind(&self.command_queue, &self.commands_exchange, "users.#");
         if let Some(queue) = reply_queue {
             t.queue(QueueSpec::exclusive(queue));
         }
