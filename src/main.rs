@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hexactor::config::Settings;
-use hexactor::startup::{Application, Role};
+use hexactor::startup::{Application, Role, Stopped};
 use hexactor::variables::Vars;
 use std::process::ExitCode;
 
@@ -127,7 +127,11 @@ fn main() -> ExitCode {
             let line = error_line(&e);
             tracing::error!(error = %line, "hexactor failed");
             eprintln!("hexactor: {line}");
-            ExitCode::FAILURE
+            if e.is::<RootEscalated>() {
+                ExitCode::from(Stopped::ESCALATION_EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -140,9 +144,16 @@ async fn run(settings: Settings, role: Role) -> anyhow::Result<()> {
         ?role,
         "listening"
     );
-    app.run_until_stopped().await?;
+    if let Stopped::Escalated(e) = app.run_until_stopped().await? {
+        return Err(RootEscalated(e).into());
+    }
     Ok(())
 }
+
+/// The root supervisor gave up; `main` turns this into exit code 70 after the graceful stop.
+#[derive(Debug, thiserror::Error)]
+#[error("the root supervisor gave up ({}: {} kept failing: {})", .0.supervisor, .0.child, .0.reason)]
+struct RootEscalated(::actors::Escalated);
 
 /// The error and its causes on one line. Some libraries (sqlx) repeat their source inside their
 /// own message; a cause already spelled out is not repeated.

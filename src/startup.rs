@@ -89,8 +89,26 @@ pub struct Application {
     /// Closed last on shutdown, and never reconnected after (see [`AmqpShutdown`]).
     amqp: AmqpShutdown,
     settings: Settings,
+    /// The root supervisor's escalations (it gave up restarting): the process shuts down.
+    escalations: Option<tokio::sync::mpsc::UnboundedReceiver<::actors::Escalated>>,
     // Dedicated threads; kept here so that they live as long as the application.
     _arbiters: Vec<Arbiter>,
+}
+
+/// Why [`Application::run_until_stopped`] returned.
+#[derive(Debug)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT: a normal, graceful stop.
+    Signal,
+    /// The root supervisor exceeded its restart intensity. `main` exits with
+    /// [`Stopped::ESCALATION_EXIT_CODE`] after the graceful shutdown, so that an orchestrator
+    /// starts a fresh process.
+    Escalated(::actors::Escalated),
+}
+
+impl Stopped {
+    /// EX_SOFTWARE: an internal error the process could not recover from.
+    pub const ESCALATION_EXIT_CODE: u8 = 70;
 }
 
 fn supervisor_config(name: &str, settings: &Settings) -> SupervisorConfig {
@@ -143,10 +161,8 @@ impl Application {
         let io: Vec<ArbiterHandle> = (0..cores).map(|_| new_arbiter()).collect();
         let amqp = new_arbiter();
 
-        let root = SupervisorRef::start_root(
-            supervisor_config("root", &settings),
-            OnEscalation::ExitProcess { code: 70 },
-        );
+        let (on_escalation, escalations) = OnEscalation::report();
+        let root = SupervisorRef::start_root(supervisor_config("root", &settings), on_escalation);
         let messaging = root.spawn_supervisor(supervisor_config("messaging", &settings));
         let persistence = root.spawn_supervisor(supervisor_config("persistence", &settings));
         let application = root.spawn_supervisor(supervisor_config("application", &settings));
@@ -427,6 +443,7 @@ impl Application {
                 .collect(),
             amqp: AmqpShutdown(manager),
             settings,
+            escalations: Some(escalations),
             _arbiters: arbiters,
         })
     }
@@ -445,15 +462,31 @@ impl Application {
         &self.supervisor
     }
 
-    /// Serves until SIGTERM/SIGINT, then shuts down gracefully: stop consuming, let in-flight
-    /// commands finish and be acked, stop the HTTP server — all within the shutdown deadline.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    /// Serves until SIGTERM/SIGINT or a root escalation, then shuts down gracefully: stop
+    /// consuming, let in-flight commands finish and be acked, stop the HTTP server — all within
+    /// the shutdown deadline. Says which of the two stopped it.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<Stopped> {
         let handles: Vec<_> = self.servers().map(|s| s.handle()).collect();
         let consumers = self.consumers.clone();
         let deadline = self.settings.shutdown_timeout;
         let amqp = self.amqp.clone();
+        let mut escalations = self.escalations.take();
+        let (why_tx, why_rx) = tokio::sync::oneshot::channel();
         actix::spawn(async move {
-            wait_for_signal().await;
+            let escalated = async {
+                match escalations.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => None,
+                }
+            };
+            let why = tokio::select! {
+                _ = wait_for_signal() => Stopped::Signal,
+                Some(e) = escalated => {
+                    tracing::error!(supervisor = %e.supervisor, child = %e.child, reason = %e.reason,
+                        "the root supervisor gave up: shutting down");
+                    Stopped::Escalated(e)
+                }
+            };
             tracing::info!("shutdown requested");
             let stops = consumers.iter().map(|c| c.ask(StopConsuming { deadline }));
             let left: usize = futures_util::future::join_all(stops)
@@ -464,8 +497,10 @@ impl Application {
             tracing::info!(unfinished = left, "consumers stopped");
             futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
             amqp.close().await;
+            let _ = why_tx.send(why);
         });
-        self.into_server().await
+        self.into_server().await?;
+        Ok(why_rx.await.unwrap_or(Stopped::Signal))
     }
 
     /// Closes the process's AMQP connection for good (tests, before they delete the namespace).

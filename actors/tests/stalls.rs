@@ -97,7 +97,7 @@ fn supervisor() -> SupervisorRef {
     );
     c.backoff_initial = Duration::from_millis(5);
     c.backoff_max = Duration::from_millis(20);
-    SupervisorRef::start_root(c, OnEscalation::ExitProcess { code: 70 })
+    SupervisorRef::start_root(c, OnEscalation::report().0)
 }
 
 fn stalls() -> f64 {

@@ -261,6 +261,22 @@ async fn escalation_propagates_from_a_child_supervisor_to_its_parent() {
 }
 
 #[actix_rt::test]
+async fn a_root_escalation_is_reported_to_its_owner_and_the_process_goes_on() {
+    // The library never exits the process: the root reports on a channel and the binary decides
+    // (hexactor shuts down gracefully, then exits 70). Were it to exit, this test would die here.
+    let (on, mut escalations) = OnEscalation::report();
+    let root = SupervisorRef::start_root(config(0), on);
+    let counter = root.spawn_here("counter", Restart::Permanent, Counter::default);
+    assert!(counter.ask(Explode).await.is_err());
+    let escalated = tokio::time::timeout(Duration::from_secs(10), escalations.recv())
+        .await
+        .expect("the root reported its escalation within 10 s")
+        .expect("the channel is open");
+    assert_eq!(escalated.child, "counter");
+    assert!(root.describe().await.is_some(), "the runtime is still up");
+}
+
+#[actix_rt::test]
 async fn messages_are_counted_timed_and_the_mailbox_gauge_returns_to_zero() {
     let (_probe, on) = probe();
     let sup = SupervisorRef::start_root(config(5), on);

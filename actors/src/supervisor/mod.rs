@@ -88,10 +88,20 @@ impl SupervisorConfig {
 
 /// Where a supervisor's escalation goes.
 pub enum OnEscalation {
-    /// The root of a process: log and exit with this code so that an orchestrator restarts us.
-    ExitProcess { code: i32 },
+    /// The root of a process: report on a channel. The library never exits the process; the
+    /// binary that owns the receiver decides (hexactor shuts down gracefully, then exits 70 so
+    /// that an orchestrator starts a fresh process: the cleanest restart of the whole tree).
+    Report(tokio::sync::mpsc::UnboundedSender<Escalated>),
     /// Tell someone (a parent supervisor, or a test).
     Notify(Recipient<Escalated>),
+}
+
+impl OnEscalation {
+    /// A `Report` and the receiver its escalations arrive on.
+    pub fn report() -> (Self, tokio::sync::mpsc::UnboundedReceiver<Escalated>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Self::Report(tx), rx)
+    }
 }
 
 /// A supervisor gave up: its restart intensity was exceeded.
@@ -182,9 +192,9 @@ impl Supervisor {
             reason,
         };
         match &self.on_escalation {
-            OnEscalation::ExitProcess { code } => {
-                // The root gives up: a fresh process is the cleanest restart of the whole tree.
-                std::process::exit(*code);
+            OnEscalation::Report(owner) => {
+                // Nobody listening any more means the process is already on its way out.
+                let _ = owner.send(escalated);
             }
             OnEscalation::Notify(parent) => parent.do_send(escalated),
         }
