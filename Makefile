@@ -117,10 +117,10 @@ deny: ## cargo-deny: advisories (when the database is reachable), bans, licences
 		$(CARGO) install cargo-deny --locked --quiet; \
 	fi
 	@if timeout 60 $(CARGO) deny --color never fetch db >/dev/null 2>&1; then \
-		$(CARGO) deny --color never check; \
+		$(CARGO) deny --color never check --hide-inclusion-graph; \
 	else \
 		echo "==> cargo-deny: advisory database unreachable: ADVISORIES NOT CHECKED (bans, licences, sources are)"; \
-		$(CARGO) deny --color never check bans licenses sources; \
+		$(CARGO) deny --color never check --hide-inclusion-graph bans licenses sources; \
 	fi
 
 ci: ## What CI runs: format, clippy, cargo-deny, then the whole test suite
