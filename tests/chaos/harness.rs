@@ -100,6 +100,9 @@ pub struct Cluster {
     pub events_queue: String,
     /// What the processes get as RABBITMQ_URL: every node unless a scenario pins one.
     rabbitmq_urls: String,
+    /// Every mail the workers send (welcome and address verification) really goes over SMTP
+    /// to this listener, so the invariants cover delivery too.
+    pub smtp: crate::support::smtp::SmtpServer,
     next_proc: usize,
     started: Instant,
 }
@@ -146,6 +149,7 @@ impl Cluster {
                 .finish(),
             events_queue,
             rabbitmq_urls,
+            smtp: crate::support::smtp::SmtpServer::start().await,
             next_proc: 0,
             started: Instant::now(),
         };
@@ -254,7 +258,13 @@ impl Cluster {
                 format!("{}/{}", postgres_base(), self.database),
             )
             .env("RABBITMQ_URL", &self.rabbitmq_urls)
+            .env("SMTP_URL", self.smtp.url())
+            .env("MAIL_FROM", "hexactor <no-reply@example.test>")
+            .env("PUBLIC_BASE_URL", "https://id.example.test")
             .env("AMQP_PREFIX", &self.prefix)
+            // The load driver is one client (127.0.0.1) sending thousands of registrations:
+            // the per-client rate limit is not what these scenarios test.
+            .env("RATE_LIMIT_PER_MINUTE", "0")
             .env("BCRYPT_COST", "4")
             .env("LOG_FORMAT", "json")
             .env("LOG_LEVEL", "info")

@@ -126,6 +126,35 @@ impl Cluster {
         })
         .await;
 
+        // 4b. Every user's welcome really went out over SMTP (at least once: a worker killed
+        //     between the mail server's answer and its commit sends it again, by design).
+        let emails: std::collections::HashSet<String> =
+            sqlx::query_scalar::<_, String>("SELECT email FROM users")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+        let welcomed = |smtp: &crate::support::smtp::SmtpServer| {
+            let mails: Vec<_> = smtp
+                .messages()
+                .into_iter()
+                .filter(|m| m.subject().starts_with("Welcome to hexactor"))
+                .collect();
+            let to: std::collections::HashSet<String> =
+                mails.iter().flat_map(|m| m.to.iter().cloned()).collect();
+            (mails.len(), to)
+        };
+        let _ = tokio::time::timeout(within, async {
+            while !emails.is_subset(&welcomed(&self.smtp).1) {
+                sleep(Duration::from_millis(200)).await;
+            }
+        })
+        .await;
+        let (welcome_mails, welcomed_to) = welcomed(&self.smtp);
+        let unwelcomed = emails.difference(&welcomed_to).count();
+        let phantom_mails = welcomed_to.difference(&emails).count();
+
         // 5. Nothing left unacked: stop the workers gracefully, then every work and retry queue
         //    is empty (an unacked message would be back to ready once its consumer is gone).
         let work: Vec<String> = self
@@ -195,7 +224,7 @@ impl Cluster {
             line: format!(
                 "chaos[{}]: accepted={} completed={} succeeded={} failed={} lost={} duplicated={} \
                  dead_lettered={} redelivered_commands={} redelivered_events={} http_retries={} \
-                 elapsed={:.1}s",
+                 welcome_mails={} elapsed={:.1}s",
                 self.scenario,
                 ids.len(),
                 completed,
@@ -207,6 +236,7 @@ impl Cluster {
                 self.redelivered_commands(),
                 events.same_event_again,
                 load.http_retries,
+                welcome_mails,
                 self.elapsed().as_secs_f64()
             ),
         };
@@ -261,6 +291,8 @@ impl Cluster {
             "welcome notifications (rows, distinct users) != users"
         );
         assert_eq!(notifications_dead, 0, "notifications were dead-lettered");
+        assert_eq!(unwelcomed, 0, "users whose welcome mail never reached the SMTP server");
+        assert_eq!(phantom_mails, 0, "welcome mails to addresses that are not users");
         summary
     }
 }

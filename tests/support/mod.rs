@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod amqp;
+pub mod smtp;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
