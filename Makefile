@@ -123,10 +123,11 @@ deny: ## cargo-deny: advisories (when the database is reachable), bans, licences
 		$(CARGO) deny --color never check --hide-inclusion-graph bans licenses sources; \
 	fi
 
-ci: ## What CI runs: format, clippy, cargo-deny, then the whole test suite
+ci: ## What CI runs: format, clippy, cargo-deny, the whole test suite, then the API contract
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory deny
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory contract
 
 # No Docker engine is needed to validate the file: Debian's docker-compose (v1.29) parses and
 # interpolates it. It is installed on demand because it is only needed here.
