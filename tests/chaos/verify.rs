@@ -291,8 +291,14 @@ impl Cluster {
             "welcome notifications (rows, distinct users) != users"
         );
         assert_eq!(notifications_dead, 0, "notifications were dead-lettered");
-        assert_eq!(unwelcomed, 0, "users whose welcome mail never reached the SMTP server");
-        assert_eq!(phantom_mails, 0, "welcome mails to addresses that are not users");
+        assert_eq!(
+            unwelcomed, 0,
+            "users whose welcome mail never reached the SMTP server"
+        );
+        assert_eq!(
+            phantom_mails, 0,
+            "welcome mails to addresses that are not users"
+        );
         summary
     }
 }

@@ -162,4 +162,3 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) -> std::io
         write.write_all(reply).await?;
     }
 }
-
