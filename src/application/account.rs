@@ -5,9 +5,7 @@ use super::commands::{
     ChangePasswordCommand, Command, DeactivateUserCommand, ProfileChanges, UpdateUserCommand,
 };
 use super::ports::*;
-use crate::domain::{
-    FieldError, Password, Principal, UserId, ValidationErrors, can_manage, check_strength,
-};
+use crate::domain::{FieldError, Password, Principal, UserId, ValidationErrors, can_manage};
 use ::actors::Port;
 use actix::prelude::*;
 use uuid::Uuid;
@@ -70,7 +68,7 @@ pub struct AccountService {
     commands: Port<SubmitCommand>,
     credentials: Port<FindCredentials>,
     verify: Port<VerifyPassword>,
-    hash: Port<HashPassword>,
+    hash: Port<HashNewPassword>,
 }
 
 impl AccountService {
@@ -78,7 +76,7 @@ impl AccountService {
         commands: Port<SubmitCommand>,
         credentials: Port<FindCredentials>,
         verify: Port<VerifyPassword>,
-        hash: Port<HashPassword>,
+        hash: Port<HashNewPassword>,
     ) -> Self {
         Self {
             commands,
@@ -202,13 +200,15 @@ impl Handler<ChangePassword> for AccountService {
             }
             let new_password =
                 Password::parse(msg.new_password).map_err(|e| AccountError::Invalid(e.into()))?;
-            check_strength(&new_password, &account.username, &account.email)
-                .map_err(|e| AccountError::Invalid(e.into()))?;
+            // Strength is checked on the hashing pool, with the hash (HashNewPassword).
             let password_hash = hash
-                .ask(HashPassword {
+                .ask(HashNewPassword {
                     password: new_password,
+                    username: account.username,
+                    email: account.email,
                 })
-                .await??;
+                .await??
+                .map_err(|e| AccountError::Invalid(e.into()))?;
             let command = Command::ChangePassword(ChangePasswordCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,

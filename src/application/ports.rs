@@ -230,3 +230,19 @@ pub struct RecordLoginFailure {
 pub struct ClearLoginFailures {
     pub key: String,
 }
+
+/// Check a new password's strength, then hash it, in one trip to the hashing pool. The strength
+/// check (zxcvbn) costs about as much CPU as bcrypt at a low cost factor, so it runs where bcrypt
+/// runs, on the pool's own threads, never on an HTTP worker or the use case's arbiter; and every
+/// path that sets a password (registration, change, reset) asks for it the same way.
+///
+/// The outer `Result` is the pool's health; the inner one is the verdict: `Err(FieldError)` is a
+/// weak password (field `password`: callers rename it to their own field), answered as a 422.
+#[derive(Message)]
+#[rtype(result = "Result<Result<PasswordHash, crate::domain::FieldError>, InfraError>")]
+pub struct HashNewPassword {
+    pub password: Password,
+    /// The account's own username and email: a password containing either is refused.
+    pub username: String,
+    pub email: String,
+}

@@ -8,9 +8,9 @@
 use super::account::{Origin, submit};
 use super::commands::Command;
 use super::one_time_token::{TokenPurpose, hash_token};
-use super::ports::{FindCredentials, HashPassword, InfraError, Submission, SubmitCommand};
+use super::ports::{FindCredentials, HashNewPassword, InfraError, Submission, SubmitCommand};
 use crate::domain::{
-    Email, FieldError, Password, PasswordHash, Principal, UserId, ValidationErrors, check_strength,
+    Email, FieldError, Password, PasswordHash, Principal, UserId, ValidationErrors,
 };
 use ::actors::Port;
 use actix::prelude::*;
@@ -116,7 +116,7 @@ pub struct RecoveryPorts {
     pub commands: Port<SubmitCommand>,
     pub tokens: Port<FindLiveToken>,
     pub credentials: Port<FindCredentials>,
-    pub hash: Port<HashPassword>,
+    pub hash: Port<HashNewPassword>,
 }
 
 pub struct RecoveryService {
@@ -194,8 +194,16 @@ impl Handler<ConfirmPasswordReset> for RecoveryService {
                 )
             };
             let password = Password::parse(msg.new_password).map_err(invalid)?;
-            check_strength(&password, &account.username, &account.email).map_err(invalid)?;
-            let password_hash = ports.hash.ask(HashPassword { password }).await??;
+            // Strength is checked on the hashing pool, with the hash (HashNewPassword).
+            let password_hash = ports
+                .hash
+                .ask(HashNewPassword {
+                    password,
+                    username: account.username,
+                    email: account.email,
+                })
+                .await??
+                .map_err(invalid)?;
             let command = Command::ResetPassword(ResetPasswordCommand {
                 command_id: Uuid::now_v7(),
                 token_id: token.id,

@@ -1,15 +1,19 @@
-//! Registration, API side: hash the password on the hashing pool, then record the command and
-//! its outbox message durably. The plaintext password ends its life in this actor's message.
+//! Registration, API side: check the password's strength and hash it on the hashing pool (one
+//! message), then record the command and its outbox message durably. The plaintext password ends
+//! its life in the hashing pool's message. A weak password is refused here, before anything is
+//! submitted, so the client still gets its 422 synchronously, even with `respond-async`.
 
+use super::account::AccountError;
 use super::commands::{Command, RegisterUserCommand};
-use super::ports::{HashPassword, InfraError, Submission, SubmitCommand};
+use super::ports::{HashNewPassword, InfraError, Submission, SubmitCommand};
 use crate::domain::{NewUserDetails, Password, UserId};
 use ::actors::Port;
 use actix::prelude::*;
 use sha2::{Digest, Sha256};
 
 #[derive(Message)]
-#[rtype(result = "Result<Submission, InfraError>")]
+/// `AccountError::Invalid` is a weak password; `NotFound` never happens here.
+#[rtype(result = "Result<Submission, AccountError>")]
 pub struct RegisterUser {
     pub details: NewUserDetails,
     pub password: Password,
@@ -20,14 +24,14 @@ pub struct RegisterUser {
 }
 
 pub struct RegistrationService {
-    hasher: Port<HashPassword>,
+    hasher: Port<HashNewPassword>,
     commands: Port<SubmitCommand>,
     fingerprint_key: Vec<u8>,
 }
 
 impl RegistrationService {
     pub fn new(
-        hasher: Port<HashPassword>,
+        hasher: Port<HashNewPassword>,
         commands: Port<SubmitCommand>,
         fingerprint_key: &[u8],
     ) -> Self {
@@ -76,7 +80,7 @@ impl Actor for RegistrationService {
 impl Supervised for RegistrationService {}
 
 impl Handler<RegisterUser> for RegistrationService {
-    type Result = ResponseFuture<Result<Submission, InfraError>>;
+    type Result = ResponseFuture<Result<Submission, AccountError>>;
 
     #[tracing::instrument(name = "register_user", skip_all, fields(request_id = msg.request_id.as_deref()))]
     fn handle(&mut self, msg: RegisterUser, _: &mut Context<Self>) -> Self::Result {
@@ -95,10 +99,17 @@ impl Handler<RegisterUser> for RegistrationService {
                 traceparent,
                 reply_to,
             } = msg;
+            let username = details.username.as_str().to_owned();
+            let email = details.email.as_str().to_owned();
             let password_hash = hasher
-                .ask(HashPassword { password })
+                .ask(HashNewPassword {
+                    password,
+                    username,
+                    email,
+                })
                 .await
-                .map_err(|e| InfraError::new("hashing pool", e))??;
+                .map_err(|e| InfraError::new("hashing pool", e))??
+                .map_err(|weak| AccountError::Invalid(weak.into()))?;
             let command = Command::RegisterUser(RegisterUserCommand {
                 command_id: uuid::Uuid::now_v7(),
                 user_id: UserId::new(),
@@ -116,6 +127,7 @@ impl Handler<RegisterUser> for RegistrationService {
                 })
                 .await
                 .map_err(|e| InfraError::new("command store", e))?
+                .map_err(AccountError::from)
         })
     }
 }

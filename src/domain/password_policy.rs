@@ -7,6 +7,28 @@ use super::{FieldError, Password};
 /// guessable" (about 10^8 guesses), which rules out the common-password lists.
 const MIN_SCORE: u8 = 2;
 
+/// zxcvbn sees at most this many characters of the password. Its cost grows faster than linearly
+/// with the length (it matches every substring against its dictionaries), so without a bound the
+/// longest allowed password (72 bytes) costs the most CPU per request, on purpose or not.
+///
+/// Why judging a prefix is sound: whoever can guess the whole password in N tries can guess its
+/// first 40 characters in at most N tries (cut each guess to 40 characters), so a password is at
+/// least as hard to guess as its prefix: a strong prefix means a strong password, and nothing weak
+/// is accepted because of the bound. The only change is on the other side: a password whose first
+/// 40 characters alone are guessable (40 characters of repetition or a keyboard walk) is refused
+/// even if what follows would have rescued it: a rare, conservative outcome, with the same 422.
+/// And 40 characters is far more than a score of 2 needs: a passphrase of four common words is
+/// already about 25.
+const MAX_CHECKED_CHARS: usize = 40;
+
+/// The first `MAX_CHECKED_CHARS` characters, cut at a character boundary (never inside one).
+fn checked_prefix(secret: &str) -> &str {
+    secret
+        .char_indices()
+        .nth(MAX_CHECKED_CHARS)
+        .map_or(secret, |(end, _)| &secret[..end])
+}
+
 pub fn check_strength(password: &Password, username: &str, email: &str) -> Result<(), FieldError> {
     let secret = password.expose_secret();
     let lowered = secret.to_lowercase();
@@ -21,7 +43,9 @@ pub fn check_strength(password: &Password, username: &str, email: &str) -> Resul
             ));
         }
     }
-    let entropy = zxcvbn::zxcvbn(secret, &[username, email]);
+    // The personal-information check above reads the whole password (it is cheap); zxcvbn only
+    // its prefix, see MAX_CHECKED_CHARS.
+    let entropy = zxcvbn::zxcvbn(checked_prefix(secret), &[username, email]);
     if u8::from(entropy.score()) < MIN_SCORE {
         let hint = entropy
             .feedback()
@@ -71,6 +95,29 @@ mod tests {
         assert_eq!(
             check("my alice@example.com pw"),
             Err("contains_personal_info")
+        );
+    }
+
+    #[test]
+    fn the_strength_check_reads_a_bounded_prefix_cut_at_a_character_boundary() {
+        assert_eq!(checked_prefix("short"), "short");
+        let forty = "a".repeat(40);
+        assert_eq!(checked_prefix(&format!("{forty}bcd")), forty);
+        // 🔒 is 4 bytes: 40 characters are 160 bytes, and the cut falls between two of them.
+        let locks = "🔒".repeat(41);
+        assert_eq!(checked_prefix(&locks), "🔒".repeat(40));
+        // Personal information past the prefix is still refused.
+        assert_eq!(
+            check(&format!(
+                "{}alice_w",
+                "Zq8#vT2!mK9$pL4@xR7&nB3^cW6*hJ1%gF5(dS0)"
+            )),
+            Err("contains_personal_info")
+        );
+        // A weak prefix is refused, whatever follows it.
+        assert_eq!(
+            check(&format!("{forty}Zq8#vT2!mK9$pL4@")),
+            Err("too_common")
         );
     }
 

@@ -1,8 +1,10 @@
 //! The hashing pool: bcrypt is deliberately slow CPU work (≈270 ms at cost 12), so each hasher
-//! actor runs on an arbiter (thread) of its own, one per core, and blocks only that thread.
+//! actor runs on an arbiter (thread) of its own, one per core, and blocks only that thread. The
+//! strength check of a new password (zxcvbn, as costly as a cost-4 hash) runs here too, for the
+//! same reason: `HashNewPassword` is "check, then hash".
 
-use crate::application::ports::{HashPassword, InfraError};
-use crate::domain::PasswordHash;
+use crate::application::ports::{HashNewPassword, HashPassword, InfraError};
+use crate::domain::{FieldError, Password, PasswordHash, check_strength};
 use actix::prelude::*;
 
 pub struct PasswordHasher {
@@ -12,6 +14,14 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     pub fn new(cost: u32) -> Self {
         Self { cost }
+    }
+
+    fn hash(&self, password: &Password) -> Result<PasswordHash, InfraError> {
+        // Non-truncating: bcrypt ignores bytes past 72; the domain already rejects longer input,
+        // and this refuses rather than silently hashing a prefix if that ever changes.
+        bcrypt::non_truncating_hash(password.expose_secret(), self.cost)
+            .map(PasswordHash::new)
+            .map_err(|e| InfraError::new("bcrypt", e))
     }
 }
 
@@ -25,15 +35,25 @@ impl Handler<HashPassword> for PasswordHasher {
     type Result = Result<PasswordHash, InfraError>;
 
     fn handle(&mut self, msg: HashPassword, _: &mut Context<Self>) -> Self::Result {
-        // Non-truncating: bcrypt ignores bytes past 72; the domain already rejects longer input,
-        // and this refuses rather than silently hashing a prefix if that ever changes.
-        bcrypt::non_truncating_hash(msg.password.expose_secret(), self.cost)
-            .map(PasswordHash::new)
-            .map_err(|e| InfraError::new("bcrypt", e))
+        self.hash(&msg.password)
     }
 }
 
 ::actors::instrument!(PasswordHasher: HashPassword);
+
+impl Handler<HashNewPassword> for PasswordHasher {
+    type Result = Result<Result<PasswordHash, FieldError>, InfraError>;
+
+    fn handle(&mut self, msg: HashNewPassword, _: &mut Context<Self>) -> Self::Result {
+        // Check first: a weak password is refused without spending a hash on it.
+        if let Err(weak) = check_strength(&msg.password, &msg.username, &msg.email) {
+            return Ok(Err(weak));
+        }
+        self.hash(&msg.password).map(Ok)
+    }
+}
+
+::actors::instrument!(PasswordHasher: HashNewPassword);
 
 impl Handler<crate::application::ports::VerifyPassword> for PasswordHasher {
     type Result = Result<bool, InfraError>;

@@ -8,7 +8,6 @@ use crate::application::ports::{AwaitCompletion, GetUser, ListUsers, Submission}
 use crate::application::register_user::RegisterUser;
 use crate::domain::{
     PersonName, RegistrationForm, Role, UserId, Username, ValidationErrors, can_manage,
-    check_strength,
 };
 use crate::http::auth::Authenticated;
 use crate::http::dto::{
@@ -175,8 +174,6 @@ pub async fn register(
     let (details, password) =
         RegistrationForm::parse(&email, &username, &first_name, &last_name, password)
             .map_err(ApiError::Validation)?;
-    check_strength(&password, details.username.as_str(), details.email.as_str())
-        .map_err(|e| ApiError::Validation(e.into()))?;
     let origin = origin(&state, &req);
     let submission = state
         .register
