@@ -72,21 +72,36 @@ pub async fn apply(
 
 /// Locks the command row (creating it for a command injected without one). Returns its status
 /// if it is already terminal.
+///
+/// Why this is still an idempotent claim with one round trip in the usual case: the API commits
+/// the command row before its outbox message can be published, so for every command that came
+/// through the API the row exists and `SELECT … FOR UPDATE` finds and locks it at once (the
+/// `INSERT … ON CONFLICT DO NOTHING` that used to come first was a round trip that did nothing).
+/// Only a command injected without a row (a replay from the dead-letter queue, a test) finds
+/// none; then it is inserted (`ON CONFLICT DO NOTHING`: a concurrent claimer that inserted it
+/// first wins, and this waits for that transaction before doing nothing) and locked as before.
+/// Either way the row lock is held until commit, so two deliveries of one command serialise here
+/// and the second sees the first's terminal status.
 async fn claim(
     tx: &mut PgConnection,
     id: Uuid,
     kind: &str,
 ) -> Result<Option<CommandStatus>, sqlx::Error> {
-    sqlx::query("INSERT INTO commands (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-        .bind(id)
-        .bind(kind)
-        .execute(&mut *tx)
-        .await?;
-    let (status,): (String,) =
-        sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE")
+    let lock = || sqlx::query_as("SELECT status FROM commands WHERE id = $1 FOR UPDATE").bind(id);
+    let found: Option<(String,)> = lock().fetch_optional(&mut *tx).await?;
+    let (status,) = match found {
+        Some(row) => row,
+        None => {
+            sqlx::query(
+                "INSERT INTO commands (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            )
             .bind(id)
-            .fetch_one(&mut *tx)
+            .bind(kind)
+            .execute(&mut *tx)
             .await?;
+            lock().fetch_one(&mut *tx).await?
+        }
+    };
     Ok(CommandStatus::parse(&status).filter(|s| s.is_terminal()))
 }
 
@@ -139,6 +154,8 @@ async fn record_event(
 }
 
 /// Runs `statement` inside a savepoint, turning unique violations into business rejections.
+/// Only for statements that write a unique column (email, username): any other statement cannot
+/// raise a unique violation, and the savepoint is a round trip of its own.
 async fn unique_or<T>(
     tx: &mut PgConnection,
     statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
@@ -202,37 +219,35 @@ async fn register(tx: &mut PgConnection, c: RegisterUserCommand) -> Result<Appli
 }
 
 async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, sqlx::Error> {
-    let current: Option<(i64,)> =
-        sqlx::query_as("SELECT version FROM users WHERE id = $1 FOR UPDATE")
-            .bind(c.user_id.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((version,)) = current else {
-        return Ok((CommandResult::Rejected(UserError::NotFound), None));
-    };
-    if c.expected_version
-        .is_some_and(|expected| expected != version)
-    {
-        return Ok((CommandResult::Rejected(UserError::VersionMismatch), None));
-    }
+    // One statement reads, checks and writes the row: no `SELECT version … FOR UPDATE` first.
+    // No lost update: UPDATE locks the row, and if another transaction changed it meanwhile,
+    // PostgreSQL re-evaluates `version = $5` on the newest committed version before writing
+    // (READ COMMITTED's recheck), so a stale `expected_version` matches no row, exactly as the
+    // locked read compared it before; without one, `version + 1` is computed on that newest row.
     let changes = c.changes.clone();
-    let updated = unique_or(tx, async |tx| {
-        sqlx::query(
+    let statement = async |tx: &mut PgConnection| {
+        sqlx::query_as::<_, (DateTime<Utc>,)>(
             "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),
                     username = coalesce($4, username), version = version + 1, updated_at = now()
-             WHERE id = $1 RETURNING updated_at",
+             WHERE id = $1 AND ($5::bigint IS NULL OR version = $5) RETURNING updated_at",
         )
         .bind(c.user_id.as_uuid())
         .bind(changes.first_name.as_ref().map(|n| n.as_str()))
         .bind(changes.last_name.as_ref().map(|n| n.as_str()))
         .bind(changes.username.as_ref().map(|u| u.as_str()))
-        .fetch_one(tx)
+        .bind(c.expected_version)
+        .fetch_optional(tx)
         .await
-    })
-    .await?;
+    };
+    // Only a new username can collide (email is not changed here): the savepoint that turns the
+    // collision into a rejection is taken only then.
+    let updated = if changes.username.is_some() {
+        unique_or(tx, statement).await?
+    } else {
+        Ok(statement(&mut *tx).await?)
+    };
     Ok(match updated {
-        Ok(row) => {
-            let at: DateTime<Utc> = row.try_get("updated_at")?;
+        Ok(Some((at,))) => {
             let event = DomainEvent::user_updated(c.user_id, c.changes.changed_fields(), at);
             (
                 CommandResult::Succeeded {
@@ -240,6 +255,20 @@ async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, 
                 },
                 Some(event),
             )
+        }
+        Ok(None) => {
+            // No row written: the user is missing, or its version is not the expected one. The
+            // rare path pays the extra read that tells which.
+            let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = $1")
+                .bind(c.user_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let rejection = if exists.is_some() {
+                UserError::VersionMismatch
+            } else {
+                UserError::NotFound
+            };
+            (CommandResult::Rejected(rejection), None)
         }
         Err(rejection) => (CommandResult::Rejected(rejection), None),
     })
