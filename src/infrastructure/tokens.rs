@@ -241,7 +241,6 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::domain::Role;
-    use base64::Engine as _;
 
     fn service(overrides: &[(&str, &str)]) -> JwtService {
         let map: HashMap<&str, &str> = overrides.iter().copied().collect();
