@@ -37,7 +37,7 @@ async fn per_actor_metrics_move_with_traffic() {
     let metrics = app.metrics().await;
     for needle in [
         r#"actor_messages_total{actor="RegistrationService",message="RegisterUser",outcome="ok"} 1"#,
-        r#"actor_messages_total{actor="PasswordHasher",message="HashPassword",outcome="ok"} 1"#,
+        r#"actor_messages_total{actor="PasswordHasher",message="HashNewPassword",outcome="ok"} 1"#,
         r#"actor_messages_total{actor="CommandExecutor",message="ExecuteCommand",outcome="ok"} 1"#,
         r#"commands_total{status="succeeded",type="RegisterUser"} 1"#,
         "actor_message_duration_seconds_bucket",
