@@ -4,18 +4,70 @@
 use super::commands::{Command, CommandRecord, CommandResult};
 use crate::domain::{Password, PasswordHash, User, UserId};
 use actix::Message;
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// An infrastructure failure (database or broker unreachable, timeout). Opaque on purpose: the
-/// cause chain is logged where it happens, callers only need to know it was not their fault.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct InfraError(pub String);
+/// An infrastructure failure (database or broker unreachable, timeout, corrupt row). Opaque to
+/// callers on purpose (it was not their fault), but it keeps its cause chain: `Display` is only
+/// the context, `source()` the underlying error, and [`InfraError::report`] the whole chain for
+/// the log. The source sits behind an `Arc` because actor replies and errors are cloned.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{context}")]
+pub struct InfraError {
+    context: Cow<'static, str>,
+    #[source]
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
 
 impl InfraError {
-    pub fn new(context: &str, error: impl std::fmt::Display) -> Self {
-        Self(format!("{context}: {error}"))
+    /// `context`: what we were doing; `error`: why it failed (an error, or a plain message).
+    pub fn new(
+        context: impl Into<Cow<'static, str>>,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(Arc::from(error.into())),
+        }
+    }
+
+    /// A failure with no underlying error (e.g. a row that does not parse).
+    pub fn msg(context: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// The context and every cause, `: `-separated, for logs (never for clients).
+    pub fn report(&self) -> ErrorReport<'_> {
+        ErrorReport(self)
+    }
+}
+
+/// Two infrastructure errors are equal when they read the same (causes are not comparable).
+impl PartialEq for InfraError {
+    fn eq(&self, other: &Self) -> bool {
+        self.report().to_string() == other.report().to_string()
+    }
+}
+
+impl Eq for InfraError {}
+
+/// Displays an error with its whole `source()` chain: `context: cause: root cause`.
+pub struct ErrorReport<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 

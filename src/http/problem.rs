@@ -1,7 +1,7 @@
 //! Errors as RFC 9457 problem details. Clients get a stable `type`, a title and a detail that
 //! never contains internals; the full cause is logged with the request id instead.
 
-use crate::application::ports::InfraError;
+use crate::application::ports::{ErrorReport, InfraError};
 use crate::domain::ValidationErrors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -52,7 +52,8 @@ pub enum ApiError {
     EmailNotVerified,
     #[error("invalid one-time token")]
     InvalidToken,
-    #[error("a dependency is unavailable: {0}")]
+    /// The cause is the source (not repeated in the message): the log shows the chain once.
+    #[error("a dependency is unavailable")]
     Unavailable(#[source] InfraError),
     #[error("internal error: {0}")]
     Internal(String),
@@ -177,13 +178,7 @@ impl ApiError {
         let status = self.status_code();
         if status.is_server_error() {
             // The full cause chain goes to the log, never to the client.
-            let mut chain = self.to_string();
-            let mut source = std::error::Error::source(self);
-            while let Some(s) = source {
-                chain.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            tracing::error!(error = %chain, status = status.as_u16(), "request failed");
+            tracing::error!(error = %ErrorReport(self), status = status.as_u16(), "request failed");
         }
         let (kind, title) = self.kind_and_title();
         let mut extensions = Map::new();

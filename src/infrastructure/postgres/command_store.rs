@@ -43,7 +43,7 @@ type CommandRow = (
 fn record(row: CommandRow) -> Result<CommandRecord, InfraError> {
     let (id, kind, status, error_code, error_detail, location, created_at, completed_at) = row;
     let status = CommandStatus::parse(&status)
-        .ok_or_else(|| InfraError(format!("unknown command status {status:?}")))?;
+        .ok_or_else(|| InfraError::msg(format!("unknown command status {status:?}")))?;
     Ok(CommandRecord {
         id,
         kind,
