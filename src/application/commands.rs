@@ -176,16 +176,53 @@ pub struct CommandRecord {
     pub status: CommandStatus,
     pub error_code: Option<String>,
     pub error_detail: Option<String>,
-    pub location: Option<String>,
+    /// What the command was about, once it succeeded.
+    pub subject: Option<CommandSubject>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// What a command that succeeded was about. The application speaks ids; the API turns a subject
+/// into the URL it serves it at (`Location`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandSubject {
+    User(UserId),
+    /// A password-reset request names no account: whether the address has one stays hidden.
+    PasswordReset,
+}
+
+impl CommandSubject {
+    /// The `commands.subject_kind` column.
+    pub fn kind(self) -> &'static str {
+        match self {
+            CommandSubject::User(_) => "user",
+            CommandSubject::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The `commands.subject_id` column.
+    pub fn id(self) -> Option<Uuid> {
+        match self {
+            CommandSubject::User(id) => Some(id.as_uuid()),
+            CommandSubject::PasswordReset => None,
+        }
+    }
+
+    /// Back from the two columns; `None` for a pair no version of this service writes.
+    pub fn from_columns(kind: &str, id: Option<Uuid>) -> Option<Self> {
+        match (kind, id) {
+            ("user", Some(id)) => Some(CommandSubject::User(UserId::from_uuid(id))),
+            ("password_reset", None) => Some(CommandSubject::PasswordReset),
+            _ => None,
+        }
+    }
 }
 
 /// What applying a command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandResult {
     Succeeded {
-        location: String,
+        subject: CommandSubject,
     },
     /// A business rule said no; final, not retried.
     Rejected(UserError),
@@ -193,6 +230,20 @@ pub enum CommandResult {
     AlreadyApplied(CommandStatus),
 }
 
-pub fn user_location(id: UserId) -> String {
-    format!("/api/v1/users/{id}")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_round_trip_through_their_columns() {
+        let user = CommandSubject::User(UserId::new());
+        for subject in [user, CommandSubject::PasswordReset] {
+            assert_eq!(
+                CommandSubject::from_columns(subject.kind(), subject.id()),
+                Some(subject)
+            );
+        }
+        assert_eq!(CommandSubject::from_columns("user", None), None);
+        assert_eq!(CommandSubject::from_columns("other", None), None);
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::ApiState;
 use crate::application::account::{ChangePassword, DeactivateAccount, Origin, UpdateProfile};
-use crate::application::commands::{CommandRecord, CommandStatus, ProfileChanges};
+use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject, ProfileChanges};
 use crate::application::ports::{AwaitCompletion, GetUser, ListUsers, Submission};
 use crate::application::register_user::RegisterUser;
 use crate::domain::{
@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::http::auth::Authenticated;
 use crate::http::dto::{
     Accepted, ChangePasswordRequest, ListQuery, Problem, RegisterUserRequest, UpdateUserRequest,
-    UserListResponse, UserResponse,
+    UserListResponse, UserResponse, user_location,
 };
 use crate::http::middleware::RequestId;
 use crate::http::prefer::Prefer;
@@ -137,11 +137,9 @@ async fn outcome(
     if let Success::NoContent = success {
         return Ok(HttpResponse::NoContent().finish());
     }
-    let location = record.location.unwrap_or_default();
-    let id = location.rsplit('/').next().and_then(UserId::parse_str);
-    let user = match id {
-        Some(id) => state.users.ask(GetUser { id }).await??,
-        None => None,
+    let user = match record.subject {
+        Some(CommandSubject::User(id)) => state.users.ask(GetUser { id }).await??,
+        _ => None,
     };
     let user =
         user.ok_or_else(|| ApiError::Internal(format!("user of command {command_id} not found")))?;
@@ -150,7 +148,7 @@ async fn outcome(
         _ => HttpResponse::Ok(),
     };
     Ok(response
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, user_location(user.id)))
         .insert_header((header::ETAG, format!("\"{}\"", user.version)))
         .json(UserResponse::from(&user)))
 }
