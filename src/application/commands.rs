@@ -174,12 +174,86 @@ pub struct CommandRecord {
     pub id: Uuid,
     pub kind: String,
     pub status: CommandStatus,
-    pub error_code: Option<String>,
+    pub error_code: Option<FailureCode>,
     pub error_detail: Option<String>,
     /// What the command was about, once it succeeded.
     pub subject: Option<CommandSubject>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Why a command, or the API's own check before one, was refused: the stable machine-readable
+/// `code` of the answer (part of the public contract), stored in `commands.error_code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCode {
+    EmailTaken,
+    UsernameTaken,
+    UserNotFound,
+    VersionMismatch,
+    LastAdmin,
+    MfaAlreadyEnabled,
+    MfaNotPending,
+    /// Refused by the API before a command (nothing to disable); never in the command log.
+    MfaNotEnabled,
+    InvalidToken,
+}
+
+impl FailureCode {
+    const ALL: [FailureCode; 9] = [
+        FailureCode::EmailTaken,
+        FailureCode::UsernameTaken,
+        FailureCode::UserNotFound,
+        FailureCode::VersionMismatch,
+        FailureCode::LastAdmin,
+        FailureCode::MfaAlreadyEnabled,
+        FailureCode::MfaNotPending,
+        FailureCode::MfaNotEnabled,
+        FailureCode::InvalidToken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::EmailTaken => "email_taken",
+            FailureCode::UsernameTaken => "username_taken",
+            FailureCode::UserNotFound => "user_not_found",
+            FailureCode::VersionMismatch => "version_mismatch",
+            FailureCode::LastAdmin => "last_admin",
+            FailureCode::MfaAlreadyEnabled => "mfa_already_enabled",
+            FailureCode::MfaNotPending => "mfa_not_pending",
+            FailureCode::MfaNotEnabled => "mfa_not_enabled",
+            FailureCode::InvalidToken => "invalid_token",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == s)
+    }
+
+    /// About the two-factor state (one problem type covers them all).
+    pub fn is_mfa(self) -> bool {
+        matches!(
+            self,
+            FailureCode::MfaAlreadyEnabled
+                | FailureCode::MfaNotPending
+                | FailureCode::MfaNotEnabled
+        )
+    }
+}
+
+/// The worker stores `UserError::code()`; this is the same code, typed.
+impl From<UserError> for FailureCode {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::EmailTaken => FailureCode::EmailTaken,
+            UserError::UsernameTaken => FailureCode::UsernameTaken,
+            UserError::NotFound => FailureCode::UserNotFound,
+            UserError::VersionMismatch => FailureCode::VersionMismatch,
+            UserError::LastAdmin => FailureCode::LastAdmin,
+            UserError::MfaAlreadyEnabled => FailureCode::MfaAlreadyEnabled,
+            UserError::MfaNotPending => FailureCode::MfaNotPending,
+            UserError::InvalidToken => FailureCode::InvalidToken,
+        }
+    }
 }
 
 /// What a command that succeeded was about. The application speaks ids; the API turns a subject
@@ -245,5 +319,25 @@ mod tests {
         }
         assert_eq!(CommandSubject::from_columns("user", None), None);
         assert_eq!(CommandSubject::from_columns("other", None), None);
+    }
+
+    #[test]
+    fn failure_codes_parse_back_and_match_the_stored_user_error_codes() {
+        for code in FailureCode::ALL {
+            assert_eq!(FailureCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(FailureCode::parse("conflict"), None);
+        for e in [
+            UserError::EmailTaken,
+            UserError::UsernameTaken,
+            UserError::NotFound,
+            UserError::VersionMismatch,
+            UserError::LastAdmin,
+            UserError::MfaAlreadyEnabled,
+            UserError::MfaNotPending,
+            UserError::InvalidToken,
+        ] {
+            assert_eq!(FailureCode::parse(e.code()), Some(FailureCode::from(e)));
+        }
     }
 }

@@ -105,8 +105,8 @@ impl From<&CommandRecord> for CommandResponse {
             id: c.id.to_string(),
             kind: c.kind.clone(),
             status: c.status,
-            error: c.error_code.as_ref().map(|code| CommandError {
-                code: code.clone(),
+            error: c.error_code.map(|code| CommandError {
+                code: code.as_str().to_owned(),
                 detail: c.error_detail.clone().unwrap_or_default(),
             }),
             location: c.subject.map(subject_location),

@@ -113,15 +113,16 @@ pub(super) async fn settle(
     };
     match record.status {
         CommandStatus::Pending => Ok(Settled::Pending(command_id)),
-        CommandStatus::Failed => Err(match record.error_code.as_deref() {
-            Some("version_mismatch") => ApiError::PreconditionFailed,
-            Some("user_not_found") => ApiError::NotFound("user not found".into()),
-            Some("invalid_token") => ApiError::InvalidToken,
-            code => ApiError::Conflict {
-                code: code.unwrap_or("conflict").to_owned(),
+        CommandStatus::Failed => Err(match record.error_code {
+            Some(FailureCode::VersionMismatch) => ApiError::PreconditionFailed,
+            Some(FailureCode::UserNotFound) => ApiError::NotFound("user not found".into()),
+            Some(FailureCode::InvalidToken) => ApiError::InvalidToken,
+            Some(code) => ApiError::Conflict {
+                code,
                 detail: record.error_detail.unwrap_or_default(),
                 command_id: Some(command_id),
             },
+            None => ApiError::Internal(format!("command {command_id} failed without a code")),
         }),
         CommandStatus::Succeeded => Ok(Settled::Succeeded(command_id, record)),
     }

@@ -2,7 +2,7 @@
 //! answers command-status queries.
 
 use super::observed;
-use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject};
+use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject, FailureCode};
 use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
@@ -55,6 +55,13 @@ fn record(row: CommandRow) -> Result<CommandRecord, InfraError> {
     ) = row;
     let status = CommandStatus::parse(&status)
         .ok_or_else(|| InfraError::msg(format!("unknown command status {status:?}")))?;
+    let error_code = error_code
+        .map(|code| {
+            FailureCode::parse(&code).ok_or_else(|| {
+                InfraError::msg(format!("command {id}: unknown error code {code:?}"))
+            })
+        })
+        .transpose()?;
     let subject = subject_kind
         .map(|kind| {
             CommandSubject::from_columns(&kind, subject_id).ok_or_else(|| {
