@@ -2,10 +2,13 @@
 //! latter.
 
 pub mod auth;
+pub mod command_reply;
 pub mod commands;
+pub mod cursor;
 pub mod mfa;
 pub mod ops;
 pub mod recovery;
+pub mod request;
 pub mod roles;
 pub mod sessions;
 pub mod users;
