@@ -282,3 +282,35 @@ pub struct RecordLoginFailure {
 pub struct ClearLoginFailures {
     pub key: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection refused")]
+    struct Refused;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("pool timed out")]
+    struct PoolTimeout(#[source] Refused);
+
+    #[test]
+    fn the_cause_chain_survives_cloning_and_is_reported_whole() {
+        let error = InfraError::new("reading a user", PoolTimeout(Refused)).clone();
+        assert_eq!(error.to_string(), "reading a user");
+        assert_eq!(error.source().unwrap().to_string(), "pool timed out");
+        assert_eq!(
+            error.report().to_string(),
+            "reading a user: pool timed out: connection refused"
+        );
+        assert_eq!(
+            InfraError::new("TOTP secret", "does not decrypt")
+                .report()
+                .to_string(),
+            "TOTP secret: does not decrypt"
+        );
+        assert!(InfraError::msg("corrupt row").source().is_none());
+    }
+}
