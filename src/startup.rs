@@ -33,7 +33,7 @@ use crate::infrastructure::health::HealthProbe;
 use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
 use crate::infrastructure::messaging::completions::CompletionTracker;
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::OutboxRelay;
+use crate::infrastructure::postgres::outbox_relay::OutboxRelay;
 use crate::infrastructure::password_hasher::PasswordHasher;
 use crate::infrastructure::postgres::auth_store::AuthStore;
 use crate::infrastructure::postgres::one_time_tokens::TokenStore;

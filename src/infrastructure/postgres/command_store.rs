@@ -5,7 +5,7 @@ use super::observed;
 use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject, FailureCode};
 use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
+use crate::infrastructure::postgres::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;

@@ -3,7 +3,7 @@
 
 use super::user_commands::Applied;
 use crate::application::commands::{CommandResult, CommandSubject};
-use crate::application::mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
+use crate::application::commands::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 use crate::domain::UserError;
 use sqlx::PgConnection;
 

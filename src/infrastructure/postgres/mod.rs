@@ -13,6 +13,7 @@ pub mod mfa_commands;
 pub mod mfa_store;
 pub mod observed;
 pub mod one_time_tokens;
+pub mod outbox_relay;
 pub mod pool_monitor;
 pub mod recovery_commands;
 pub mod refresh_tokens;

@@ -4,12 +4,11 @@
 //! Issuing a token stores only its hash and records an event naming the token's id; the mail
 //! sender derives the token from that id (see `application::one_time_token`).
 
-use crate::application::commands::{CommandResult, CommandSubject};
-use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
-use crate::application::recovery::{
-    RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
-    VerifyEmailCommand,
+use crate::application::commands::{
+    CommandResult, CommandSubject, RequestEmailVerificationCommand, RequestPasswordResetCommand,
+    ResetPasswordCommand, VerifyEmailCommand,
 };
+use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::domain::{DomainEvent, UserError, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;

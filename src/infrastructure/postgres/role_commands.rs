@@ -9,8 +9,8 @@
 //! locked, in every path, so two guarded transactions cannot deadlock on each other.
 
 use super::user_commands::Applied;
+use crate::application::commands::ChangeRoleCommand;
 use crate::application::commands::{CommandResult, CommandSubject};
-use crate::application::roles::ChangeRoleCommand;
 use crate::domain::{DomainEvent, Role, UserError};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;

@@ -11,7 +11,7 @@ use crate::application::commands::{
 use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::domain::{DomainEvent, UserError};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::OutboxHeaders;
+use crate::infrastructure::postgres::outbox_relay::OutboxHeaders;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;

@@ -7,7 +7,7 @@ use crate::application::one_time_token::TokenPolicy;
 use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
 use crate::domain::{Email, PersonName, Role, User, UserId, Username};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::{Kick, OutboxRelay};
+use crate::infrastructure::postgres::outbox_relay::{Kick, OutboxRelay};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;

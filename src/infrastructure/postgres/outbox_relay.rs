@@ -3,7 +3,7 @@
 //! replicas) share the table without publishing a row twice concurrently. A crash between the
 //! broker's confirm and the commit publishes a row again: consumers are idempotent.
 
-use super::postgres::observed::timed;
+use super::observed::timed;
 use ::actors::ActorRef;
 use ::actors::rabbit::{Publish, PublishError, Publisher};
 use actix::prelude::*;

@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Bumped when a command's shape changes incompatibly; workers dead-letter versions they do not know.
+mod mfa;
+mod recovery;
+mod roles;
+
+pub use mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
+pub use recovery::{
+    RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
+    VerifyEmailCommand,
+};
+pub use roles::ChangeRoleCommand;
+
 pub const COMMAND_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,14 +29,14 @@ pub enum Command {
     UpdateUser(UpdateUserCommand),
     DeactivateUser(DeactivateUserCommand),
     ChangePassword(ChangePasswordCommand),
-    ChangeRole(super::roles::ChangeRoleCommand),
-    EnrolTotp(super::mfa::EnrolTotpCommand),
-    ConfirmTotp(super::mfa::ConfirmTotpCommand),
-    DisableTotp(super::mfa::DisableTotpCommand),
-    RequestPasswordReset(super::recovery::RequestPasswordResetCommand),
-    ResetPassword(super::recovery::ResetPasswordCommand),
-    RequestEmailVerification(super::recovery::RequestEmailVerificationCommand),
-    VerifyEmail(super::recovery::VerifyEmailCommand),
+    ChangeRole(ChangeRoleCommand),
+    EnrolTotp(EnrolTotpCommand),
+    ConfirmTotp(ConfirmTotpCommand),
+    DisableTotp(DisableTotpCommand),
+    RequestPasswordReset(RequestPasswordResetCommand),
+    ResetPassword(ResetPasswordCommand),
+    RequestEmailVerification(RequestEmailVerificationCommand),
+    VerifyEmail(VerifyEmailCommand),
 }
 
 impl Command {
