@@ -9,7 +9,7 @@
 use crate::config::Settings;
 use crate::infrastructure::messaging::names::Names;
 use ::actors::rabbit::AmqpTls;
-use ::actors::rabbit::headers::{get_i64, get_str};
+use ::actors::rabbit::headers::{self, broker, get_i64, get_str};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use lapin::message::Delivery;
@@ -70,13 +70,14 @@ impl DeadLetter {
             message_type: p.kind().as_ref().map(|s| s.to_string()),
             // Dead-lettered by our consumers (x-dlq-*), or by the broker itself (delivery limit
             // exceeded, rejected without a retry route: x-first-death-*).
-            reason: get_str(p, "x-dlq-reason").or_else(|| get_str(p, "x-first-death-reason")),
-            error: get_str(p, "x-dlq-error").or_else(|| get_str(p, "x-last-error")),
-            attempts: get_i64(p, "x-dlq-attempts"),
-            first_failure: millis("x-dlq-first-failure"),
-            last_failure: millis("x-dlq-last-failure"),
-            original_queue: get_str(p, "x-dlq-original-queue")
-                .or_else(|| get_str(p, "x-first-death-queue")),
+            reason: get_str(p, headers::DLQ_REASON)
+                .or_else(|| get_str(p, broker::FIRST_DEATH_REASON)),
+            error: get_str(p, headers::DLQ_ERROR).or_else(|| get_str(p, headers::LAST_ERROR)),
+            attempts: get_i64(p, headers::DLQ_ATTEMPTS),
+            first_failure: millis(headers::DLQ_FIRST_FAILURE),
+            last_failure: millis(headers::DLQ_LAST_FAILURE),
+            original_queue: get_str(p, headers::DLQ_ORIGINAL_QUEUE)
+                .or_else(|| get_str(p, broker::FIRST_DEATH_QUEUE)),
             payload: d.data.clone(),
         }
     }
@@ -410,36 +411,36 @@ pub async fn purge<'a>(
 }
 
 const RESET_HEADERS: &[&str] = &[
-    "x-attempts",
-    "x-first-failure",
-    "x-last-failure",
-    "x-last-error",
-    "x-death",
-    "x-first-death-exchange",
-    "x-first-death-queue",
-    "x-first-death-reason",
-    "x-last-death-exchange",
-    "x-last-death-queue",
-    "x-last-death-reason",
-    "x-delivery-count",
+    headers::ATTEMPTS,
+    headers::FIRST_FAILURE,
+    headers::LAST_FAILURE,
+    headers::LAST_ERROR,
+    broker::DEATH,
+    broker::FIRST_DEATH_EXCHANGE,
+    broker::FIRST_DEATH_QUEUE,
+    broker::FIRST_DEATH_REASON,
+    broker::LAST_DEATH_EXCHANGE,
+    broker::LAST_DEATH_QUEUE,
+    broker::LAST_DEATH_REASON,
+    broker::DELIVERY_COUNT,
 ];
 
 /// The message's properties for its second life: dead-letter and retry headers removed, the
 /// number of replays counted.
 fn replay_properties(props: &BasicProperties) -> BasicProperties {
-    let mut headers = FieldTable::default();
-    let replays = get_i64(props, "x-dlq-replays").unwrap_or(0) + 1;
+    let mut kept = FieldTable::default();
+    let replays = get_i64(props, headers::DLQ_REPLAYS).unwrap_or(0) + 1;
     if let Some(old) = props.headers() {
         for (key, value) in old.inner() {
             let k = key.as_str();
-            if k.starts_with("x-dlq-") || RESET_HEADERS.contains(&k) {
+            if k.starts_with(headers::DLQ_PREFIX) || RESET_HEADERS.contains(&k) {
                 continue;
             }
-            headers.insert(key.clone(), value.clone());
+            kept.insert(key.clone(), value.clone());
         }
     }
-    headers.insert("x-dlq-replays".into(), AMQPValue::LongLongInt(replays));
-    props.clone().with_headers(headers)
+    kept.insert(headers::DLQ_REPLAYS.into(), AMQPValue::LongLongInt(replays));
+    props.clone().with_headers(kept)
 }
 
 fn value_text(value: &AMQPValue) -> String {

@@ -4,7 +4,7 @@
 //! branch is unit-tested without a broker; `settle.rs` carries the decision out.
 
 use super::{Disposition, RetryRoute};
-use crate::rabbit::headers::get_i64;
+use crate::rabbit::headers::{self, get_i64};
 use lapin::BasicProperties;
 
 /// The `x-dlq-reason` of a message whose transient failures outlasted its retry tiers.
@@ -50,9 +50,7 @@ impl Settlement<'_> {
 /// The delivery's attempt: 1 for the first delivery, then counted across delayed retries
 /// (`x-attempts`); a missing or nonsensical header counts as the first.
 pub(super) fn attempt_of(properties: &BasicProperties) -> u32 {
-    get_i64(properties, super::ATTEMPTS_HEADER)
-        .unwrap_or(1)
-        .max(1) as u32
+    get_i64(properties, headers::ATTEMPTS).unwrap_or(1).max(1) as u32
 }
 
 /// Decides the settlement. `breaker_open` matters only for a transient failure (`Retry`).
@@ -235,7 +233,8 @@ mod tests {
 
     #[test]
     fn the_attempt_comes_from_the_header_and_is_at_least_one() {
-        let with = |value| BasicProperties::default().with_headers(table(&[("x-attempts", value)]));
+        let with =
+            |value| BasicProperties::default().with_headers(table(&[(headers::ATTEMPTS, value)]));
         assert_eq!(attempt_of(&BasicProperties::default()), 1);
         assert_eq!(attempt_of(&with(int(3))), 3);
         assert_eq!(attempt_of(&with(int(0))), 1);

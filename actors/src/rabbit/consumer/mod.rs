@@ -46,9 +46,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use subscription::Subscription;
 
-pub const ATTEMPTS_HEADER: &str = "x-attempts";
-const FIRST_FAILURE_HEADER: &str = "x-first-failure";
-
 /// A delivery as the handler sees it: data only, the consumer keeps the acker.
 pub struct Incoming {
     pub payload: Vec<u8>,

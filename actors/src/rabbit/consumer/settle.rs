@@ -3,13 +3,10 @@
 //! original, so that a crash in between can only duplicate, never lose.
 
 use super::decision::{Settlement, attempt_of, decide};
-use super::{
-    ATTEMPTS_HEADER, ConsumerConfig, Disposition, FIRST_FAILURE_HEADER, HandleDelivery, Incoming,
-    Shared, Trip,
-};
+use super::{ConsumerConfig, Disposition, HandleDelivery, Incoming, Shared, Trip};
 use crate::actor_ref::{ActorRef, Port};
 use crate::metrics::amqp_metrics;
-use crate::rabbit::headers::{get_i64, int, text, with_headers};
+use crate::rabbit::headers::{self, get_i64, int, text, with_headers};
 use crate::rabbit::publisher::{Publish, Publisher};
 use actix::prelude::*;
 use lapin::message::Delivery;
@@ -142,14 +139,14 @@ pub(super) async fn settle(
 
 fn retry_publish(delivery: &Delivery, retry_queue: &str, attempt: u32, error: &str) -> Publish {
     let now = now_millis();
-    let first = get_i64(&delivery.properties, FIRST_FAILURE_HEADER).unwrap_or(now);
+    let first = get_i64(&delivery.properties, headers::FIRST_FAILURE).unwrap_or(now);
     let properties = with_headers(
         delivery.properties.clone(),
         &[
-            (ATTEMPTS_HEADER, int(i64::from(attempt) + 1)),
-            (FIRST_FAILURE_HEADER, int(first)),
-            ("x-last-failure", int(now)),
-            ("x-last-error", text(error)),
+            (headers::ATTEMPTS, int(i64::from(attempt) + 1)),
+            (headers::FIRST_FAILURE, int(first)),
+            (headers::LAST_FAILURE, int(now)),
+            (headers::LAST_ERROR, text(error)),
         ],
     );
     Publish {
@@ -170,16 +167,16 @@ fn dead_letter_publish(
     error: &str,
 ) -> Publish {
     let now = now_millis();
-    let first = get_i64(&delivery.properties, FIRST_FAILURE_HEADER).unwrap_or(now);
+    let first = get_i64(&delivery.properties, headers::FIRST_FAILURE).unwrap_or(now);
     let properties = with_headers(
         delivery.properties.clone(),
         &[
-            ("x-dlq-reason", text(reason)),
-            ("x-dlq-error", text(error)),
-            ("x-dlq-attempts", int(i64::from(attempt))),
-            ("x-dlq-first-failure", int(first)),
-            ("x-dlq-last-failure", int(now)),
-            ("x-dlq-original-queue", text(original_queue)),
+            (headers::DLQ_REASON, text(reason)),
+            (headers::DLQ_ERROR, text(error)),
+            (headers::DLQ_ATTEMPTS, int(i64::from(attempt))),
+            (headers::DLQ_FIRST_FAILURE, int(first)),
+            (headers::DLQ_LAST_FAILURE, int(now)),
+            (headers::DLQ_ORIGINAL_QUEUE, text(original_queue)),
         ],
     );
     Publish {
