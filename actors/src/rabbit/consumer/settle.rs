@@ -5,14 +5,24 @@
 use super::decision::{Settlement, attempt_of, decide};
 use super::{ConsumerConfig, Disposition, HandleDelivery, Incoming, Shared, Trip};
 use crate::actor_ref::{ActorRef, Port};
+use crate::error_chain::ErrorChain;
 use crate::metrics::amqp_metrics;
 use crate::rabbit::headers::{self, get_i64, int, text, with_headers};
-use crate::rabbit::publisher::{Publish, Publisher};
+use crate::rabbit::publisher::{Publish, PublishError, Publisher};
 use actix::prelude::*;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Why a retry or dead letter could not be parked (the delivery is requeued instead).
+#[derive(Debug, thiserror::Error)]
+enum RepublishError {
+    #[error("publisher unavailable")]
+    Unavailable(#[source] MailboxError),
+    #[error("re-publish failed")]
+    Publish(#[source] PublishError),
+}
 
 /// Hands a delivery back to the broker without handling it (no attempt is used up).
 pub(super) async fn give_back(delivery: &Delivery, queue: &str) {
@@ -112,12 +122,12 @@ pub(super) async fn settle(
         && let Err(error) = publisher
             .ask(publish)
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_err(RepublishError::Unavailable)
+            .and_then(|r| r.map_err(RepublishError::Publish))
     {
         // Could not park it elsewhere: put it back, after a pause so that a publisher that
         // is briefly without a channel cannot turn this into a hot requeue loop.
-        tracing::warn!(%queue, %error, "re-publish for retry/dead-letter failed; requeueing");
+        tracing::warn!(%queue, error = %ErrorChain(&error), "re-publish for retry/dead-letter failed; requeueing");
         actix::clock::sleep(Duration::from_secs(1)).await;
         metrics.delivery(queue, "requeue");
         let _ = delivery
@@ -133,7 +143,7 @@ pub(super) async fn settle(
     if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
         // The channel died after the work was done: the broker redelivers and the idempotent
         // handler recognises the repeat.
-        tracing::warn!(%queue, %error, "ack failed");
+        tracing::warn!(%queue, error = %ErrorChain(&error), "ack failed");
     }
 }
 

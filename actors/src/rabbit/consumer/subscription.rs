@@ -5,6 +5,7 @@
 
 use super::settle::{give_back, settle};
 use super::{QueueConsumer, Trip};
+use crate::error_chain::ErrorChain;
 use crate::metrics::amqp_metrics;
 use crate::rabbit::connection::{ConnectionEvent, Redeclare};
 use actix::prelude::*;
@@ -19,12 +20,23 @@ use std::time::{Duration, Instant};
 /// Opening a channel and subscribing on it; longer means the connection is not really there.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why a subscribe attempt failed (logged, then retried).
+#[derive(Debug, thiserror::Error)]
+enum SubscribeError {
+    #[error("could not open a channel")]
+    Channel(#[source] lapin::Error),
+    #[error("could not subscribe to the queue")]
+    Consume(#[source] lapin::Error),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
 /// A subscription's delivery stream ended (broker cancel, channel or connection closed).
 #[derive(Message)]
 #[rtype(result = "()")]
 struct StreamEnded {
     id: u64,
-    error: Option<String>,
+    error: Option<lapin::Error>,
 }
 
 pub(super) struct Subscription {
@@ -71,7 +83,10 @@ impl QueueConsumer {
         let open = {
             let tag = tag.clone();
             let open = async move {
-                let channel = conn.create_channel().await.map_err(|e| e.to_string())?;
+                let channel = conn
+                    .create_channel()
+                    .await
+                    .map_err(SubscribeError::Channel)?;
                 let consume = async {
                     channel
                         .basic_qos(config.prefetch, BasicQosOptions::default())
@@ -89,7 +104,7 @@ impl QueueConsumer {
                     Ok(consumer) => Ok((channel, consumer)),
                     Err(error) => {
                         let _ = channel.close(200, "subscribe failed".into()).await;
-                        Err(error.to_string())
+                        Err(SubscribeError::Consume(error))
                     }
                 }
             };
@@ -98,7 +113,7 @@ impl QueueConsumer {
                 match tokio::time::timeout(SUBSCRIBE_TIMEOUT, open).await {
                     Ok(Ok(subscribed)) => Ok(subscribed),
                     Ok(Err(error)) => Err(error),
-                    Err(_) => Err(format!("no answer within {SUBSCRIBE_TIMEOUT:?}")),
+                    Err(_) => Err(SubscribeError::Timeout(SUBSCRIBE_TIMEOUT)),
                 }
             }
         };
@@ -134,7 +149,7 @@ impl QueueConsumer {
                     tracing::info!(queue = %act.config.queue, "consuming");
                 }
                 Err(error) => {
-                    tracing::warn!(queue = %act.config.queue, %error, "could not subscribe; retrying");
+                    tracing::warn!(queue = %act.config.queue, error = %ErrorChain(&error), "could not subscribe; retrying");
                     if act.subscribing.is_none() {
                         act.retry_subscribe(ctx);
                     }
@@ -160,7 +175,7 @@ impl QueueConsumer {
                 match result {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => {
-                        tracing::warn!(queue = %act.config.queue, %error, "could not redeclare the topology")
+                        tracing::warn!(queue = %act.config.queue, error = %ErrorChain(&error), "could not redeclare the topology")
                     }
                     Err(error) => {
                         tracing::warn!(queue = %act.config.queue, %error, "connection manager unavailable")
@@ -197,7 +212,7 @@ impl QueueConsumer {
                 let delivery = match item {
                     Ok(delivery) => delivery,
                     Err(e) => {
-                        error = Some(e.to_string());
+                        error = Some(e);
                         break;
                     }
                 };
@@ -303,7 +318,7 @@ impl Handler<StreamEnded> for QueueConsumer {
         if self.connected() {
             // The broker cancelled us (`basic.cancel`: queue deleted, or its leader moved) or
             // closed the channel: declare the topology again and subscribe anew.
-            tracing::warn!(queue = %self.config.queue, error = ?msg.error, "consumer cancelled by the broker; subscribing again");
+            tracing::warn!(queue = %self.config.queue, error = msg.error.as_ref().map(|e| tracing::field::display(ErrorChain(e))), "consumer cancelled by the broker; subscribing again");
             self.retry_subscribe(ctx);
         }
         // Otherwise the connection is going down: `Up` subscribes again.
