@@ -1,5 +1,12 @@
 //! A publisher actor: one long-lived confirm-mode channel, a bounded window of unconfirmed
 //! publishes, and a reply only once the broker has confirmed (or refused) each message.
+//!
+//! Its `ConnectionEvent` handler looks like the consumer's (`consumer/subscription.rs`) and is kept
+//! apart on purpose: what they share is three lines of actix handler boilerplate (ignore an `Up`
+//! already seen, remember or forget the connection, mark an open attempt stale), while what each
+//! does with the event differs — the publisher just drops its channel, the consumer drains its
+//! in-flight deliveries before closing, resets its resubscribe backoff and re-subscribes. A shared
+//! trait or helper would hide that difference behind an indirection without removing a branch.
 
 use super::ConnectionManager;
 use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};

@@ -2,6 +2,11 @@
 //! into its own settling task, and rebuild the subscription from scratch whenever it ends — the
 //! connection went down, the broker cancelled it (`basic.cancel`, e.g. the queue was deleted),
 //! or the watchdog found its queue gone.
+//!
+//! The `ConnectionEvent` handler resembles the publisher's (`publisher.rs`), deliberately not
+//! shared: the common part is actix handler boilerplate (skip an `Up` already seen, forget a stale
+//! attempt); the rest — ending a subscription gracefully, backoff reset, re-subscribing — is the
+//! consumer's own (see the note at the top of `publisher.rs`).
 
 use super::settle::{give_back, settle};
 use super::{QueueConsumer, Trip};
