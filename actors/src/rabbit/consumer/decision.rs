@@ -224,8 +224,9 @@ mod tests {
     #[test]
     fn with_the_breaker_open_a_transient_failure_is_handed_back_without_using_an_attempt() {
         let route = three_tiers();
+        let retry = retry();
         for (route, attempt) in [(Some(&route), 1), (Some(&route), 5), (None, 1)] {
-            let settlement = decide(&retry(), attempt, route, true);
+            let settlement = decide(&retry, attempt, route, true);
             assert_eq!(settlement, Settlement::GiveBack);
             assert_eq!(settlement.outcome(), "requeue");
         }
