@@ -16,7 +16,6 @@
 //! dependency such as the database is down) pauses the subscription; deliveries still held are
 //! handed back unhandled, and a probe decides when to resume. A watchdog (`watchdog.rs`) ends a
 //! subscription whose queue vanished without a `basic.cancel`.
-
 //!
 //! The parts change for different reasons: `subscription.rs` (lifecycle), `breaker.rs` (pausing
 //! on a failing dependency), `decision.rs` (what becomes of a delivery: pure) and `settle.rs`
