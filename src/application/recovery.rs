@@ -17,9 +17,6 @@ use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The location every reset request's command reports, whatever became of it.
-pub const PASSWORD_RESET_LOCATION: &str = "/api/v1/auth/password-reset";
-
 // ---- commands (the wire contract to the workers: ids and hashes, never a token) -----------
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -69,7 +69,7 @@ impl Cluster {
         .unwrap();
         let succeeded_without_user: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM commands c WHERE c.id = ANY($1) AND c.status = 'succeeded'
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE '/api/v1/users/' || u.id = c.location)",
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.subject_id)",
         )
         .bind(&ids)
         .fetch_one(&pool)

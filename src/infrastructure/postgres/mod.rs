@@ -7,12 +7,15 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod credentials;
+pub mod login_throttle;
 pub mod mfa_commands;
 pub mod mfa_store;
 pub mod observed;
 pub mod one_time_tokens;
 pub mod pool_monitor;
 pub mod recovery_commands;
+pub mod refresh_tokens;
 pub mod revocation_listener;
 pub mod role_commands;
 pub mod sessions;

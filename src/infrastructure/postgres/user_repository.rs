@@ -73,7 +73,7 @@ fn user_from_row(row: UserRow) -> Result<User, InfraError> {
         updated_at,
         version,
     ) = row;
-    let corrupt = |what: &str| InfraError(format!("corrupt user row {id}: {what}"));
+    let corrupt = |what: &str| InfraError::msg(format!("corrupt user row {id}: {what}"));
     Ok(User {
         id: UserId::from_uuid(id),
         email: Email::parse(&email).map_err(|_| corrupt("email"))?,
