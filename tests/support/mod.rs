@@ -7,10 +7,12 @@
 #![allow(dead_code)]
 
 pub mod amqp;
+mod eventually;
 pub mod smtp;
 
+pub use eventually::eventually;
+
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 /// A valid registration body for `<email_local>@example.com` with the given username.
 pub fn registration(email_local: &str, username: &str) -> Value {
@@ -21,22 +23,4 @@ pub fn registration(email_local: &str, username: &str) -> Value {
         "last_name": "Lovelace",
         "password": "correct horse battery staple",
     })
-}
-
-/// Polls `check` until it is true; fails the test, naming `what`, after `within`. Polls often at
-/// first (most conditions hold within milliseconds), then every 200 ms (some checks scrape
-/// several processes).
-pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    let mut pause = Duration::from_millis(25);
-    loop {
-        if check().await {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
-    }
 }
