@@ -4,6 +4,9 @@
 use super::*;
 use crate::domain::{PersonName, Role};
 
+// Each test module that needs the fakes includes them (application/mod.rs, which would hold one
+// shared `#[cfg(test)] mod`, is not these tests' file); a copy per test module is harmless here.
+#[allow(clippy::duplicate_mod)]
 #[path = "fake_ports.rs"]
 mod fake_ports;
 use fake_ports::*;
