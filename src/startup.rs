@@ -17,7 +17,7 @@ use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::command_executor::CommandExecutor;
 use crate::application::mfa::{MfaPorts, MfaService};
-use crate::application::mfa_login::MfaLoginPorts;
+use crate::application::mfa_challenge::MfaLoginPorts;
 use crate::application::mfa_ports::SecretCipher;
 use crate::application::one_time_token::{TokenKey, TokenPolicy};
 use crate::application::ports::TokenService;
