@@ -3,7 +3,7 @@
 //! failures recorded or cleared, a session opened only on success).
 
 use super::*;
-use crate::application::mfa_login::MfaLoginPorts;
+use crate::application::mfa_challenge::MfaLoginPorts;
 use crate::application::outcomes::LoginResult;
 use crate::domain::{LockoutPolicy, Role};
 
