@@ -329,3 +329,7 @@ impl Handler<Logout> for AuthService {
 }
 
 ::actors::instrument!(AuthService: Login, Refresh, Logout);
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

@@ -186,7 +186,7 @@ async fn poison_messages_go_to_the_dead_letter_queue_and_the_worker_carries_on()
 
     assert_eq!(app.register(&user_body("1"), &[]).await.status, 201);
 
-    let dlq = format!("{queue}.dlq");
+    let dlq = dead_letter_queue(&queue);
     let mut reasons = Vec::new();
     eventually(
         "both poison messages are dead-lettered",

@@ -56,7 +56,7 @@ async fn a_new_user_is_welcomed_once_even_when_the_event_comes_again() {
         "the poison event is dead-lettered",
         Duration::from_secs(10),
         async || {
-            dead = take_message(&conn, &format!("{queue}.dlq")).await;
+            dead = take_message(&conn, &dead_letter_queue(&queue)).await;
             dead.is_some()
         },
     )

@@ -12,7 +12,7 @@ use std::time::Duration;
 async fn dead_letters_are_listed_shown_replayed_after_a_confirm_and_purged() {
     let ns = Namespace::new().await;
     let queue = ns.names().command_queue;
-    let dlq_name = format!("{queue}.dlq");
+    let dlq_name = dead_letter_queue(&queue);
     let url = rabbitmq_url();
 
     // A valid command that died for a transient reason: registered through an API with no
@@ -243,7 +243,7 @@ async fn the_traffic_generator_drives_every_operation_and_its_poison_reaches_the
         assert!(ok > 0, "{op} never succeeded: {report:?}");
     }
     assert_eq!(report.poison_published, 2);
-    let dlq = format!("{}.commands.users.dlq", namespace.prefix);
+    let dlq = dead_letter_queue(&namespace.names().command_queue);
     let conn = amqp().await;
     let mut found = 0;
     eventually(
