@@ -1,6 +1,6 @@
 //! The HTTP listeners: the public one (API, /health, /ready) and the ops one.
 
-use super::Role;
+use super::ProcessRole;
 use crate::config::Settings;
 use crate::http::{self, ApiState, OpsState};
 use actix_web::dev::Server;
@@ -19,7 +19,7 @@ pub(super) struct Listeners {
 /// the public one.
 pub(super) fn start(
     settings: &Settings,
-    role: Role,
+    role: ProcessRole,
     api: Option<ApiState>,
     ops_state: OpsState,
     workers: usize,
@@ -69,7 +69,7 @@ pub(super) fn start(
         }
         None => None,
     };
-    let ops_port = if role == Role::Worker {
+    let ops_port = if role == ProcessRole::Worker {
         settings.worker_port
     } else {
         settings.ops_port

@@ -1,7 +1,7 @@
 //! The `messaging` supervisor: the process's one AMQP connection and its publisher, plus the
 //! whole broker topology every process declares.
 
-use super::Role;
+use super::ProcessRole;
 use super::supervision::supervisor_config;
 use super::threads::Threads;
 use crate::config::Settings;
@@ -27,7 +27,7 @@ pub(super) fn start(
     root: &SupervisorRef,
     settings: &Settings,
     threads: &Threads,
-    role: Role,
+    role: ProcessRole,
     replica: &str,
 ) -> anyhow::Result<Messaging> {
     let supervisor = root.spawn_supervisor(supervisor_config("messaging", settings));

@@ -40,9 +40,9 @@ use actix_web::dev::Server;
 use anyhow::Context as _;
 use supervision::supervisor_config;
 
-/// Which parts of the service this process runs.
+/// Which parts of the service this process runs (not a user's role: that is `domain::Role`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub enum ProcessRole {
     /// The HTTP API (commands are published, not applied).
     Api,
     /// A command worker (ops endpoints only).
@@ -51,19 +51,19 @@ pub enum Role {
     All,
 }
 
-impl Role {
+impl ProcessRole {
     fn api(self) -> bool {
-        self != Role::Worker
+        self != ProcessRole::Worker
     }
     fn worker(self) -> bool {
-        self != Role::Api
+        self != ProcessRole::Api
     }
     /// As in the AMQP connection name and the logs.
     pub fn name(self) -> &'static str {
         match self {
-            Role::Api => "api",
-            Role::Worker => "worker",
-            Role::All => "all",
+            ProcessRole::Api => "api",
+            ProcessRole::Worker => "worker",
+            ProcessRole::All => "all",
         }
     }
 }
@@ -104,7 +104,7 @@ impl Stopped {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, role: ProcessRole) -> anyhow::Result<Self> {
         crate::metrics::register_all();
         ::actors::stall::set_limit(settings.actor_stall_limit);
         let pool = postgres::connect(&settings)

@@ -1,7 +1,7 @@
 //! The `persistence` supervisor: the actors that own the PostgreSQL pool's work — the outbox
 //! relay, the command-store and user-repository pools, the monitors and the health probe.
 
-use super::Role;
+use super::ProcessRole;
 use super::messaging::{Messaging, monitored_queues};
 use super::supervision::{REPOSITORY, spawn_pool, supervisor_config};
 use super::threads::Threads;
@@ -30,7 +30,7 @@ pub(super) fn start(
     root: &SupervisorRef,
     settings: &Settings,
     threads: &Threads,
-    role: Role,
+    role: ProcessRole,
     pool: PgPool,
     messaging: &Messaging,
 ) -> Persistence {

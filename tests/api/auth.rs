@@ -1,7 +1,7 @@
 //! The auth context over HTTP: login, tokens, rotation, revocation, roles, brute force.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -480,8 +480,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 async fn failed_logins_lock_temporarily_across_api_replicas() {
     let ns = Namespace::new().await;
     let limits = [("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "2")];
-    let a = spawn_role(&ns, Role::All, &limits).await;
-    let b = spawn_role(&ns, Role::Api, &limits).await;
+    let a = spawn_role(&ns, ProcessRole::All, &limits).await;
+    let b = spawn_role(&ns, ProcessRole::Api, &limits).await;
     a.user("1").await;
     let wrong = json!({ "email": "user1@example.com", "password": "wrong wrong wrong" });
     let right = json!({ "email": "user1@example.com", "password": PASSWORD });
@@ -519,7 +519,7 @@ async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_
     // bcrypt at cost 10 (~60 ms) dominates the request, and no lockouts during the measurement.
     let app = spawn_role(
         &ns,
-        Role::All,
+        ProcessRole::All,
         &[
             ("BCRYPT_COST", "10"),
             ("LOGIN_MAX_FAILURES", "1000"),
@@ -570,9 +570,9 @@ async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_
 #[actix_web::test]
 async fn a_login_upgrades_a_hash_made_at_a_lower_cost() {
     let ns = Namespace::new().await;
-    let old = spawn_role(&ns, Role::All, &[("BCRYPT_COST", "4")]).await;
+    let old = spawn_role(&ns, ProcessRole::All, &[("BCRYPT_COST", "4")]).await;
     old.user("1").await;
-    let new = spawn_role(&ns, Role::Api, &[("BCRYPT_COST", "5")]).await;
+    let new = spawn_role(&ns, ProcessRole::Api, &[("BCRYPT_COST", "5")]).await;
     new.login("user1@example.com", PASSWORD).await;
     eventually(
         "the hash is re-made at cost 5",
@@ -604,7 +604,7 @@ async fn eddsa_tokens_verify_with_the_published_jwks_and_old_keys_keep_verifying
     );
     let before = spawn_role(
         &ns,
-        Role::All,
+        ProcessRole::All,
         &[("JWT_ALGORITHM", "EdDSA"), ("JWT_KEYS", &old_keys)],
     )
     .await;
@@ -616,7 +616,7 @@ async fn eddsa_tokens_verify_with_the_published_jwks_and_old_keys_keep_verifying
 
     let after = spawn_role(
         &ns,
-        Role::Api,
+        ProcessRole::Api,
         &[("JWT_ALGORITHM", "EdDSA"), ("JWT_KEYS", &rotated)],
     )
     .await;
@@ -741,8 +741,8 @@ async fn the_admin_create_cli_makes_an_admin_and_never_takes_the_password_from_a
 #[actix_web::test]
 async fn a_logout_on_one_replica_is_honoured_by_another() {
     let ns = Namespace::new().await;
-    let a = spawn_role(&ns, Role::All, &[]).await;
-    let b = spawn_role(&ns, Role::Api, &[]).await;
+    let a = spawn_role(&ns, ProcessRole::All, &[]).await;
+    let b = spawn_role(&ns, ProcessRole::Api, &[]).await;
     a.user("1").await;
     let tokens = a.login("user1@example.com", PASSWORD).await;
     let access = tokens["access_token"].as_str().unwrap();

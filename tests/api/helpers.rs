@@ -5,7 +5,7 @@ pub use crate::support::amqp::{consumer_count, publish_raw, queue_counts, queue_
 pub use crate::support::eventually;
 use hexactor::config::Settings;
 use hexactor::infrastructure::messaging::names::Names;
-use hexactor::startup::{AmqpShutdown, Application, Role};
+use hexactor::startup::{AmqpShutdown, Application, ProcessRole};
 use lapin::options::BasicGetOptions;
 use lapin::{Connection, ConnectionProperties};
 use serde_json::{Value, json};
@@ -215,10 +215,14 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_role(&Namespace::new().await, Role::All, &[]).await
+    spawn_role(&Namespace::new().await, ProcessRole::All, &[]).await
 }
 
-pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &str)]) -> TestApp {
+pub async fn spawn_role(
+    namespace: &Namespace,
+    role: ProcessRole,
+    overrides: &[(&str, &str)],
+) -> TestApp {
     LazyLock::force(&LOGS);
     let app = Application::build(namespace.settings(overrides), role)
         .await
