@@ -74,7 +74,7 @@ pub(super) fn start(
         mfa: auth.mfa,
         recovery: auth.recovery,
         authentication: auth.authentication,
-        default_wait: settings.command_wait,
+        default_wait: settings.http.command_wait,
         reply_queue: messaging.reply_queue.clone(),
     })
 }

@@ -27,16 +27,16 @@ pub(super) fn start(
     // Two listeners: the public one (API, /health, /ready) and the ops one (/metrics,
     // /debug/*, and /health, /ready again), bound to OPS_HOST so that the actor tree and
     // the metrics are not on the internet. A worker has only the ops listener, on WORKER_PORT.
-    let origins = settings.auth.allowed_origins.clone();
-    let trusted_proxies = web::Data::new(settings.auth.trusted_proxies.clone());
+    let origins = settings.http.allowed_origins.clone();
+    let trusted_proxies = web::Data::new(settings.http.trusted_proxies.clone());
     let rate_limit = http::rate_limit::RateLimit::new(
-        settings.auth.rate_limit_per_minute,
-        settings.auth.rate_limit_burst,
+        settings.http.rate_limit_per_minute,
+        settings.http.rate_limit_burst,
     )
     .map(web::Data::new);
     let public = match api {
         Some(api_state) => {
-            let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+            let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
             let port = listener.local_addr()?.port();
             let ops_state = ops_state.clone();
             let server = HttpServer::new(move || {
@@ -62,7 +62,7 @@ pub(super) fn start(
             let server = server
                 .workers(workers)
                 .disable_signals()
-                .shutdown_timeout(settings.shutdown_timeout.as_secs())
+                .shutdown_timeout(settings.runtime.shutdown_timeout.as_secs())
                 .listen(listener)?
                 .run();
             Some((port, server))
@@ -70,11 +70,11 @@ pub(super) fn start(
         None => None,
     };
     let ops_port = if role == ProcessRole::Worker {
-        settings.worker_port
+        settings.http.worker_port
     } else {
-        settings.ops_port
+        settings.http.ops_port
     };
-    let ops_listener = TcpListener::bind((settings.ops_host.as_str(), ops_port))?;
+    let ops_listener = TcpListener::bind((settings.http.ops_host.as_str(), ops_port))?;
     let ops_port = ops_listener.local_addr()?.port();
     let ops_server = HttpServer::new(move || {
         let ops_state = ops_state.clone();
@@ -87,7 +87,7 @@ pub(super) fn start(
         // Scrapes and probes are light: one thread is plenty.
         .workers(1)
         .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .shutdown_timeout(settings.runtime.shutdown_timeout.as_secs())
         .listen(ops_listener)?
         .run();
     let (port, public) = match public {

@@ -31,16 +31,16 @@ pub(super) fn start(
     replica: &str,
 ) -> anyhow::Result<Messaging> {
     let supervisor = root.spawn_supervisor(supervisor_config("messaging", settings));
-    let names = Names::new(&settings.amqp_prefix);
+    let names = Names::new(&settings.messaging.amqp_prefix);
     let reply_queue = names.reply_queue(replica);
     let topology = topology(
         &names,
-        &settings.retry_tiers,
-        settings.queue_kind,
+        &settings.messaging.retry_tiers,
+        settings.messaging.queue_kind,
         role.api().then_some(reply_queue.as_str()),
     );
-    let endpoints = Endpoints::parse(settings.rabbitmq_url.expose())?;
-    let amqp_tls = settings.rabbitmq_tls.clone();
+    let endpoints = Endpoints::parse(settings.messaging.rabbitmq_url.expose())?;
+    let amqp_tls = settings.messaging.rabbitmq_tls.clone();
     let connection_name = format!("hexactor-{}-{replica}", role.name());
     let manager = supervisor.spawn(
         "amqp-connection",

@@ -106,7 +106,7 @@ impl Stopped {
 impl Application {
     pub async fn build(settings: Settings, role: ProcessRole) -> anyhow::Result<Self> {
         crate::metrics::register_all();
-        ::actors::stall::set_limit(settings.actor_stall_limit);
+        ::actors::stall::set_limit(settings.runtime.actor_stall_limit);
         let pool = postgres::connect(&settings)
             .await
             .context("connecting to PostgreSQL (DATABASE_URL)")?;

@@ -80,8 +80,8 @@ pub(super) fn start(
         &threads.amqp,
         &pool,
         &messaging.manager,
-        monitored_queues(&messaging.names, &settings.retry_tiers),
-        settings.monitor_interval,
+        monitored_queues(&messaging.names, &settings.messaging.retry_tiers),
+        settings.runtime.monitor_interval,
     );
     let health = {
         let (pool, manager) = (pool.clone(), messaging.manager.clone());

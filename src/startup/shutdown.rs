@@ -12,7 +12,7 @@ impl Application {
     pub async fn run_until_stopped(mut self) -> std::io::Result<Stopped> {
         let handles: Vec<_> = self.servers().map(|s| s.handle()).collect();
         let consumers = self.consumers.clone();
-        let deadline = self.settings.shutdown_timeout;
+        let deadline = self.settings.runtime.shutdown_timeout;
         let amqp = self.amqp.clone();
         let mut escalations = self.escalations.take();
         let (why_tx, why_rx) = tokio::sync::oneshot::channel();

@@ -11,8 +11,8 @@ pub(super) fn supervisor_config(name: &str, settings: &Settings) -> SupervisorCo
     SupervisorConfig::new(
         name,
         Intensity {
-            max_restarts: settings.supervisor_max_restarts,
-            within: settings.supervisor_window,
+            max_restarts: settings.runtime.supervisor_max_restarts,
+            within: settings.runtime.supervisor_window,
         },
     )
 }

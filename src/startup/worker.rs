@@ -41,10 +41,10 @@ pub(super) fn start(
     let names = &messaging.names;
     let config = ConsumerConfig {
         queue: names.command_queue.clone(),
-        prefetch: settings.worker_prefetch,
+        prefetch: settings.messaging.worker_prefetch,
         retry: Some(RetryRoute {
-            work: names.command_work_queue(&settings.retry_tiers),
-            max_attempts: settings.max_attempts,
+            work: names.command_work_queue(&settings.messaging.retry_tiers),
+            max_attempts: settings.messaging.max_attempts,
         }),
     };
     // While PostgreSQL is away, stop taking commands instead of burning their retries.
@@ -62,9 +62,9 @@ pub(super) fn start(
         amqp: &threads.amqp,
         pool: persistence.pool.clone(),
         names,
-        retry_tiers: &settings.retry_tiers,
-        max_attempts: settings.max_attempts,
-        prefetch: settings.worker_prefetch,
+        retry_tiers: &settings.messaging.retry_tiers,
+        max_attempts: settings.messaging.max_attempts,
+        prefetch: settings.messaging.worker_prefetch,
         manager: messaging.manager.clone(),
         publisher: messaging.publisher.clone(),
         database_probe: persistence.health.port(),
