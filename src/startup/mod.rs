@@ -157,13 +157,16 @@ impl Application {
         if let Some(tree) = root.describe().await {
             let (port, ops_port) = (listeners.port, listeners.ops_port);
             let actors = supervision::actor_count(&tree);
+            // The drawing in a field, so that the message stays one searchable string; its
+            // leading newline puts the drawing on lines of its own in the pretty format.
+            let drawing = format!("\n{}", supervision::render(&tree));
             tracing::info!(
                 role = role.name(),
                 port,
                 ops_port,
                 actors,
-                "supervision tree started:\n{}",
-                supervision::render(&tree)
+                tree = %drawing,
+                "supervision tree started"
             );
         }
         Ok(Self {
