@@ -13,9 +13,11 @@
 
 pub mod account;
 pub mod auth;
+pub mod client_info;
 pub mod command_executor;
 pub mod commands;
 pub mod mfa;
+pub mod mfa_challenge;
 pub mod mfa_login;
 pub mod mfa_ports;
 pub mod one_time_token;

@@ -172,7 +172,7 @@ pub struct RefreshGrant {
 pub struct StartSession {
     pub user_id: UserId,
     pub refresh_ttl: Duration,
-    pub client: super::sessions::ClientInfo,
+    pub client: super::client_info::ClientInfo,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +193,7 @@ pub struct RotateRefreshToken {
     pub token: String,
     pub refresh_ttl: Duration,
     /// Recorded on the session, with the time of use.
-    pub client: super::sessions::ClientInfo,
+    pub client: super::client_info::ClientInfo,
 }
 
 #[derive(Message)]

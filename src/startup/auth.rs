@@ -7,7 +7,7 @@ use super::threads::Threads;
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
 use crate::application::mfa::{MfaPorts, MfaService};
-use crate::application::mfa_login::MfaLoginPorts;
+use crate::application::mfa_challenge::MfaLoginPorts;
 use crate::application::mfa_ports::SecretCipher;
 use crate::application::ports::TokenService;
 use crate::application::recovery::{RecoveryPorts, RecoveryService};

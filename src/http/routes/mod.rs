@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod commands;
 pub mod mfa;
+pub mod openapi;
 pub mod ops;
 pub mod recovery;
 pub mod roles;
@@ -108,7 +109,6 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 pub type RouteEntry = (Method, &'static str, actix_web::Route);
 
 pub fn api_routes() -> Vec<RouteEntry> {
-    use crate::http::openapi;
     vec![
         (
             Method::GET,
