@@ -2,7 +2,7 @@
 //! the lockout after failed logins across replicas, the hash upgrade on login.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -84,8 +84,8 @@ async fn bad_credentials_unknown_email_and_inactive_accounts_look_the_same() {
 async fn failed_logins_lock_temporarily_across_api_replicas() {
     let ns = Namespace::new().await;
     let limits = [("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "2")];
-    let a = spawn_role(&ns, Role::All, &limits).await;
-    let b = spawn_role(&ns, Role::Api, &limits).await;
+    let a = spawn_role(&ns, ProcessRole::All, &limits).await;
+    let b = spawn_role(&ns, ProcessRole::Api, &limits).await;
     a.user("1").await;
     let wrong = json!({ "email": "user1@example.com", "password": "wrong wrong wrong" });
     let right = json!({ "email": "user1@example.com", "password": PASSWORD });
@@ -123,7 +123,7 @@ async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_
     // bcrypt at cost 10 (~60 ms) dominates the request, and no lockouts during the measurement.
     let app = spawn_role(
         &ns,
-        Role::All,
+        ProcessRole::All,
         &[
             ("BCRYPT_COST", "10"),
             ("LOGIN_MAX_FAILURES", "1000"),
@@ -174,9 +174,9 @@ async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_
 #[actix_web::test]
 async fn a_login_upgrades_a_hash_made_at_a_lower_cost() {
     let ns = Namespace::new().await;
-    let old = spawn_role(&ns, Role::All, &[("BCRYPT_COST", "4")]).await;
+    let old = spawn_role(&ns, ProcessRole::All, &[("BCRYPT_COST", "4")]).await;
     old.user("1").await;
-    let new = spawn_role(&ns, Role::Api, &[("BCRYPT_COST", "5")]).await;
+    let new = spawn_role(&ns, ProcessRole::Api, &[("BCRYPT_COST", "5")]).await;
     new.login("user1@example.com", PASSWORD).await;
     eventually(
         "the hash is re-made at cost 5",

@@ -14,7 +14,7 @@ pub use crate::support::amqp::{
     take_message,
 };
 pub use crate::support::eventually;
-use hexactor::startup::{AmqpShutdown, Application, Role};
+use hexactor::startup::{AmqpShutdown, Application, ProcessRole};
 pub use http::Reply;
 use lapin::Connection;
 pub use logs::{LOGS, captured_logs};
@@ -40,10 +40,14 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_role(&Namespace::new().await, Role::All, &[]).await
+    spawn_role(&Namespace::new().await, ProcessRole::All, &[]).await
 }
 
-pub async fn spawn_role(namespace: &Namespace, role: Role, overrides: &[(&str, &str)]) -> TestApp {
+pub async fn spawn_role(
+    namespace: &Namespace,
+    role: ProcessRole,
+    overrides: &[(&str, &str)],
+) -> TestApp {
     LazyLock::force(&LOGS);
     let app = Application::build(namespace.settings(overrides), role)
         .await

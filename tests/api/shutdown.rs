@@ -3,13 +3,13 @@
 //! test namespaces came back after the tests had removed them.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use std::time::{Duration, Instant};
 
 #[actix_web::test]
 async fn a_queue_deleted_after_the_amqp_connection_closed_stays_deleted() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, &[]).await;
+    let app = spawn_role(&ns, ProcessRole::All, &[]).await;
     let queue = ns.names().command_queue;
     let conn = amqp().await;
 

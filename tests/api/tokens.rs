@@ -2,7 +2,7 @@
 //! what is not a valid access token, EdDSA keys and the JWKS.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use serde_json::{Value, json};
 
 #[actix_web::test]
@@ -145,7 +145,7 @@ async fn eddsa_tokens_verify_with_the_published_jwks_and_old_keys_keep_verifying
     );
     let before = spawn_role(
         &ns,
-        Role::All,
+        ProcessRole::All,
         &[("JWT_ALGORITHM", "EdDSA"), ("JWT_KEYS", &old_keys)],
     )
     .await;
@@ -157,7 +157,7 @@ async fn eddsa_tokens_verify_with_the_published_jwks_and_old_keys_keep_verifying
 
     let after = spawn_role(
         &ns,
-        Role::Api,
+        ProcessRole::Api,
         &[("JWT_ALGORITHM", "EdDSA"), ("JWT_KEYS", &rotated)],
     )
     .await;
@@ -214,8 +214,8 @@ async fn eddsa_tokens_verify_with_the_published_jwks_and_old_keys_keep_verifying
 #[actix_web::test]
 async fn a_logout_on_one_replica_is_honoured_by_another() {
     let ns = Namespace::new().await;
-    let a = spawn_role(&ns, Role::All, &[]).await;
-    let b = spawn_role(&ns, Role::Api, &[]).await;
+    let a = spawn_role(&ns, ProcessRole::All, &[]).await;
+    let b = spawn_role(&ns, ProcessRole::Api, &[]).await;
     a.user("1").await;
     let tokens = a.login("user1@example.com", PASSWORD).await;
     let access = tokens["access_token"].as_str().unwrap();

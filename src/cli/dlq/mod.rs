@@ -51,14 +51,17 @@ pub enum DlqCmd {
 }
 
 pub fn default_queue(settings: &Settings) -> String {
-    format!("{}.dlq", Names::new(&settings.amqp_prefix).command_queue)
+    format!(
+        "{}.dlq",
+        Names::new(&settings.messaging.amqp_prefix).command_queue
+    )
 }
 
 /// Runs one `dlq` subcommand and prints what it did.
 pub async fn run(settings: &Settings, command: DlqCmd) -> anyhow::Result<()> {
     let url = Broker {
-        url: settings.rabbitmq_url.expose(),
-        tls: settings.rabbitmq_tls.clone(),
+        url: settings.messaging.rabbitmq_url.expose(),
+        tls: settings.messaging.rabbitmq_tls.clone(),
     };
     let url = &url;
     let queue_of = |args: &DlqArgs| {

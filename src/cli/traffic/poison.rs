@@ -7,7 +7,7 @@ use crate::infrastructure::messaging::names::Names;
 pub(super) async fn publish_poison(settings: &Settings, count: u32) -> anyhow::Result<()> {
     use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
     let conn = lapin::Connection::connect(
-        settings.rabbitmq_url.expose(),
+        settings.messaging.rabbitmq_url.expose(),
         lapin::ConnectionProperties::default(),
     )
     .await?;
@@ -15,7 +15,7 @@ pub(super) async fn publish_poison(settings: &Settings, count: u32) -> anyhow::R
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
-    let queue = Names::new(&settings.amqp_prefix).command_queue;
+    let queue = Names::new(&settings.messaging.amqp_prefix).command_queue;
     for i in 0..count {
         let payload = format!("{{\"type\":\"NoSuchCommand\",\"poison\":{i}}}");
         channel

@@ -32,9 +32,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub async fn connect(settings: &Settings) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
+        .max_connections(settings.database.max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(settings.database_url.expose())
+        .connect(settings.database.url.expose())
         .await
 }
 

@@ -4,7 +4,7 @@
 use super::prometheus::{Prometheus, scrape_target, substitute};
 use super::{dashboards, panels};
 use crate::helpers::*;
-use ::hexactor::startup::Role;
+use ::hexactor::startup::ProcessRole;
 use lapin::BasicProperties;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -100,8 +100,8 @@ async fn drive_traffic(api: &TestApp, namespace: &Namespace, round: usize) {
 async fn monitoring_every_panel_and_alert_query_answers_from_a_live_prometheus() {
     let namespace = Namespace::new().await;
     let fast = [("MONITOR_INTERVAL_MS", "500")];
-    let api = spawn_role(&namespace, Role::Api, &fast).await;
-    let worker = spawn_role(&namespace, Role::Worker, &fast).await;
+    let api = spawn_role(&namespace, ProcessRole::Api, &fast).await;
+    let worker = spawn_role(&namespace, ProcessRole::Worker, &fast).await;
     let prometheus = Prometheus::start(&[
         ("hexactor-api", scrape_target(&api)),
         ("hexactor-worker", scrape_target(&worker)),
