@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hexactor::config::Settings;
-use hexactor::startup::{Application, Role, Stopped};
+use hexactor::startup::{Application, ProcessRole, Stopped};
 use hexactor::variables::Vars;
 use std::process::ExitCode;
 
@@ -116,9 +116,9 @@ fn main() -> ExitCode {
             Cmd::Traffic(args) => hexactor::cli::traffic::run(&settings, args)
                 .await
                 .map(|_| ()),
-            Cmd::Serve => run(settings, Role::Api).await,
-            Cmd::Worker => run(settings, Role::Worker).await,
-            Cmd::Dev => run(settings, Role::All).await,
+            Cmd::Serve => run(settings, ProcessRole::Api).await,
+            Cmd::Worker => run(settings, ProcessRole::Worker).await,
+            Cmd::Dev => run(settings, ProcessRole::All).await,
         }
     });
     match result {
@@ -136,7 +136,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(settings: Settings, role: Role) -> anyhow::Result<()> {
+async fn run(settings: Settings, role: ProcessRole) -> anyhow::Result<()> {
     let app = Application::build(settings, role).await?;
     tracing::info!(
         port = app.port(),

@@ -302,6 +302,27 @@ pub fn active_users(n: i64) {
     METRICS.active_users.set(n);
 }
 
+/// Every (operation, table) pair the repository actors report (`infrastructure::postgres::observed`),
+/// so the series start at 0. It is here, with the other label sets, because the metrics adapter is
+/// what needs the full list; the repositories only name their own pair.
+pub const DB_OPERATIONS: &[(&str, &str)] = &[
+    ("select", "users"),
+    ("transaction", "users"),
+    ("update", "users"),
+    ("insert", "commands"),
+    ("select", "commands"),
+    ("insert", "auth_sessions"),
+    ("select", "auth_sessions"),
+    ("update", "auth_sessions"),
+    ("update", "refresh_tokens"),
+    ("select", "login_throttle"),
+    ("upsert", "login_throttle"),
+    ("update", "login_throttle"),
+    ("select", "outbox"),
+    ("update", "outbox"),
+    ("select", "one_time_tokens"),
+];
+
 /// Creates every series whose labels are known up front, at 0.
 fn touch_known_series() {
     let m = &*METRICS;
@@ -327,7 +348,7 @@ fn touch_known_series() {
     for result in crate::application::outcomes::LoginResult::ALL {
         m.auth_attempts.with_label_values(&[result.as_str()]);
     }
-    for (operation, table) in crate::infrastructure::postgres::observed::KNOWN_OPERATIONS {
+    for (operation, table) in DB_OPERATIONS {
         for o in OUTCOMES {
             m.db_operations.with_label_values(&[operation, table, o]);
         }

@@ -14,20 +14,29 @@
 //! nodes up. CHAOS_COMMANDS (default 1000) sets the load per scenario, CHAOS_ROUNDS (default 1)
 //! how many times the fault is repeated.
 //!
-//! Most scenarios are one fault run by [`scenario`]'s round loop: start a round's load, wait until
-//! a third of it is accepted, inject the fault, let the load finish; verify after the last round.
+//! Most scenarios are one fault run by the round loop (`chaos/rounds.rs`): start a round's load,
+//! wait until a third of it is accepted, inject the fault, let the load finish; verify after the
+//! last round. The fault helpers are in `chaos/faults.rs`, the checks and summary in
+//! `chaos/verify.rs`.
 //!
 //! (Over 400 lines on purpose: this file is the scenario table — each fault is a few lines, and
-//! reading them side by side is how one sees what the suite covers. The machinery is in chaos/.)
+//! reading them side by side is how one sees what the suite covers. The tests stay at the crate
+//! root: `make test` selects them by `test(/^chaos_/)`.)
 
+#[path = "chaos/faults.rs"]
+mod faults;
 #[path = "chaos/harness.rs"]
 mod harness;
+#[path = "chaos/launch.rs"]
+mod launch;
 #[path = "chaos/load.rs"]
 mod load;
 #[path = "chaos/probe.rs"]
 mod probe;
 #[path = "chaos/processes.rs"]
 mod processes;
+#[path = "chaos/rounds.rs"]
+mod rounds;
 #[path = "chaos/services.rs"]
 mod services;
 #[path = "support/mod.rs"]
@@ -35,165 +44,14 @@ mod support;
 #[path = "chaos/verify.rs"]
 mod verify;
 
+use faults::*;
 use harness::*;
 use lapin::BasicProperties;
-use lapin::options::QueueDeleteOptions;
 use lapin::types::{AMQPValue, FieldTable};
-use serde_json::Value;
+use rounds::*;
 use services::ClusterGuard;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-
-/// The load of one round: each fault is injected a third of the way into its own round, so
-/// that it always hits a running load (a single long load could be over before a late round).
-fn round_load(c: &Cluster) -> Load {
-    c.start_load(commands().div_ceil(rounds()))
-}
-
-async fn gauge(c: &Cluster, proc: &Proc, name: &str) -> Option<f64> {
-    c.metric(proc, name, &[]).await
-}
-
-async fn assert_worker_reconnected(c: &Cluster, worker: &Proc, reconnects_at_least: f64) {
-    eventually(
-        &format!("{} is reconnected and consuming again", worker.name),
-        Duration::from_secs(60),
-        async || {
-            gauge(c, worker, "amqp_connection_up").await == Some(1.0)
-                && gauge(c, worker, "amqp_consumers_running").await == Some(c.worker_consumers())
-                && gauge(c, worker, "amqp_reconnects_total")
-                    .await
-                    .is_some_and(|n| n >= reconnects_at_least)
-        },
-    )
-    .await;
-}
-
-/// While the broker is away: the worker's gauges drop, the API says `degraded` (not unready)
-/// and still accepts a command (202, it waits in the outbox), the worker says 503. Returns the
-/// id of that command.
-async fn assert_broker_outage_seen(c: &Cluster) -> Uuid {
-    let (api, worker) = (&c.apis[0], &c.workers[0]);
-    eventually(
-        "the worker reports the broker connection down",
-        Duration::from_secs(30),
-        async || {
-            gauge(c, worker, "amqp_connection_up").await == Some(0.0)
-                && gauge(c, worker, "amqp_consumers_running").await == Some(0.0)
-        },
-    )
-    .await;
-    eventually(
-        "the API reports the broker degraded, the worker is not ready",
-        Duration::from_secs(10),
-        async || {
-            let api_ready = c.ready(api).await;
-            let worker_ready = c.ready(worker).await;
-            matches!(&api_ready, Some((200, v)) if v["checks"]["rabbitmq"] == "degraded")
-                && matches!(&worker_ready, Some((503, _)))
-        },
-    )
-    .await;
-    c.register_one(1).await
-}
-
-/// What a fault added to a round besides its load: commands it sent itself, poison it injected.
-#[derive(Default)]
-struct Injected {
-    accepted: Vec<Uuid>,
-    poison: Vec<String>,
-}
-
-impl Injected {
-    fn accepted(ids: impl IntoIterator<Item = Uuid>) -> Self {
-        Self {
-            accepted: ids.into_iter().collect(),
-            ..Self::default()
-        }
-    }
-}
-
-/// The round loop every load-bearing scenario shares: a fresh namespace with 2 APIs and
-/// 3 workers; per round a load of CHAOS_COMMANDS / CHAOS_ROUNDS registrations with `fault`
-/// injected once a third of it is accepted; then every invariant (`Cluster::verify`).
-async fn scenario(name: &str, mut fault: impl AsyncFnMut(&mut Cluster, &Load, usize) -> Injected) {
-    let mut c = Cluster::start(name).await;
-    let mut all = LoadResult::default();
-    let mut poison = Vec::new();
-    for round in 0..rounds() {
-        let load = round_load(&c);
-        load.reached(1.0 / 3.0).await;
-        let injected = fault(&mut c, &load, round).await;
-        all.accepted.extend(injected.accepted);
-        poison.extend(injected.poison);
-        all.merge(load.finish().await);
-    }
-    c.verify(all, &poison).await;
-    c.cleanup().await;
-}
-
-/// Runs `op` on the given nodes at once (booting nodes of a cluster wait for their peers).
-async fn on_nodes(nodes: &[usize], op: &str) {
-    futures_util::future::join_all(nodes.iter().map(|&i| services::node(i, op))).await;
-}
-
-const ALL_NODES: [usize; services::NODES] = [0, 1, 2];
-
-/// Every process is connected again and every worker consumes from both its queues.
-async fn assert_all_connected(c: &Cluster, what: &str) {
-    eventually(what, Duration::from_secs(90), async || {
-        for p in c.apis.iter().chain(&c.workers) {
-            if gauge(c, p, "amqp_connection_up").await != Some(1.0) {
-                return false;
-            }
-        }
-        for w in &c.workers {
-            if gauge(c, w, "amqp_consumers_running").await != Some(c.worker_consumers()) {
-                return false;
-            }
-        }
-        true
-    })
-    .await;
-}
-
-/// How many of the cluster's processes are connected to node `i` (`amqp_connected_node`).
-async fn connected_to(c: &Cluster, i: usize) -> usize {
-    let url = &services::rabbitmq_url_list()[i];
-    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
-    let label = format!(r#"node="127.0.0.1:{port}""#);
-    let mut n = 0;
-    for p in c.apis.iter().chain(&c.workers) {
-        if c.metric(p, "amqp_connected_node", &[&label]).await == Some(1.0) {
-            n += 1;
-        }
-    }
-    n
-}
-
-/// The whole broker away mid-load, by `op` on all three nodes (undone by the guard): the
-/// outage is seen (gauges, readiness, a 202 meanwhile), then the workers reconnect.
-async fn whole_broker_away(
-    c: &mut Cluster,
-    load: &Load,
-    round: usize,
-    op: &str,
-    outage: Duration,
-) -> Injected {
-    let guard = ClusterGuard;
-    let before = load.accepted();
-    on_nodes(&ALL_NODES, op).await;
-    let accepted = assert_broker_outage_seen(c).await;
-    sleep(outage).await; // the outage
-    drop(guard); // start_app / boot on every node (all at once)
-    eprintln!(
-        "chaos[{}]: round {round}: {} commands accepted while the broker was away ({op} on every node)",
-        c.scenario,
-        load.accepted() - before
-    );
-    assert_worker_reconnected(c, &c.workers[0], (round + 1) as f64).await;
-    Injected::accepted([accepted])
-}
 
 /// `stop_app` on all three nodes, then `start_app`.
 #[actix_web::test]
@@ -422,64 +280,6 @@ async fn chaos_worker_kill_and_term() {
     })
     .await;
 }
-
-/// A copy of a real command (from the outbox) with fresh ids, published straight into the
-/// command queue: traffic that does not need the database to reach the workers.
-async fn command_template(c: &Cluster) -> Value {
-    let payload: Vec<u8> =
-        sqlx::query_scalar("SELECT payload FROM outbox WHERE exchange = $1 ORDER BY id LIMIT 1")
-            .bind(&c.names.commands_exchange)
-            .fetch_one(&c.pool)
-            .await
-            .expect("a command in the outbox");
-    serde_json::from_slice(&payload).unwrap()
-}
-
-async fn inject_commands(c: &Cluster, template: &Value, n: usize) -> Vec<Uuid> {
-    let conn = amqp().await;
-    let mut ids = Vec::new();
-    for i in 0..n {
-        let mut command = template.clone();
-        let (id, user) = (Uuid::new_v4(), Uuid::new_v4());
-        command["command_id"] = id.to_string().into();
-        command["user_id"] = user.to_string().into();
-        command["details"]["email"] =
-            format!("direct{i}.{}@example.com", &user.simple().to_string()[..8]).into();
-        command["details"]["username"] =
-            format!("direct_{}", &user.simple().to_string()[..12]).into();
-        let mut headers = FieldTable::default();
-        headers.insert("x-schema-version".into(), AMQPValue::LongLongInt(1));
-        let props = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_message_id(id.to_string().into())
-            .with_type("RegisterUser".into())
-            .with_headers(headers);
-        publish_raw(
-            &conn,
-            &c.names.command_queue,
-            &serde_json::to_vec(&command).unwrap(),
-            props,
-        )
-        .await;
-        ids.push(id);
-    }
-    let _ = conn.close(200, "done".into()).await;
-    ids
-}
-
-/// Command deliveries the workers sent to a retry tier so far.
-async fn command_retries(c: &Cluster) -> f64 {
-    let queue = format!(r#"queue="{}""#, c.names.command_queue);
-    let mut n = 0.0;
-    for w in &c.workers {
-        n += c
-            .metric(w, "amqp_deliveries_total", &[&queue, r#"outcome="retry""#])
-            .await
-            .unwrap_or(0.0);
-    }
-    n
-}
-
 #[actix_web::test]
 async fn chaos_postgres_refuses_connections() {
     scenario("postgres-refuses", async |c, _load, round| {
@@ -603,12 +403,7 @@ async fn chaos_broker_cancel_resubscribes() {
     let conn = amqp().await;
     for _ in 0..rounds() {
         assert_eq!(consumer_count(&conn, &c.names.command_queue).await, Some(3));
-        let channel = conn.create_channel().await.unwrap();
-        channel
-            .queue_delete(
-                c.names.command_queue.as_str().into(),
-                QueueDeleteOptions::default(),
-            )
+        delete_queue(&conn, &c.names.command_queue)
             .await
             .expect("delete the (empty) command queue");
         eventually(

@@ -6,7 +6,7 @@
 mod private;
 
 use hexactor::config::Settings;
-use hexactor::startup::{Application, Role};
+use hexactor::startup::{Application, ProcessRole};
 use private::{Certificates, PrivatePostgres, PrivateRabbit};
 use sqlx::{Connection as _, PgConnection};
 use std::collections::HashMap;
@@ -134,7 +134,7 @@ fn tls_rabbitmq_registration_end_to_end_and_a_wrong_ca_fails_fast() {
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("settings");
     let db = database.clone();
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings, Role::All)
+        let app = Application::build(settings, ProcessRole::All)
             .await
             .expect("builds over TLS");
         let address = format!("http://127.0.0.1:{}", app.port());

@@ -10,6 +10,7 @@
 
 pub mod actor_ref;
 pub mod backoff_policy;
+pub mod error_chain;
 pub mod instrument;
 pub mod metrics;
 pub mod rabbit;
@@ -17,6 +18,7 @@ pub mod stall;
 pub mod supervisor;
 
 pub use actor_ref::{ActorRef, Port};
+pub use error_chain::ErrorChain;
 pub use instrument::{IntoReply, Outcome, Reply, Traced, TracedHandler};
 pub use supervisor::{
     ChildInfo, ChildOptions, Escalated, Intensity, OnEscalation, Restart, SupervisorConfig,

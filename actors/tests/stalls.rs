@@ -7,7 +7,7 @@ mod common;
 
 use ::actors::{ChildOptions, Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
-use common::{capture_logs, captured_logs, counter_value, eventually};
+use common::{WITHIN, capture_logs, captured_logs, counter_value, eventually};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -134,7 +134,7 @@ async fn a_handler_hung_in_an_await_is_reported_and_the_actor_restarted() {
     assert!(worker.ask(HangForever).await.is_err());
     assert!(started.elapsed() >= LIMIT, "cut off before the limit");
     assert!(stalls() > stalls_before);
-    eventually("the stall restart is counted", async || {
+    eventually("the stall restart is counted", WITHIN, async || {
         stall_restarts() > restarts_before
     })
     .await;
@@ -172,7 +172,7 @@ async fn a_handler_blocking_its_thread_is_reported_while_it_blocks_then_restarte
         actix::spawn(async move { worker.ask(BlockThread(gate)).await })
     };
     // Seen while the thread is still blocked: the watchdog runs on its own thread.
-    eventually("the stall is reported while blocked", async || {
+    eventually("the stall is reported while blocked", WITHIN, async || {
         stalls() > stalls_before
     })
     .await;
@@ -186,12 +186,13 @@ async fn a_handler_blocking_its_thread_is_reported_while_it_blocks_then_restarte
     release.send(()).unwrap();
     eventually(
         "the actor is restarted once its thread is back",
+        WITHIN,
         async || stall_restarts() > restarts_before,
     )
     .await;
     let _ = blocked.await;
     let mut reply = None;
-    eventually("the actor answers again", async || {
+    eventually("the actor answers again", WITHIN, async || {
         reply = worker.ask(Ping).await.ok();
         reply.is_some()
     })
@@ -212,7 +213,10 @@ async fn without_restart_on_stall_a_stall_is_only_reported() {
         let worker = worker.clone();
         actix::spawn(async move { worker.ask(SlowButFinishes(slow)).await })
     };
-    eventually("the stall is reported", async || stalls() > stalls_before).await;
+    eventually("the stall is reported", WITHIN, async || {
+        stalls() > stalls_before
+    })
+    .await;
     finish.send(()).unwrap();
     assert_eq!(pending.await.unwrap().unwrap(), Ok(0));
     // Reported once, not restarted: the state survives.

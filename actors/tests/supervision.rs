@@ -5,7 +5,7 @@ mod common;
 
 use ::actors::{Intensity, OnEscalation, Restart, SupervisorConfig, SupervisorRef};
 use actix::prelude::*;
-use common::{counter_value, eventually};
+use common::{WITHIN, counter_value, eventually};
 use std::time::Duration;
 
 #[derive(Default)]
@@ -140,7 +140,7 @@ async fn a_panicking_handler_restarts_the_actor_at_the_same_address() {
 
     // Same address, fresh state: `restarting` reset the count.
     let mut reply = None;
-    eventually("the counter answers again", async || {
+    eventually("the counter answers again", WITHIN, async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -174,7 +174,7 @@ async fn a_panic_in_the_async_part_of_a_reply_is_caught_too() {
     assert!(counter.ask(ExplodeLater).await.is_err());
 
     let mut reply = None;
-    eventually("the counter answers again", async || {
+    eventually("the counter answers again", WITHIN, async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -202,7 +202,7 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
         Err("cannot continue".to_string())
     );
 
-    eventually("an error restart is counted", async || {
+    eventually("an error restart is counted", WITHIN, async || {
         counter_value(
             "actor_restarts_total",
             &[("actor", "Counter"), ("reason", "error")],
@@ -210,7 +210,7 @@ async fn an_actor_that_stops_itself_with_an_error_is_restarted() {
     })
     .await;
     let mut reply = None;
-    eventually("the counter answers again", async || {
+    eventually("the counter answers again", WITHIN, async || {
         reply = counter.ask(Increment).await.ok();
         reply.is_some()
     })
@@ -226,18 +226,18 @@ async fn exceeding_the_restart_intensity_escalates_and_stops_restarting() {
 
     for round in 0..3 {
         // Each round: wait until the actor is back, then make it panic again.
-        eventually("counter alive", async || {
+        eventually("counter alive", WITHIN, async || {
             counter.ask(Increment).await.is_ok()
         })
         .await;
         assert!(counter.ask(Explode).await.is_err(), "round {round}");
     }
-    eventually("the supervisor escalated", async || {
+    eventually("the supervisor escalated", WITHIN, async || {
         probe.send(SeenCount).await.unwrap() == 1
     })
     .await;
     // Given up: the actor stays down, its mailbox is closed.
-    eventually("the actor is gone", async || {
+    eventually("the actor is gone", WITHIN, async || {
         counter.ask(Increment).await.is_err()
     })
     .await;
@@ -250,7 +250,7 @@ async fn escalation_propagates_from_a_child_supervisor_to_its_parent() {
     let inner = root.spawn_supervisor(config(0));
     let counter = inner.spawn_here("counter", Restart::Permanent, Counter::default);
     assert!(counter.ask(Explode).await.is_err());
-    eventually("the root escalated", async || {
+    eventually("the root escalated", WITHIN, async || {
         probe.send(SeenCount).await.unwrap() == 1
     })
     .await;

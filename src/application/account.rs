@@ -221,3 +221,7 @@ impl Handler<ChangePassword> for AccountService {
 }
 
 ::actors::instrument!(AccountService: UpdateProfile, DeactivateAccount, ChangePassword);
+
+#[cfg(test)]
+#[path = "account_tests.rs"]
+mod tests;

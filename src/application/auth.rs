@@ -25,7 +25,7 @@ pub struct AuthPorts {
     pub check_throttle: Port<CheckLoginThrottle>,
     pub record_failure: Port<RecordLoginFailure>,
     pub clear_failures: Port<ClearLoginFailures>,
-    pub mfa: super::mfa_login::MfaLoginPorts,
+    pub mfa: super::mfa_challenge::MfaLoginPorts,
     /// Where login outcomes are reported (metrics, in production).
     pub outcomes: Arc<dyn AuthOutcomes>,
 }
@@ -77,7 +77,7 @@ pub struct Login {
 #[rtype(result = "Result<Option<TokenPair>, InfraError>")]
 pub struct Refresh {
     pub refresh_token: String,
-    pub client: super::sessions::ClientInfo,
+    pub client: super::client_info::ClientInfo,
 }
 
 #[derive(Message)]
@@ -201,13 +201,13 @@ impl Handler<Login> for AuthService {
                 return Ok(LoginOutcome::EmailNotVerified);
             }
             if let Some(mfa_token) =
-                super::mfa_login::challenge_if_enrolled(&ports.mfa, credentials.user_id).await?
+                super::mfa_challenge::challenge_if_enrolled(&ports.mfa, credentials.user_id).await?
             {
                 ports.outcomes.login(LoginResult::MfaRequired);
                 tracing::info!(outcome = "mfa_required", account = %account_key, client = %msg.client_address, "login attempt");
                 return Ok(LoginOutcome::MfaRequired { mfa_token });
             }
-            let client = super::sessions::ClientInfo::new(
+            let client = super::client_info::ClientInfo::new(
                 msg.user_agent.as_deref(),
                 Some(msg.client_address.clone()),
             );
@@ -249,7 +249,7 @@ pub(super) async fn issue_pair(
     tokens: &dyn TokenService,
     policy: &AuthPolicy,
     credentials: &Credentials,
-    client: super::sessions::ClientInfo,
+    client: super::client_info::ClientInfo,
 ) -> Result<TokenPair, InfraError> {
     let grant = ports
         .start_session
@@ -329,3 +329,7 @@ impl Handler<Logout> for AuthService {
 }
 
 ::actors::instrument!(AuthService: Login, Refresh, Logout);
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

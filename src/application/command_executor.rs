@@ -64,7 +64,7 @@ impl Handler<ExecuteCommand> for CommandExecutor {
 mod tests {
     //! The executor against an in-memory repository actor: the port is the seam.
     use super::*;
-    use crate::application::commands::{RegisterUserCommand, user_location};
+    use crate::application::commands::{CommandSubject, RegisterUserCommand};
     use crate::domain::{PasswordHash, RegistrationForm, UserError, UserId};
     use std::collections::HashSet;
 
@@ -91,7 +91,7 @@ mod tests {
                 return Ok(CommandResult::Rejected(UserError::EmailTaken));
             }
             Ok(CommandResult::Succeeded {
-                location: user_location(c.user_id),
+                subject: CommandSubject::User(c.user_id),
             })
         }
     }
@@ -113,6 +113,10 @@ mod tests {
         let users = ::actors::ActorRef::new(InMemoryUsers::default().start());
         let executor = ::actors::ActorRef::new(CommandExecutor::new(users.port()).start());
         let first = command("a@example.com");
+        let Command::RegisterUser(registration) = &first else {
+            unreachable!()
+        };
+        let user_id = registration.user_id;
         let result = executor
             .ask(ExecuteCommand {
                 command: first.clone(),
@@ -120,8 +124,11 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(
-            matches!(result, CommandResult::Succeeded { location } if location.starts_with("/api/v1/users/"))
+        assert_eq!(
+            result,
+            CommandResult::Succeeded {
+                subject: CommandSubject::User(user_id)
+            }
         );
         let again = executor
             .ask(ExecuteCommand { command: first })

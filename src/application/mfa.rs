@@ -5,45 +5,18 @@
 //! secret and recovery codes exist only in this process and in the HTTP response, once.
 
 use super::account::{AccountError, Origin, submit};
-use super::commands::Command;
+use super::commands::{Command, ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 use super::mfa_ports::{FindTotp, SecretCipher};
 use super::ports::{FindCredentials, InfraError, Submission, SubmitCommand, VerifyPassword};
 use crate::domain::totp::{self, TotpSecret};
-use crate::domain::{FieldError, Password, Principal, UserId};
+use crate::domain::{FieldError, Password, Principal};
 use ::actors::Port;
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
 pub const RECOVERY_CODES: usize = 10;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnrolTotpCommand {
-    pub command_id: Uuid,
-    pub user_id: UserId,
-    /// Ciphertext only (nonce || sealed secret); the key never leaves the API and workers.
-    pub sealed_secret: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ConfirmTotpCommand {
-    pub command_id: Uuid,
-    pub user_id: UserId,
-    /// The enrolment the code was checked against: a newer enrolment is not confirmed by it.
-    pub sealed_secret: Vec<u8>,
-    /// The step of the code given, recorded as used.
-    pub step: i64,
-    /// SHA-256 of each recovery code.
-    pub recovery_code_hashes: Vec<Vec<u8>>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DisableTotpCommand {
-    pub command_id: Uuid,
-    pub user_id: UserId,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MfaError {

@@ -7,55 +7,15 @@
 //! password, so guessing costs a password verification per try.
 
 use super::auth::{AuthService, LoginOutcome, TokenPair, issue_pair, mailbox};
+use super::client_info::ClientInfo;
 use super::mfa::recovery_code_hash;
+use super::mfa_challenge::MfaLoginPorts;
 use super::mfa_ports::*;
 use super::outcomes::LoginResult;
 use super::ports::*;
-use super::sessions::ClientInfo;
 use crate::domain::UserId;
 use crate::domain::totp::{self, TotpSecret};
-use ::actors::Port;
 use actix::prelude::*;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// How long an `mfa_token` stays usable.
-pub const MFA_TOKEN_TTL: Duration = Duration::from_secs(300);
-
-#[derive(Clone)]
-pub struct MfaLoginPorts {
-    pub find_totp: Port<FindTotp>,
-    pub create_challenge: Port<CreateMfaChallenge>,
-    pub consume_challenge: Port<ConsumeMfaChallenge>,
-    pub use_step: Port<UseTotpStep>,
-    pub use_recovery_code: Port<UseRecoveryCode>,
-    pub cipher: Arc<dyn SecretCipher>,
-}
-
-/// After a correct password: a challenge token if the account has TOTP on.
-pub(super) async fn challenge_if_enrolled(
-    ports: &MfaLoginPorts,
-    user_id: UserId,
-) -> Result<Option<String>, InfraError> {
-    let enrolled = ports
-        .find_totp
-        .ask(FindTotp { user_id })
-        .await
-        .map_err(mailbox)??
-        .is_some_and(|t| t.confirmed);
-    if !enrolled {
-        return Ok(None);
-    }
-    let token = ports
-        .create_challenge
-        .ask(CreateMfaChallenge {
-            user_id,
-            ttl: MFA_TOKEN_TTL,
-        })
-        .await
-        .map_err(mailbox)??;
-    Ok(Some(token))
-}
 
 #[derive(Message)]
 #[rtype(result = "Result<LoginOutcome, InfraError>")]

@@ -1,17 +1,23 @@
-//! Use cases. Depends on `domain` only; talks to the outside world through ports (`ports`),
-//! which are message protocols: any actor that handles the message can stand behind a port.
+//! Use cases. Depends on `domain` only (never on `infrastructure`, `http`, `metrics` or
+//! `notifications`); talks to the outside world through ports (`ports`, `mfa_ports`), which are
+//! message protocols: any actor that handles the message can stand behind a port, and
+//! `startup` decides which one does.
 //!
 //! - Command side (API process): [`register_user::RegistrationService`] validates, hashes on the
 //!   hashing pool and records the command durably (command log + outbox, one transaction).
 //! - Command side (worker process): [`command_executor::CommandExecutor`] applies a command
 //!   exactly once, whatever the number of deliveries.
+//! - API side: [`auth::AuthService`], [`account::AccountService`], [`mfa::MfaService`] and
+//!   [`recovery::RecoveryService`] (login, account changes, TOTP, password reset).
 //! - Query side: `GetUser` / `GetCommand` are answered by read-model actors.
 
 pub mod account;
 pub mod auth;
+pub mod client_info;
 pub mod command_executor;
 pub mod commands;
 pub mod mfa;
+pub mod mfa_challenge;
 pub mod mfa_login;
 pub mod mfa_ports;
 pub mod one_time_token;

@@ -4,18 +4,70 @@
 use super::commands::{Command, CommandRecord, CommandResult};
 use crate::domain::{Password, PasswordHash, User, UserId};
 use actix::Message;
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// An infrastructure failure (database or broker unreachable, timeout). Opaque on purpose: the
-/// cause chain is logged where it happens, callers only need to know it was not their fault.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct InfraError(pub String);
+/// An infrastructure failure (database or broker unreachable, timeout, corrupt row). Opaque to
+/// callers on purpose (it was not their fault), but it keeps its cause chain: `Display` is only
+/// the context, `source()` the underlying error, and [`InfraError::report`] the whole chain for
+/// the log. The source sits behind an `Arc` because actor replies and errors are cloned.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{context}")]
+pub struct InfraError {
+    context: Cow<'static, str>,
+    #[source]
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
 
 impl InfraError {
-    pub fn new(context: &str, error: impl std::fmt::Display) -> Self {
-        Self(format!("{context}: {error}"))
+    /// `context`: what we were doing; `error`: why it failed (an error, or a plain message).
+    pub fn new(
+        context: impl Into<Cow<'static, str>>,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(Arc::from(error.into())),
+        }
+    }
+
+    /// A failure with no underlying error (e.g. a row that does not parse).
+    pub fn msg(context: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// The context and every cause, `: `-separated, for logs (never for clients).
+    pub fn report(&self) -> ErrorReport<'_> {
+        ErrorReport(self)
+    }
+}
+
+/// Two infrastructure errors are equal when they read the same (causes are not comparable).
+impl PartialEq for InfraError {
+    fn eq(&self, other: &Self) -> bool {
+        self.report().to_string() == other.report().to_string()
+    }
+}
+
+impl Eq for InfraError {}
+
+/// Displays an error with its whole `source()` chain: `context: cause: root cause`.
+pub struct ErrorReport<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -172,7 +224,7 @@ pub struct RefreshGrant {
 pub struct StartSession {
     pub user_id: UserId,
     pub refresh_ttl: Duration,
-    pub client: super::sessions::ClientInfo,
+    pub client: super::client_info::ClientInfo,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +245,7 @@ pub struct RotateRefreshToken {
     pub token: String,
     pub refresh_ttl: Duration,
     /// Recorded on the session, with the time of use.
-    pub client: super::sessions::ClientInfo,
+    pub client: super::client_info::ClientInfo,
 }
 
 #[derive(Message)]
@@ -245,4 +297,36 @@ pub struct HashNewPassword {
     /// The account's own username and email: a password containing either is refused.
     pub username: String,
     pub email: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection refused")]
+    struct Refused;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("pool timed out")]
+    struct PoolTimeout(#[source] Refused);
+
+    #[test]
+    fn the_cause_chain_survives_cloning_and_is_reported_whole() {
+        let error = InfraError::new("reading a user", PoolTimeout(Refused)).clone();
+        assert_eq!(error.to_string(), "reading a user");
+        assert_eq!(error.source().unwrap().to_string(), "pool timed out");
+        assert_eq!(
+            error.report().to_string(),
+            "reading a user: pool timed out: connection refused"
+        );
+        assert_eq!(
+            InfraError::new("TOTP secret", "does not decrypt")
+                .report()
+                .to_string(),
+            "TOTP secret: does not decrypt"
+        );
+        assert!(InfraError::msg("corrupt row").source().is_none());
+    }
 }

@@ -6,47 +6,20 @@
 //! command), and the worker decides, out of sight, whether a mail goes out.
 
 use super::account::{Origin, submit};
-use super::commands::Command;
+use super::commands::{
+    Command, RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
+    VerifyEmailCommand,
+};
 use super::one_time_token::{TokenPurpose, hash_token};
 use super::ports::{FindCredentials, HashNewPassword, InfraError, Submission, SubmitCommand};
 use crate::domain::{
-    Email, FieldError, Password, PasswordHash, Principal, UserId, ValidationErrors,
+    Email, FieldError, Password, Principal, UserId, ValidationErrors,
 };
 use ::actors::Port;
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The location every reset request's command reports, whatever became of it.
-pub const PASSWORD_RESET_LOCATION: &str = "/api/v1/auth/password-reset";
-
 // ---- commands (the wire contract to the workers: ids and hashes, never a token) -----------
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RequestPasswordResetCommand {
-    pub command_id: Uuid,
-    pub email: Email,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ResetPasswordCommand {
-    pub command_id: Uuid,
-    /// The token's id (its row), found by the API from the token's hash.
-    pub token_id: Uuid,
-    pub password_hash: PasswordHash,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RequestEmailVerificationCommand {
-    pub command_id: Uuid,
-    pub user_id: UserId,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VerifyEmailCommand {
-    pub command_id: Uuid,
-    pub token_id: Uuid,
-}
 
 // ---- the port to the token table ---------------------------------------------------------
 

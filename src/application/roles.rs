@@ -4,19 +4,11 @@
 //! `infrastructure::postgres::role_commands`), not this actor.
 
 use super::account::{AccountError, AccountService, Origin, submit};
-use super::commands::Command;
+use super::commands::{ChangeRoleCommand, Command};
 use super::ports::Submission;
 use crate::domain::{Principal, Role, UserId};
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ChangeRoleCommand {
-    pub command_id: Uuid,
-    pub user_id: UserId,
-    pub role: Role,
-}
 
 #[derive(Message)]
 #[rtype(result = "Result<Submission, RoleError>")]

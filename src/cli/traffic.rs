@@ -6,15 +6,25 @@
 //! Bad logins count against the client address: past `LOGIN_MAX_FAILURES_PER_IP` the API locks
 //! this machine out (429, shown as `locked`), which is the brute-force protection working. Raise
 //! that limit on the server for long demo runs.
+//!
+//! `mix.rs` picks the operations, `operations.rs` sends them, `tally.rs` counts and summarises the
+//! answers, `poison.rs` publishes the poison; this file is the command line and the paced run.
+
+mod mix;
+mod operations;
+mod poison;
+mod tally;
 
 use crate::config::Settings;
-use crate::infrastructure::messaging::names::Names;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
+use mix::Op;
+use operations::{Client, Shared, State, run_op};
+use poison::publish_poison;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+use tally::summary;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrafficArgs {
@@ -55,367 +65,6 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs_f64(seconds))
 }
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Op {
-    Register,
-    Login,
-    BadLogin,
-    Read,
-    Refresh,
-    Update,
-    Deactivate,
-    NotFound,
-}
-
-impl Op {
-    /// Weights per 100 operations: mostly reads and logins, like a real user base.
-    const MIX: [(Op, u32); 8] = [
-        (Op::Register, 18),
-        (Op::Login, 18),
-        (Op::BadLogin, 5),
-        (Op::Read, 30),
-        (Op::Refresh, 8),
-        (Op::Update, 12),
-        (Op::Deactivate, 4),
-        (Op::NotFound, 5),
-    ];
-
-    fn pick(roll: u32) -> Op {
-        let mut left = roll % 100;
-        for (op, weight) in Self::MIX {
-            if left < weight {
-                return op;
-            }
-            left -= weight;
-        }
-        Op::Read
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Op::Register => "register",
-            Op::Login => "login",
-            Op::BadLogin => "bad login",
-            Op::Read => "read",
-            Op::Refresh => "refresh",
-            Op::Update => "update",
-            Op::Deactivate => "deactivate",
-            Op::NotFound => "unknown path",
-        }
-    }
-}
-
-struct Account {
-    id: String,
-    email: String,
-    password: String,
-    access: Option<String>,
-    refresh: Option<String>,
-}
-
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    client_error: u64,
-    locked: u64,
-    server_error: u64,
-    failed: u64,
-    millis: Vec<f64>,
-}
-
-#[derive(Default)]
-struct State {
-    accounts: Vec<Account>,
-    tallies: BTreeMap<Op, Tally>,
-    next_user: u64,
-    seed: u64,
-}
-
-impl State {
-    /// xorshift64*: good enough to mix operations, and no dependency.
-    fn roll(&mut self) -> u64 {
-        let mut x = self.seed;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.seed = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-type Shared = Rc<RefCell<State>>;
-
-struct Client {
-    http: awc::Client,
-    base: String,
-}
-
-impl Client {
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Result<(u16, Value, Option<String>), String> {
-        let method = awc::http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            req = req.insert_header(("authorization", format!("Bearer {token}")));
-        }
-        for (k, v) in headers {
-            req = req.insert_header((*k, *v));
-        }
-        let mut res = match body {
-            Some(b) => req.send_json(&b).await,
-            None => req.send().await,
-        }
-        .map_err(|e| e.to_string())?;
-        let etag = res
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = res.body().await.map_err(|e| e.to_string())?;
-        Ok((
-            res.status().as_u16(),
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            etag,
-        ))
-    }
-}
-
-fn record(state: &Shared, op: Op, started: Instant, outcome: &Result<u16, String>) {
-    let mut s = state.borrow_mut();
-    let tally = s.tallies.entry(op).or_default();
-    tally.millis.push(started.elapsed().as_secs_f64() * 1000.0);
-    match outcome {
-        Ok(200..=299) => tally.ok += 1,
-        Ok(429) => tally.locked += 1,
-        Ok(400..=499) => tally.client_error += 1,
-        Ok(_) => tally.server_error += 1,
-        Err(_) => tally.failed += 1,
-    }
-}
-
-/// Logs in or refreshes; keeps the account's new token pair.
-async fn obtain_tokens(
-    client: &Client,
-    state: &Shared,
-    id: &str,
-    path: &str,
-    body: Value,
-) -> Result<u16, String> {
-    let res = client.send("POST", path, None, &[], Some(body)).await;
-    if let Ok((200, tokens, _)) = &res
-        && let Some(a) = state.borrow_mut().accounts.iter_mut().find(|a| a.id == id)
-    {
-        a.access = tokens["access_token"].as_str().map(str::to_owned);
-        a.refresh = tokens["refresh_token"].as_str().map(str::to_owned);
-    }
-    res.map(|r| r.0)
-}
-
-/// One operation; falls back to a registration while there is nobody to act as.
-async fn run_op(client: Rc<Client>, state: Shared, mut op: Op, run_id: String) {
-    let pick = {
-        let mut s = state.borrow_mut();
-        let n = s.accounts.len();
-        if n == 0 && !matches!(op, Op::Register | Op::BadLogin | Op::NotFound) {
-            op = Op::Register;
-        }
-        (n > 0).then(|| (s.roll() as usize) % n)
-    };
-    let started = Instant::now();
-    let outcome = match op {
-        Op::Register => {
-            let n = {
-                let mut s = state.borrow_mut();
-                s.next_user += 1;
-                s.next_user
-            };
-            let (email, password) = (
-                format!("traffic-{run_id}-{n}@example.com"),
-                format!("violet elephants juggle {n} lanterns"),
-            );
-            let body = json!({
-                "email": email, "username": format!("t{run_id}{n}"), "first_name": "Traffic",
-                "last_name": "Generator", "password": password,
-            });
-            let res = client
-                .send("POST", "/api/v1/users", None, &[], Some(body))
-                .await;
-            if let Ok((201, user, _)) = &res
-                && let Some(id) = user["id"].as_str()
-            {
-                state.borrow_mut().accounts.push(Account {
-                    id: id.to_owned(),
-                    email,
-                    password,
-                    access: None,
-                    refresh: None,
-                });
-            }
-            res.map(|r| r.0)
-        }
-        Op::BadLogin => {
-            let body = json!({"email": format!("nobody-{run_id}@example.com"), "password": "not the password"});
-            client
-                .send("POST", "/api/v1/auth/login", None, &[], Some(body))
-                .await
-                .map(|r| r.0)
-        }
-        Op::NotFound => client
-            .send("GET", "/api/v1/no-such-thing", None, &[], None)
-            .await
-            .map(|r| r.0),
-        _ => {
-            let i = pick.unwrap_or(0);
-            let (id, email, password, access, refresh) = {
-                let s = state.borrow();
-                let a = &s.accounts[i];
-                (
-                    a.id.clone(),
-                    a.email.clone(),
-                    a.password.clone(),
-                    a.access.clone(),
-                    a.refresh.clone(),
-                )
-            };
-            match (op, access) {
-                (Op::Login, _) | (_, None) => {
-                    op = Op::Login;
-                    let body = json!({"email": email, "password": password});
-                    obtain_tokens(&client, &state, &id, "/api/v1/auth/login", body).await
-                }
-                (Op::Refresh, Some(_)) => {
-                    let body = json!({"refresh_token": refresh.unwrap_or_default()});
-                    obtain_tokens(&client, &state, &id, "/api/v1/auth/refresh", body).await
-                }
-                (Op::Update, Some(token)) => {
-                    let path = format!("/api/v1/users/{id}");
-                    match client.send("GET", &path, Some(&token), &[], None).await {
-                        Ok((200, _, Some(etag))) => {
-                            let body = json!({"first_name": format!("Traffic{}", started.elapsed().as_micros() % 1000)});
-                            client
-                                .send(
-                                    "PATCH",
-                                    &path,
-                                    Some(&token),
-                                    &[("if-match", &etag)],
-                                    Some(body),
-                                )
-                                .await
-                                .map(|r| r.0)
-                        }
-                        other => other.map(|r| r.0),
-                    }
-                }
-                (Op::Deactivate, Some(token)) => {
-                    let res = client
-                        .send(
-                            "DELETE",
-                            &format!("/api/v1/users/{id}"),
-                            Some(&token),
-                            &[],
-                            None,
-                        )
-                        .await;
-                    if matches!(res, Ok((200..=299, _, _))) {
-                        state.borrow_mut().accounts.retain(|a| a.id != id);
-                    }
-                    res.map(|r| r.0)
-                }
-                (_, Some(token)) => {
-                    op = Op::Read;
-                    let path = if started.elapsed().as_nanos().is_multiple_of(2) {
-                        "/api/v1/users/me".to_owned()
-                    } else {
-                        format!("/api/v1/users/{id}")
-                    };
-                    client
-                        .send("GET", &path, Some(&token), &[], None)
-                        .await
-                        .map(|r| r.0)
-                }
-            }
-        }
-    };
-    record(&state, op, started, &outcome);
-}
-
-/// Undecodable commands, published like an API would (persistent, to the command queue).
-async fn publish_poison(settings: &Settings, count: u32) -> anyhow::Result<()> {
-    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-    let conn = lapin::Connection::connect(
-        settings.rabbitmq_url.expose(),
-        lapin::ConnectionProperties::default(),
-    )
-    .await?;
-    let channel = conn.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    let queue = Names::new(&settings.amqp_prefix).command_queue;
-    for i in 0..count {
-        let payload = format!("{{\"type\":\"NoSuchCommand\",\"poison\":{i}}}");
-        channel
-            .basic_publish(
-                "".into(),
-                queue.as_str().into(),
-                BasicPublishOptions::default(),
-                payload.as_bytes(),
-                lapin::BasicProperties::default().with_delivery_mode(2),
-            )
-            .await?
-            .await?;
-    }
-    let _ = conn.close(200, "done".into()).await;
-    Ok(())
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn summary(state: &State, elapsed: Duration, poison: u32) -> String {
-    let mut out = format!(
-        "\n{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
-        "operation", "sent", "2xx", "4xx", "429", "5xx", "failed", "p50 ms", "p95 ms"
-    );
-    let mut total = 0;
-    for (op, t) in &state.tallies {
-        let mut ms = t.millis.clone();
-        ms.sort_by(f64::total_cmp);
-        let sent = t.ok + t.client_error + t.locked + t.server_error + t.failed;
-        total += sent;
-        out.push_str(&format!(
-            "{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9.1} {:>9.1}\n",
-            op.name(),
-            sent,
-            t.ok,
-            t.client_error,
-            t.locked,
-            t.server_error,
-            t.failed,
-            percentile(&ms, 0.5),
-            percentile(&ms, 0.95)
-        ));
-    }
-    out.push_str(&format!(
-        "\n{total} operations in {:.1} s ({:.1}/s), {poison} poison message(s) published, {} live test accounts\n",
-        elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64().max(0.001),
-        state.accounts.len()
-    ));
-    out
-}
-
 /// What a run did, per operation: (sent, answered 2xx).
 #[derive(Debug, Default)]
 pub struct TrafficReport {
@@ -495,7 +144,6 @@ pub async fn run(settings: &Settings, args: TrafficArgs) -> anyhow::Result<Traff
         poison_published: poisoned,
     })
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,12 +156,5 @@ mod tests {
         assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("0s").is_err());
-    }
-
-    #[test]
-    fn the_mix_covers_every_operation() {
-        let seen: std::collections::BTreeSet<_> = (0..100).map(Op::pick).collect();
-        assert_eq!(seen.len(), Op::MIX.len());
-        assert_eq!(Op::MIX.iter().map(|(_, w)| w).sum::<u32>(), 100);
     }
 }

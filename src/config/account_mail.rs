@@ -1,6 +1,7 @@
 //! Configuration of email delivery, password recovery and email verification.
 
-use super::{ConfigError, Secret, err, num};
+use super::{ConfigError, Env, Secret, err};
+use crate::variables as var;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -22,15 +23,12 @@ pub struct AccountMailSettings {
 }
 
 impl AccountMailSettings {
-    pub(super) fn from_lookup(
-        get: &impl Fn(&str, &str) -> String,
-        production: bool,
-    ) -> Result<Self, ConfigError> {
-        let smtp_url = get("SMTP_URL", "");
+    pub(super) fn read(env: &Env<'_>, production: bool) -> Result<Self, ConfigError> {
+        let smtp_url = env.get(var::SMTP_URL);
         let smtp_url = if smtp_url.is_empty() {
             if production {
                 return Err(err(
-                    "SMTP_URL",
+                    var::SMTP_URL.name,
                     "required in production (messages would only be logged)",
                 ));
             }
@@ -42,53 +40,49 @@ impl AccountMailSettings {
         } else {
             // The value may hold a password: never echo it.
             return Err(err(
-                "SMTP_URL",
+                var::SMTP_URL.name,
                 "must be smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://user:pass@host:465",
             ));
         };
-        let mail_from = get("MAIL_FROM", "hexactor <no-reply@localhost>")
-            .parse()
-            .map_err(|e| {
-                err(
-                    "MAIL_FROM",
-                    format!("not a mailbox ({e}), e.g. Name <a@example.com>"),
-                )
-            })?;
-        let public_base_url = get("PUBLIC_BASE_URL", "http://localhost:8000")
+        let mail_from = env.get(var::MAIL_FROM).parse().map_err(|e| {
+            err(
+                var::MAIL_FROM.name,
+                format!("not a mailbox ({e}), e.g. Name <a@example.com>"),
+            )
+        })?;
+        let public_base_url = env
+            .get(var::PUBLIC_BASE_URL)
             .trim_end_matches('/')
             .to_owned();
         if !public_base_url.starts_with("http://") && !public_base_url.starts_with("https://") {
-            return Err(err("PUBLIC_BASE_URL", "must be an http:// or https:// URL"));
+            return Err(err(
+                var::PUBLIC_BASE_URL.name,
+                "must be an http:// or https:// URL",
+            ));
         }
-        let require_verified_email = match get("REQUIRE_VERIFIED_EMAIL", "false")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            other => {
-                return Err(err(
-                    "REQUIRE_VERIFIED_EMAIL",
-                    format!("expected true or false, got {other:?}"),
-                ));
-            }
-        };
-        let seconds = |variable: &'static str, default: &str, min: u64, max: u64| {
-            num(variable, get(variable, default), min, max).map(Duration::from_secs)
-        };
         Ok(Self {
             smtp_url,
             mail_from,
             public_base_url,
-            password_reset_ttl: seconds("PASSWORD_RESET_TTL_SECONDS", "1800", 60, 86_400)?,
-            email_verification_ttl: seconds(
-                "EMAIL_VERIFICATION_TTL_SECONDS",
-                "86400",
+            password_reset_ttl: env.seconds(var::PASSWORD_RESET_TTL_SECONDS, 60, 86_400)?,
+            email_verification_ttl: env.seconds(
+                var::EMAIL_VERIFICATION_TTL_SECONDS,
                 60,
                 30 * 86_400,
             )?,
-            mail_min_interval: seconds("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "60", 0, 86_400)?,
-            require_verified_email,
+            mail_min_interval: env.seconds(var::ACCOUNT_MAIL_MIN_INTERVAL_SECONDS, 0, 86_400)?,
+            require_verified_email: env.choice(
+                var::REQUIRE_VERIFIED_EMAIL,
+                &[
+                    ("true", true),
+                    ("1", true),
+                    ("yes", true),
+                    ("false", false),
+                    ("0", false),
+                    ("no", false),
+                ],
+                "true or false",
+            )?,
         })
     }
 }

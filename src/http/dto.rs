@@ -1,7 +1,7 @@
 //! Request and response bodies. The wire shapes live here, not in the domain.
 
-use crate::application::commands::{CommandRecord, CommandStatus};
-use crate::domain::User;
+use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject};
+use crate::domain::{User, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -85,17 +85,31 @@ pub struct CommandResponse {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+/// The URL a user is served at.
+pub fn user_location(id: UserId) -> String {
+    format!("/api/v1/users/{id}")
+}
+
+/// Where the client reads what a command was about (its `location`, a `Location` header).
+pub fn subject_location(subject: CommandSubject) -> String {
+    match subject {
+        CommandSubject::User(id) => user_location(id),
+        // Every reset request reports the same place, whatever became of it.
+        CommandSubject::PasswordReset => "/api/v1/auth/password-reset".to_owned(),
+    }
+}
+
 impl From<&CommandRecord> for CommandResponse {
     fn from(c: &CommandRecord) -> Self {
         Self {
             id: c.id.to_string(),
             kind: c.kind.clone(),
             status: c.status,
-            error: c.error_code.as_ref().map(|code| CommandError {
-                code: code.clone(),
+            error: c.error_code.map(|code| CommandError {
+                code: code.as_str().to_owned(),
                 detail: c.error_detail.clone().unwrap_or_default(),
             }),
-            location: c.location.clone(),
+            location: c.subject.map(subject_location),
             created_at: c.created_at,
             completed_at: c.completed_at,
         }

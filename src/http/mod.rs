@@ -6,7 +6,6 @@ pub mod client_address;
 pub mod docs_page;
 pub mod dto;
 pub mod middleware;
-pub mod openapi;
 pub mod openapi_contract;
 pub mod prefer;
 pub mod problem;

@@ -1,7 +1,8 @@
 //! Errors as RFC 9457 problem details. Clients get a stable `type`, a title and a detail that
 //! never contains internals; the full cause is logged with the request id instead.
 
-use crate::application::ports::InfraError;
+use crate::application::commands::FailureCode;
+use crate::application::ports::{ErrorReport, InfraError};
 use crate::domain::ValidationErrors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -28,7 +29,7 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("conflict: {detail}")]
     Conflict {
-        code: String,
+        code: FailureCode,
         detail: String,
         command_id: Option<uuid::Uuid>,
     },
@@ -52,7 +53,8 @@ pub enum ApiError {
     EmailNotVerified,
     #[error("invalid one-time token")]
     InvalidToken,
-    #[error("a dependency is unavailable: {0}")]
+    /// The cause is the source (not repeated in the message): the log shows the chain once.
+    #[error("a dependency is unavailable")]
     Unavailable(#[source] InfraError),
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,7 +94,7 @@ impl ApiError {
                 "/problems/mfa-required",
                 "A second authentication factor is required",
             ),
-            ApiError::Conflict { code, .. } if code.starts_with("mfa_") => {
+            ApiError::Conflict { code, .. } if code.is_mfa() => {
                 ("/problems/mfa-conflict", "Two-factor state conflict")
             }
             ApiError::PreconditionFailed => {
@@ -104,15 +106,18 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => {
                 ("/problems/method-not-allowed", "Method not allowed")
             }
-            ApiError::Conflict { code, .. } if code == "email_taken" => {
-                ("/problems/email-taken", "Email already registered")
-            }
-            ApiError::Conflict { code, .. } if code == "username_taken" => {
-                ("/problems/username-taken", "Username already taken")
-            }
-            ApiError::Conflict { code, .. } if code == "last_admin" => {
-                ("/problems/last-admin", "The last active admin must stay")
-            }
+            ApiError::Conflict {
+                code: FailureCode::EmailTaken,
+                ..
+            } => ("/problems/email-taken", "Email already registered"),
+            ApiError::Conflict {
+                code: FailureCode::UsernameTaken,
+                ..
+            } => ("/problems/username-taken", "Username already taken"),
+            ApiError::Conflict {
+                code: FailureCode::LastAdmin,
+                ..
+            } => ("/problems/last-admin", "The last active admin must stay"),
             ApiError::Conflict { .. } => ("/problems/conflict", "Conflict"),
             ApiError::IdempotencyKeyReused => {
                 ("/problems/idempotency-key-reused", "Idempotency-Key reused")
@@ -177,13 +182,7 @@ impl ApiError {
         let status = self.status_code();
         if status.is_server_error() {
             // The full cause chain goes to the log, never to the client.
-            let mut chain = self.to_string();
-            let mut source = std::error::Error::source(self);
-            while let Some(s) = source {
-                chain.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            tracing::error!(error = %chain, status = status.as_u16(), "request failed");
+            tracing::error!(error = %ErrorReport(self), status = status.as_u16(), "request failed");
         }
         let (kind, title) = self.kind_and_title();
         let mut extensions = Map::new();
@@ -200,7 +199,7 @@ impl ApiError {
             ApiError::Conflict {
                 code, command_id, ..
             } => {
-                extensions.insert("code".into(), Value::String(code.clone()));
+                extensions.insert("code".into(), Value::String(code.as_str().to_owned()));
                 if let Some(id) = command_id {
                     extensions.insert("command_id".into(), Value::String(id.to_string()));
                 }
@@ -309,15 +308,15 @@ impl From<crate::application::roles::RoleError> for ApiError {
 impl From<crate::application::mfa::MfaError> for ApiError {
     fn from(e: crate::application::mfa::MfaError) -> Self {
         use crate::application::mfa::MfaError as M;
-        let conflict = |code: &str, e: &M| ApiError::Conflict {
-            code: code.to_owned(),
+        let conflict = |code: FailureCode, e: &M| ApiError::Conflict {
+            code,
             detail: e.to_string(),
             command_id: None,
         };
         match e {
-            M::AlreadyEnabled => conflict("mfa_already_enabled", &e),
-            M::NotPending => conflict("mfa_not_pending", &e),
-            M::NotEnabled => conflict("mfa_not_enabled", &e),
+            M::AlreadyEnabled => conflict(FailureCode::MfaAlreadyEnabled, &e),
+            M::NotPending => conflict(FailureCode::MfaNotPending, &e),
+            M::NotEnabled => conflict(FailureCode::MfaNotEnabled, &e),
             M::Account(e) => e.into(),
         }
     }

@@ -5,7 +5,6 @@ pub mod crypto;
 pub mod health;
 pub mod messaging;
 pub mod monitors;
-pub mod outbox_relay;
 pub mod outcome_metrics;
 pub mod password_hasher;
 pub mod postgres;

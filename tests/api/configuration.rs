@@ -93,7 +93,7 @@ fn help_lists_every_variable_with_its_default() {
         let out = hexactor_in_dir(args, "", &[]);
         assert!(out.status.success());
         let help = String::from_utf8_lossy(&out.stdout);
-        for (name, default, _) in hexactor::variables::VARIABLES {
+        for hexactor::variables::Var { name, default, .. } in hexactor::variables::VARIABLES {
             let line = help
                 .lines()
                 .find(|l| l.trim_start().starts_with(&format!("{name} ")))

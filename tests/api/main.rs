@@ -24,5 +24,7 @@ mod shutdown;
 mod smtp;
 #[path = "../support/mod.rs"]
 mod support;
+mod tokens;
 mod trace_context;
+mod users;
 mod verification;

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use futures_util::StreamExt;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use lapin::BasicProperties;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
@@ -26,16 +26,16 @@ async fn submit_async(api: &TestApp, n: usize) -> Vec<String> {
 #[actix_web::test]
 async fn two_workers_on_one_queue_process_every_command_exactly_once() {
     let ns = Namespace::new().await;
-    let api = spawn_role(&ns, Role::Api, QUORUM).await;
+    let api = spawn_role(&ns, ProcessRole::Api, QUORUM).await;
     let _w1 = spawn_role(
         &ns,
-        Role::Worker,
+        ProcessRole::Worker,
         &[("WORKER_PREFETCH", "5"), ("QUEUE_TYPE", "quorum")],
     )
     .await;
     let _w2 = spawn_role(
         &ns,
-        Role::Worker,
+        ProcessRole::Worker,
         &[("WORKER_PREFETCH", "5"), ("QUEUE_TYPE", "quorum")],
     )
     .await;
@@ -71,7 +71,7 @@ async fn two_workers_on_one_queue_process_every_command_exactly_once() {
 #[actix_web::test]
 async fn a_worker_that_dies_holding_an_unacked_message_gets_it_redelivered_and_applied_once() {
     let ns = Namespace::new().await;
-    let api = spawn_role(&ns, Role::Api, QUORUM).await;
+    let api = spawn_role(&ns, ProcessRole::Api, QUORUM).await;
     let location = submit_async(&api, 1).await.remove(0);
     let queue = ns.names().command_queue;
 
@@ -102,7 +102,7 @@ async fn a_worker_that_dies_holding_an_unacked_message_gets_it_redelivered_and_a
     }
     assert_eq!(api.get(&location).await.json()["status"], "pending");
 
-    let _worker = spawn_role(&ns, Role::Worker, QUORUM).await;
+    let _worker = spawn_role(&ns, ProcessRole::Worker, QUORUM).await;
     assert_eq!(api.wait_for_command(&location).await["status"], "succeeded");
     assert_eq!(api.count("SELECT count(*) FROM users").await, 1);
     assert_eq!(
@@ -115,7 +115,7 @@ async fn a_worker_that_dies_holding_an_unacked_message_gets_it_redelivered_and_a
 #[actix_web::test]
 async fn a_duplicated_command_message_creates_one_user_and_one_event() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, QUORUM).await;
+    let app = spawn_role(&ns, ProcessRole::All, QUORUM).await;
     let res = app.register(&user_body("1"), &[]).await;
     assert_eq!(res.status, 201);
 
@@ -166,7 +166,7 @@ async fn a_duplicated_command_message_creates_one_user_and_one_event() {
 #[actix_web::test]
 async fn poison_messages_go_to_the_dead_letter_queue_and_the_worker_carries_on() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, QUORUM).await;
+    let app = spawn_role(&ns, ProcessRole::All, QUORUM).await;
     let conn = amqp().await;
     let queue = ns.names().command_queue;
     publish_raw(
@@ -186,7 +186,7 @@ async fn poison_messages_go_to_the_dead_letter_queue_and_the_worker_carries_on()
 
     assert_eq!(app.register(&user_body("1"), &[]).await.status, 201);
 
-    let dlq = format!("{queue}.dlq");
+    let dlq = dead_letter_queue(&queue);
     let mut reasons = Vec::new();
     eventually(
         "both poison messages are dead-lettered",

@@ -2,7 +2,7 @@
 //! `queue_depth` from passive declares; the database pool gauges.
 
 use crate::helpers::*;
-use ::hexactor::startup::Role;
+use ::hexactor::startup::ProcessRole;
 use lapin::BasicProperties;
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
 #[actix_web::test]
 async fn a_fresh_process_shows_zero_not_no_data() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, FAST_MONITOR).await;
+    let app = spawn_role(&ns, ProcessRole::All, FAST_MONITOR).await;
     let metrics = scrape(&app).await;
     for series in [
         r#"actor_restarts_total{actor="UserRepository",reason="panic"}"#,
@@ -60,7 +60,7 @@ async fn a_fresh_process_shows_zero_not_no_data() {
 #[actix_web::test]
 async fn the_model_metric_names_are_fed_by_traffic() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, FAST_MONITOR).await;
+    let app = spawn_role(&ns, ProcessRole::All, FAST_MONITOR).await;
     let (user, token) = app.user("1").await;
     let id = user["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -135,7 +135,7 @@ async fn the_model_metric_names_are_fed_by_traffic() {
 #[actix_web::test]
 async fn queue_depth_follows_the_dead_letter_queue() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, FAST_MONITOR).await;
+    let app = spawn_role(&ns, ProcessRole::All, FAST_MONITOR).await;
     let dlq = format!("{}.commands.users.dlq", ns.prefix);
     let series = format!(r#"queue_depth{{queue="{dlq}"}}"#);
     eventually(

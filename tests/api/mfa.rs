@@ -222,7 +222,7 @@ async fn wrong_codes_are_throttled_like_logins() {
 #[actix_web::test]
 async fn the_secret_and_recovery_codes_stay_out_of_the_broker_the_outbox_and_the_logs() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, hexactor::startup::Role::All, &[]).await;
+    let app = spawn_role(&ns, hexactor::startup::ProcessRole::All, &[]).await;
     // A copy of every MFA command the relay publishes, on a queue that vanishes with its connection.
     let conn = amqp().await;
     let channel = conn.create_channel().await.unwrap();

@@ -1,14 +1,14 @@
 //! The notifications context: every new user is welcomed once, whatever the broker redelivers.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use lapin::BasicProperties;
 use std::time::Duration;
 
 #[actix_web::test]
 async fn a_new_user_is_welcomed_once_even_when_the_event_comes_again() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, &[]).await;
+    let app = spawn_role(&ns, ProcessRole::All, &[]).await;
     let res = app.register(&user_body("welcome"), &[]).await;
     assert_eq!(res.status, 201);
     let user_id = res.json()["id"].as_str().unwrap().to_owned();
@@ -56,7 +56,7 @@ async fn a_new_user_is_welcomed_once_even_when_the_event_comes_again() {
         "the poison event is dead-lettered",
         Duration::from_secs(10),
         async || {
-            dead = take_message(&conn, &format!("{queue}.dlq")).await;
+            dead = take_message(&conn, &dead_letter_queue(&queue)).await;
             dead.is_some()
         },
     )

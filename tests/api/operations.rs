@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use ::actors::rabbit::headers::{int, text, with_headers};
 use hexactor::cli::dlq;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use lapin::BasicProperties;
 use std::time::Duration;
 
@@ -12,13 +12,13 @@ use std::time::Duration;
 async fn dead_letters_are_listed_shown_replayed_after_a_confirm_and_purged() {
     let ns = Namespace::new().await;
     let queue = ns.names().command_queue;
-    let dlq_name = format!("{queue}.dlq");
+    let dlq_name = dead_letter_queue(&queue);
     let url = rabbitmq_url();
 
     // A valid command that died for a transient reason: registered through an API with no
     // worker running, taken off the queue and dead-lettered the way a worker does after its
     // last attempt.
-    let api = spawn_role(&ns, Role::Api, &[]).await;
+    let api = spawn_role(&ns, ProcessRole::Api, &[]).await;
     let res = api
         .register(&user_body("dlq"), &[("prefer", "respond-async")])
         .await;
@@ -57,7 +57,7 @@ async fn dead_letters_are_listed_shown_replayed_after_a_confirm_and_purged() {
     publish_raw(&conn, &dlq_name, &command.data, dead).await;
 
     // And a poison message, dead-lettered by a real worker.
-    let _worker = spawn_role(&ns, Role::Worker, &[]).await;
+    let _worker = spawn_role(&ns, ProcessRole::Worker, &[]).await;
     let poison = BasicProperties::default().with_message_id("poison-1".into());
     publish_raw(&conn, &queue, b"this is not json", poison).await;
 
@@ -183,7 +183,7 @@ async fn without_the_broker_an_api_is_degraded_and_a_worker_is_not_ready() {
     // Nothing listens on port 1: the connection manager keeps retrying with backoff.
     let unreachable = [("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:1/%2f")];
     let mut addresses = Vec::new();
-    for role in [Role::Api, Role::Worker] {
+    for role in [ProcessRole::Api, ProcessRole::Worker] {
         let app = hexactor::startup::Application::build(ns.settings(&unreachable), role)
             .await
             .unwrap();
@@ -215,7 +215,7 @@ async fn without_the_broker_an_api_is_degraded_and_a_worker_is_not_ready() {
 async fn the_traffic_generator_drives_every_operation_and_its_poison_reaches_the_dlq() {
     use hexactor::cli::traffic::{TrafficArgs, run};
     let namespace = Namespace::new().await;
-    let app = spawn_role(&namespace, hexactor::startup::Role::All, &[]).await;
+    let app = spawn_role(&namespace, hexactor::startup::ProcessRole::All, &[]).await;
     let args = TrafficArgs {
         url: app.address.clone(),
         duration: std::time::Duration::from_secs(4),
@@ -243,7 +243,7 @@ async fn the_traffic_generator_drives_every_operation_and_its_poison_reaches_the
         assert!(ok > 0, "{op} never succeeded: {report:?}");
     }
     assert_eq!(report.poison_published, 2);
-    let dlq = format!("{}.commands.users.dlq", namespace.prefix);
+    let dlq = dead_letter_queue(&namespace.names().command_queue);
     let conn = amqp().await;
     let mut found = 0;
     eventually(

@@ -94,7 +94,7 @@ async fn cors_is_off_by_default_and_on_for_listed_origins_only() {
     let ns = Namespace::new().await;
     let on = spawn_role(
         &ns,
-        hexactor::startup::Role::All,
+        hexactor::startup::ProcessRole::All,
         &[("ALLOWED_ORIGINS", "https://app.example.com")],
     )
     .await;
@@ -154,7 +154,7 @@ async fn with_the_broker_unreachable_ready_says_so_and_commands_wait_in_the_outb
     let ns = Namespace::new().await;
     // Nothing listens on port 1: the connection manager keeps retrying with backoff.
     let settings = ns.settings(&[("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:1/%2f")]);
-    let app = hexactor::startup::Application::build(settings, hexactor::startup::Role::All)
+    let app = hexactor::startup::Application::build(settings, hexactor::startup::ProcessRole::All)
         .await
         .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -215,7 +215,7 @@ async fn metrics_and_debug_are_served_on_the_ops_port_only() {
     // A worker has only its ops listener (WORKER_PORT).
     let worker = spawn_role(
         &Namespace::new().await,
-        hexactor::startup::Role::Worker,
+        hexactor::startup::ProcessRole::Worker,
         &[],
     )
     .await;

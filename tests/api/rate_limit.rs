@@ -20,7 +20,7 @@ async fn spawn_limited(vars: &[(&'static str, String)]) -> TestApp {
     let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     spawn_role(
         &Namespace::new().await,
-        hexactor::startup::Role::All,
+        hexactor::startup::ProcessRole::All,
         &overrides,
     )
     .await

@@ -2,7 +2,7 @@
 //! database row, not in the logs.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use serde_json::json;
 
 const PASSWORD: &str = "Tr0ub4dor&3-unique-plaintext";
@@ -10,7 +10,7 @@ const PASSWORD: &str = "Tr0ub4dor&3-unique-plaintext";
 #[actix_web::test]
 async fn the_plaintext_password_is_nowhere_outside_the_api_process() {
     let ns = Namespace::new().await;
-    let api = spawn_role(&ns, Role::Api, &[]).await;
+    let api = spawn_role(&ns, ProcessRole::Api, &[]).await;
     let mut body = user_body("1");
     body["password"] = json!(PASSWORD);
     let res = api
@@ -53,7 +53,7 @@ async fn the_plaintext_password_is_nowhere_outside_the_api_process() {
     )
     .await;
 
-    let _worker = spawn_role(&ns, Role::Worker, &[]).await;
+    let _worker = spawn_role(&ns, ProcessRole::Worker, &[]).await;
     assert_eq!(api.wait_for_command(&location).await["status"], "succeeded");
 
     // 2. Every row of every table, as text.

@@ -2,7 +2,7 @@
 //! replica at once (PostgreSQL LISTEN/NOTIFY), not after the replica's cache expires.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
+use hexactor::startup::ProcessRole;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -149,8 +149,8 @@ async fn a_user_lists_their_sessions_and_ends_one() {
 async fn ending_a_session_revokes_it_on_every_replica_at_once() {
     let ns = Namespace::new().await;
     let cached = [("SESSION_CACHE_MS", "60000")];
-    let a = spawn_role(&ns, Role::All, &cached).await;
-    let b = spawn_role(&ns, Role::Api, &cached).await;
+    let a = spawn_role(&ns, ProcessRole::All, &cached).await;
+    let b = spawn_role(&ns, ProcessRole::Api, &cached).await;
     a.user("1").await;
     let keeper = a.login("user1@example.com", PASSWORD).await;
     let victim = a.login("user1@example.com", PASSWORD).await;

@@ -3,29 +3,20 @@
 //! test namespaces came back after the tests had removed them.
 
 use crate::helpers::*;
-use hexactor::startup::Role;
-use lapin::options::QueueDeleteOptions;
+use hexactor::startup::ProcessRole;
 use std::time::{Duration, Instant};
-
-async fn delete_queue(queue: &str) {
-    let conn = amqp().await;
-    let channel = conn.create_channel().await.unwrap();
-    channel
-        .queue_delete(queue.into(), QueueDeleteOptions::default())
-        .await
-        .expect("delete the command queue");
-    let _ = conn.close(200, "done".into()).await;
-}
 
 #[actix_web::test]
 async fn a_queue_deleted_after_the_amqp_connection_closed_stays_deleted() {
     let ns = Namespace::new().await;
-    let app = spawn_role(&ns, Role::All, &[]).await;
+    let app = spawn_role(&ns, ProcessRole::All, &[]).await;
     let queue = ns.names().command_queue;
     let conn = amqp().await;
 
     // While running, the worker re-declares a deleted queue and subscribes again (basic.cancel).
-    delete_queue(&queue).await;
+    delete_queue(&conn, &queue)
+        .await
+        .expect("delete the command queue");
     let t = Instant::now();
     eventually(
         "the running worker re-declares its queue and consumes again",
@@ -38,7 +29,9 @@ async fn a_queue_deleted_after_the_amqp_connection_closed_stays_deleted() {
     // Shutting down: once the connection is closed, a deleted queue stays deleted. Watched for
     // five times as long as the re-declaration took above (at least 2 s).
     app.close_amqp().await;
-    delete_queue(&queue).await;
+    delete_queue(&conn, &queue)
+        .await
+        .expect("delete the command queue");
     let watch = (redeclared_after * 5).max(Duration::from_secs(2));
     let until = Instant::now() + watch;
     while Instant::now() < until {

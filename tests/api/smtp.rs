@@ -19,6 +19,6 @@ pub async fn spawn_with_mail(
         ("MAIL_FROM", "hexactor <no-reply@example.test>"),
     ];
     all.extend_from_slice(overrides);
-    let app = crate::helpers::spawn_role(&ns, hexactor::startup::Role::All, &all).await;
+    let app = crate::helpers::spawn_role(&ns, hexactor::startup::ProcessRole::All, &all).await;
     (app, smtp, ns)
 }

@@ -204,7 +204,7 @@ async fn a_redelivered_verification_event_mails_nothing_twice() {
         "the poison is dead-lettered",
         std::time::Duration::from_secs(10),
         async || {
-            dead = take_message(&conn, &format!("{queue}.dlq")).await;
+            dead = take_message(&conn, &dead_letter_queue(&queue)).await;
             dead.is_some()
         },
     )

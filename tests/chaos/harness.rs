@@ -1,7 +1,7 @@
 //! The chaos harness: a scenario's `Cluster` — a namespace (database + AMQP prefix) of its own on
 //! the private services, the real `hexactor` binary as 2 API and 3 worker processes — and its
-//! life cycle (start, spawn, readiness, clean-up). The rest lives beside it: `processes.rs`,
-//! `load.rs` (the load driver), `probe.rs` (AMQP, `/ready`, `/metrics`), `verify.rs` (the checks
+//! life cycle (start, clean-up). The rest lives beside it: `launch.rs` (spawning the processes,
+//! readiness), `processes.rs`, `load.rs` (the load driver), `probe.rs` (AMQP, `/ready`, `/metrics`), `verify.rs` (the checks
 //! every scenario ends with), `services.rs` (the private services and the faults injected there).
 //!
 //! Synchronisation is always "poll until a condition holds, with a deadline"; the only plain
@@ -12,17 +12,17 @@ pub use crate::load::*;
 pub use crate::probe::*;
 pub use crate::processes::*;
 pub use crate::services::DatabaseLockout;
-pub use crate::support::amqp::{consumer_count, publish_raw, queue_depth};
+pub use crate::support::amqp::{
+    consumer_count, dead_letter_queue, delete_queue, publish_raw, queue_depth,
+};
 pub use crate::support::eventually;
+use crate::support::{amqp, postgres};
 use hexactor::infrastructure::messaging::names::Names;
 use lapin::ExchangeKind;
-use lapin::options::{
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use serde_json::Value;
-use sqlx::{Connection as _, PgConnection, PgPool};
-use std::fs::File;
+use sqlx::PgPool;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,11 +99,11 @@ pub struct Cluster {
     pub pool: PgPool,
     pub events_queue: String,
     /// What the processes get as RABBITMQ_URL: every node unless a scenario pins one.
-    rabbitmq_urls: String,
+    pub(crate) rabbitmq_urls: String,
     /// Every mail the workers send (welcome and address verification) really goes over SMTP
     /// to this listener, so the invariants cover delivery too.
     pub smtp: crate::support::smtp::SmtpServer,
-    next_proc: usize,
+    pub(crate) next_proc: usize,
     started: Instant,
 }
 
@@ -119,19 +119,9 @@ impl Cluster {
         actix_web::rt::task::spawn_blocking(crate::services::restore_all_nodes_blocking)
             .await
             .unwrap();
-        let id = Uuid::new_v4().simple().to_string();
-        let database = format!("hexactor_test_{}", &id[..16]);
-        let prefix = format!("test_{}", &id[..16]);
-        let mut conn = PgConnection::connect(&format!("{}/postgres", postgres_base()))
-            .await
-            .expect("connect to postgres");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            r#"CREATE DATABASE "{database}""#
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("create the test database");
-        let dir = std::env::temp_dir().join(format!("hexactor-chaos-{scenario}-{}", &id[..8]));
+        let (database, prefix) = crate::support::fresh_namespace();
+        postgres::create_database(&postgres_base(), &database).await;
+        let dir = std::env::temp_dir().join(format!("hexactor-chaos-{scenario}-{prefix}"));
         std::fs::create_dir_all(&dir).unwrap();
         let names = Names::new(&prefix);
         let events_queue = format!("{prefix}.chaos.observed-events");
@@ -227,132 +217,9 @@ impl Cluster {
         let _ = conn.close(200, "done".into()).await;
     }
 
-    pub fn spawn(&mut self, role: ProcRole) -> Proc {
-        self.next_proc += 1;
-        let name = format!(
-            "{}-{}",
-            match role {
-                ProcRole::Api => "api",
-                ProcRole::Worker => "worker",
-            },
-            self.next_proc
-        );
-        let log = self.dir.join(format!("{name}.log"));
-        let out = File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new(BIN)
-            .arg(match role {
-                ProcRole::Api => "serve",
-                ProcRole::Worker => "worker",
-            })
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            // The marker scripts/chaos-services.sh finds leftover processes by, should this test
-            // process be killed before it could reap them.
-            .env(
-                "CHAOS_SERVICES_DIR",
-                std::env::var("CHAOS_SERVICES_DIR").unwrap_or_default(),
-            )
-            .env(
-                "DATABASE_URL",
-                format!("{}/{}", postgres_base(), self.database),
-            )
-            .env("RABBITMQ_URL", &self.rabbitmq_urls)
-            .env("SMTP_URL", self.smtp.url())
-            .env("MAIL_FROM", "hexactor <no-reply@example.test>")
-            .env("PUBLIC_BASE_URL", "https://id.example.test")
-            .env("AMQP_PREFIX", &self.prefix)
-            // The load driver is one client (127.0.0.1) sending thousands of registrations:
-            // the per-client rate limit is not what these scenarios test.
-            .env("RATE_LIMIT_PER_MINUTE", "0")
-            .env("BCRYPT_COST", "4")
-            .env("LOG_FORMAT", "json")
-            .env("LOG_LEVEL", "info")
-            .env("PORT", "0")
-            .env("WORKER_PORT", "0")
-            .env("OPS_PORT", "0")
-            .env("RETRY_DELAYS_MS", RETRY_DELAYS_MS)
-            .env("MAX_ATTEMPTS", MAX_ATTEMPTS)
-            .env("WORKER_PREFETCH", "20")
-            .env("DB_MAX_CONNECTIONS", "8")
-            .env("SHUTDOWN_TIMEOUT_SECONDS", SHUTDOWN_SECONDS.to_string())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawn hexactor");
-        Proc {
-            name,
-            port: 0,
-            ops_port: 0,
-            log,
-            child,
-            exited: None,
-        }
-    }
-
-    pub async fn spawn_worker(&mut self) {
-        let p = self.spawn(ProcRole::Worker);
-        self.workers.push(p);
-        self.wait_ready_all().await;
-    }
-
-    pub async fn spawn_api(&mut self) {
-        let p = self.spawn(ProcRole::Api);
-        self.apis.push(p);
-        self.wait_ready_all().await;
-    }
-
-    /// Learns every process's port from its log, then waits until all are fully ready.
-    pub async fn wait_ready_all(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let http = self.http.clone();
-        for p in self.apis.iter_mut().chain(self.workers.iter_mut()) {
-            if p.exited.is_some() {
-                continue;
-            }
-            while p.port == 0 {
-                if let Some((port, ops_port)) = listening_ports(&p.log) {
-                    (p.port, p.ops_port) = (port, ops_port);
-                    break;
-                }
-                if let Ok(Some(status)) = p.child.try_wait() {
-                    panic!("{} exited with {status}:\n{}", p.name, p.log_text());
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{} never listened:\n{}",
-                    p.name,
-                    p.log_text()
-                );
-                sleep(Duration::from_millis(50)).await;
-            }
-            loop {
-                let ready = get_json(&http, &p.url("/ready")).await;
-                if matches!(&ready, Some((200, v)) if v["checks"]["rabbitmq"] == "ok" && v["checks"]["postgres"] == "ok")
-                {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{} never became ready ({ready:?}):\n{}",
-                    p.name,
-                    p.log_text()
-                );
-                sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-
     /// The namespace's queues, as the service declares them (work, retry tiers, DLQs).
     pub fn queues(&self) -> Vec<String> {
-        let topology = hexactor::startup::topology(
-            &self.names,
-            &retry_tiers(),
-            ::actors::rabbit::QueueKind::Quorum,
-            None,
-        );
-        topology.queues.into_iter().map(|q| q.name).collect()
+        amqp::topology(&self.names, &retry_tiers()).0
     }
 
     /// Consumers a worker runs: one per work queue (neither a retry tier nor a DLQ).
@@ -452,24 +319,11 @@ impl Cluster {
         }
         drop(procs);
         self.pool.close().await;
-        if let Ok(mut conn) = PgConnection::connect(&format!("{}/postgres", postgres_base())).await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-                self.database
-            )))
-            .execute(&mut conn)
-            .await;
-        }
+        postgres::drop_database(&postgres_base(), &self.database).await;
         let conn = amqp().await;
-        let mut queues = vec![self.events_queue.clone()];
-        queues.extend(self.queues());
-        for q in queues {
-            let channel = conn.create_channel().await.unwrap();
-            let _ = channel
-                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-                .await;
-        }
+        let (mut queues, exchanges) = amqp::topology(&self.names, &retry_tiers());
+        queues.push(self.events_queue.clone());
+        amqp::delete_all(&conn, queues, exchanges).await;
         let _ = conn.close(200, "done".into()).await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }

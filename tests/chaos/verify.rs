@@ -69,7 +69,7 @@ impl Cluster {
         .unwrap();
         let succeeded_without_user: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM commands c WHERE c.id = ANY($1) AND c.status = 'succeeded'
-             AND NOT EXISTS (SELECT 1 FROM users u WHERE '/api/v1/users/' || u.id = c.location)",
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.subject_id)",
         )
         .bind(&ids)
         .fetch_one(&pool)
@@ -192,7 +192,7 @@ impl Cluster {
         }
 
         // 6. The DLQ holds exactly the injected poison messages.
-        let dlq_name = format!("{}.dlq", self.names.command_queue);
+        let dlq_name = dead_letter_queue(&self.names.command_queue);
         let mut dead: Vec<String> = Vec::new();
         let channel = conn.create_channel().await.unwrap();
         while let Ok(Some(msg)) = channel
@@ -210,7 +210,7 @@ impl Cluster {
                     }),
             );
         }
-        let notifications_dlq = format!("{}.dlq", self.names.notifications_queue);
+        let notifications_dlq = dead_letter_queue(&self.names.notifications_queue);
         let notifications_dead = queue_depth(&conn, &notifications_dlq).await.unwrap_or(0);
         let _ = conn.close(200, "done".into()).await;
 

@@ -1,16 +1,30 @@
 //! Test support shared by the API tests (`tests/api`) and the chaos tests (`tests/chaos.rs`): one
-//! `eventually`, one set of AMQP helpers, one registration body. Queue names come from the
-//! service's own `Names` (`hexactor::infrastructure::messaging::names`), never from literals.
+//! `eventually`, one set of AMQP and PostgreSQL helpers, one naming of a test's namespace, one
+//! registration body. Queue names come from the service's own `Names`
+//! (`hexactor::infrastructure::messaging::names`), never from literals.
 //!
 //! Each test crate includes this module with `#[path]` and uses only part of it, hence the
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod amqp;
+mod eventually;
+pub mod postgres;
 pub mod smtp;
 
+pub use eventually::eventually;
+
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+
+/// The names of a fresh namespace: (database, AMQP prefix). `scripts/clean-test-resources.sh`
+/// finds what a killed test left behind by these prefixes (`hexactor_test_`, `test_`).
+pub fn fresh_namespace() -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    (
+        format!("hexactor_test_{}", &id[..16]),
+        format!("test_{}", &id[..16]),
+    )
+}
 
 /// A valid registration body for `<email_local>@example.com` with the given username.
 pub fn registration(email_local: &str, username: &str) -> Value {
@@ -21,22 +35,4 @@ pub fn registration(email_local: &str, username: &str) -> Value {
         "last_name": "Lovelace",
         "password": "correct horse battery staple",
     })
-}
-
-/// Polls `check` until it is true; fails the test, naming `what`, after `within`. Polls often at
-/// first (most conditions hold within milliseconds), then every 200 ms (some checks scrape
-/// several processes).
-pub async fn eventually(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    let mut pause = Duration::from_millis(25);
-    loop {
-        if check().await {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {within:?} waiting until {what}");
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(200));
-    }
 }

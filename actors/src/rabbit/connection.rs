@@ -15,6 +15,7 @@ use super::endpoints::{Endpoint, Endpoints};
 use super::tls::{self, AmqpTls};
 use super::topology::Topology;
 use crate::backoff_policy::Backoff;
+use crate::error_chain::ErrorChain;
 use crate::metrics::amqp_metrics;
 use actix::prelude::*;
 use futures_util::StreamExt;
@@ -59,8 +60,45 @@ pub struct ConnectionStatus;
 /// Declare the topology again on the live connection: a consumer whose queue was deleted (the
 /// broker cancelled it with `basic.cancel`) asks for this before it subscribes again.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), RedeclareError>")]
 pub struct Redeclare;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeclareError {
+    #[error("shutting down: the topology is not declared again")]
+    ShuttingDown,
+    #[error("not connected")]
+    NotConnected,
+    #[error("topology declaration failed")]
+    Amqp(#[source] lapin::Error),
+    #[error("topology declaration timed out")]
+    Timeout,
+}
+
+/// Why a connection attempt failed (logged, then retried with the next endpoint).
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    /// An untrusted certificate will not fix itself: said plainly.
+    #[error("TLS: the broker's certificate is not trusted ({problem})")]
+    UntrustedCertificate {
+        problem: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("could not connect and declare the topology")]
+    Amqp(#[source] lapin::Error),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Why a live connection was given up.
+#[derive(Debug, thiserror::Error)]
+enum LostReason {
+    #[error("the connection reported an error")]
+    Error(#[source] lapin::Error),
+    #[error("connection no longer open")]
+    NoLongerOpen,
+}
 
 /// The process is shutting down: close the connection and never connect (nor declare the
 /// topology) again. Answers once the connection is closed.
@@ -76,7 +114,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 #[rtype(result = "()")]
 struct Lost {
     generation: u64,
-    reason: String,
+    reason: LostReason,
 }
 
 pub struct ConnectionManager {
@@ -141,13 +179,11 @@ impl ConnectionManager {
                 // An untrusted certificate will not fix itself: say so plainly (start-up fails
                 // fast on it; later, e.g. after a certificate rotation, this keeps retrying).
                 Ok(Err(e)) => Err(match tls::certificate_problem(&e) {
-                    Some(problem) => {
-                        format!("TLS: the broker's certificate is not trusted ({problem})")
-                    }
-                    None => e.to_string(),
+                    Some(problem) => ConnectError::UntrustedCertificate { problem, source: e },
+                    None => ConnectError::Amqp(e),
                 }),
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(_) => Err(format!("no answer within {CONNECT_TIMEOUT:?}")),
+                Ok(Ok(conn)) => Ok(conn),
+                Err(_) => Err(ConnectError::Timeout(CONNECT_TIMEOUT)),
             }
         };
         ctx.spawn(attempt.into_actor(self).map(|result, act, ctx| {
@@ -162,7 +198,7 @@ impl ConnectionManager {
                 Err(_) if act.closing => {}
                 Err(error) => {
                     let delay = act.backoff.next_delay();
-                    tracing::warn!(%error, %node, delay_ms = delay.as_millis() as u64, "AMQP connect failed; retrying with the next endpoint");
+                    tracing::warn!(error = %ErrorChain(&error), %node, delay_ms = delay.as_millis() as u64, "AMQP connect failed; retrying with the next endpoint");
                     ctx.run_later(delay, |act, ctx| act.connect(ctx));
                 }
             }
@@ -189,7 +225,7 @@ impl ConnectionManager {
                 if let Event::Error(error) = event {
                     me.do_send(Lost {
                         generation,
-                        reason: error.to_string(),
+                        reason: LostReason::Error(error),
                     });
                     return;
                 }
@@ -205,7 +241,7 @@ impl ConnectionManager {
         self.broadcast(ConnectionEvent::Up(conn));
     }
 
-    fn lost(&mut self, generation: u64, reason: &str, ctx: &mut Context<Self>) {
+    fn lost(&mut self, generation: u64, reason: &LostReason, ctx: &mut Context<Self>) {
         if self.conn.as_ref().map(|c| c.generation) != Some(generation) {
             return; // a stale report about a connection we already replaced
         }
@@ -220,7 +256,7 @@ impl ConnectionManager {
             });
         }
         self.mark_down();
-        tracing::warn!(generation, %reason, "AMQP connection lost");
+        tracing::warn!(generation, reason = %ErrorChain(reason), "AMQP connection lost");
         self.broadcast(ConnectionEvent::Down { generation });
         let delay = self.backoff.next_delay();
         ctx.run_later(delay, |act, ctx| act.connect(ctx));
@@ -257,7 +293,7 @@ impl Actor for ConnectionManager {
                 let generation = conn.generation;
                 ctx.notify(Lost {
                     generation,
-                    reason: "connection no longer open".into(),
+                    reason: LostReason::NoLongerOpen,
                 });
             }
         });
@@ -305,7 +341,7 @@ impl Handler<ConnectionStatus> for ConnectionManager {
 }
 
 impl Handler<Redeclare> for ConnectionManager {
-    type Result = ResponseFuture<Result<(), String>>;
+    type Result = ResponseFuture<Result<(), RedeclareError>>;
 
     fn handle(&mut self, _: Redeclare, _: &mut Context<Self>) -> Self::Result {
         let conn = self.conn.clone();
@@ -315,13 +351,13 @@ impl Handler<Redeclare> for ConnectionManager {
             if closing {
                 // Typically a consumer whose queue a test (or an operator) deleted while this
                 // process shuts down: declaring it again would resurrect the deleted namespace.
-                return Err("shutting down: the topology is not declared again".into());
+                return Err(RedeclareError::ShuttingDown);
             }
-            let conn = conn.ok_or("not connected")?;
+            let conn = conn.ok_or(RedeclareError::NotConnected)?;
             let redeclare = declare(&conn.inner, &topology);
             match tokio::time::timeout(CONNECT_TIMEOUT, redeclare).await {
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(_) => Err("topology declaration timed out".into()),
+                Ok(result) => result.map_err(RedeclareError::Amqp),
+                Err(_) => Err(RedeclareError::Timeout),
             }
         })
     }

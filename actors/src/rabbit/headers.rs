@@ -1,4 +1,48 @@
 //! Reading and writing the AMQP headers we use (attempt counts, failure reasons, request ids).
+//!
+//! The header names below are a protocol between the consumer (which writes them on every
+//! delayed retry and dead letter) and the `hexactor dlq` tool (which reads them, and resets them
+//! on replay): they are defined here once so that the two cannot drift apart.
+
+/// The delivery's attempt, counted across delayed retries (absent on the first delivery).
+pub const ATTEMPTS: &str = "x-attempts";
+/// When the first attempt failed (epoch milliseconds), carried across retries.
+pub const FIRST_FAILURE: &str = "x-first-failure";
+/// When the latest attempt failed (epoch milliseconds).
+pub const LAST_FAILURE: &str = "x-last-failure";
+/// Why the latest attempt failed.
+pub const LAST_ERROR: &str = "x-last-error";
+
+/// Every header our consumers write on a dead letter starts with this.
+pub const DLQ_PREFIX: &str = "x-dlq-";
+/// Why it was dead-lettered (`retries_exhausted`, or the handler's reason).
+pub const DLQ_REASON: &str = "x-dlq-reason";
+/// The last error.
+pub const DLQ_ERROR: &str = "x-dlq-error";
+/// How many attempts it had.
+pub const DLQ_ATTEMPTS: &str = "x-dlq-attempts";
+/// When its first attempt failed (epoch milliseconds).
+pub const DLQ_FIRST_FAILURE: &str = "x-dlq-first-failure";
+/// When it was dead-lettered (epoch milliseconds).
+pub const DLQ_LAST_FAILURE: &str = "x-dlq-last-failure";
+/// The work queue it came from, and where a replay sends it.
+pub const DLQ_ORIGINAL_QUEUE: &str = "x-dlq-original-queue";
+/// How many times an operator replayed it (kept across replays).
+pub const DLQ_REPLAYS: &str = "x-dlq-replays";
+
+/// Written by RabbitMQ itself when *it* dead-letters a message (delivery limit exceeded,
+/// rejected without a retry route).
+pub mod broker {
+    pub const DEATH: &str = "x-death";
+    pub const FIRST_DEATH_EXCHANGE: &str = "x-first-death-exchange";
+    pub const FIRST_DEATH_QUEUE: &str = "x-first-death-queue";
+    pub const FIRST_DEATH_REASON: &str = "x-first-death-reason";
+    pub const LAST_DEATH_EXCHANGE: &str = "x-last-death-exchange";
+    pub const LAST_DEATH_QUEUE: &str = "x-last-death-queue";
+    pub const LAST_DEATH_REASON: &str = "x-last-death-reason";
+    /// A quorum queue's count of redeliveries.
+    pub const DELIVERY_COUNT: &str = "x-delivery-count";
+}
 
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable, LongString};

@@ -19,7 +19,7 @@ mod watchdog;
 
 pub use connection::{
     AmqpConnection, Close, ConnectionEvent, ConnectionManager, ConnectionStatus, Redeclare,
-    Subscribe,
+    RedeclareError, Subscribe,
 };
 pub use consumer::{
     Breaker, ConsumerConfig, Disposition, HandleDelivery, Incoming, ProbeReady, QueueConsumer,

@@ -1,9 +1,17 @@
 //! A publisher actor: one long-lived confirm-mode channel, a bounded window of unconfirmed
 //! publishes, and a reply only once the broker has confirmed (or refused) each message.
+//!
+//! Its `ConnectionEvent` handler looks like the consumer's (`consumer/subscription.rs`) and is kept
+//! apart on purpose: what they share is three lines of actix handler boilerplate (ignore an `Up`
+//! already seen, remember or forget the connection, mark an open attempt stale), while what each
+//! does with the event differs — the publisher just drops its channel, the consumer drains its
+//! in-flight deliveries before closing, resets its resubscribe backoff and re-subscribes. A shared
+//! trait or helper would hide that difference behind an indirection without removing a branch.
 
 use super::ConnectionManager;
 use super::connection::{AmqpConnection, ConnectionEvent, Subscribe};
 use crate::actor_ref::ActorRef;
+use crate::error_chain::ErrorChain;
 use crate::metrics::amqp_metrics;
 use actix::prelude::*;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -26,6 +34,15 @@ pub enum PublishError {
     #[error("AMQP error: {0}")]
     Amqp(#[from] lapin::Error),
     #[error("the broker did not confirm within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Why the publisher could not open its confirm channel (logged, then retried).
+#[derive(Debug, thiserror::Error)]
+enum OpenChannelError {
+    #[error("could not open a confirm channel")]
+    Amqp(#[from] lapin::Error),
+    #[error("no answer within {0:?}")]
     Timeout(Duration),
 }
 
@@ -104,11 +121,11 @@ impl Publisher {
                 channel
                     .confirm_select(ConfirmSelectOptions::default())
                     .await?;
-                Ok::<_, lapin::Error>(channel)
+                Ok::<_, OpenChannelError>(channel)
             };
             match tokio::time::timeout(CONFIRM_TIMEOUT, open).await {
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(_) => Err(format!("no answer within {CONFIRM_TIMEOUT:?}")),
+                Ok(result) => result,
+                Err(_) => Err(OpenChannelError::Timeout(CONFIRM_TIMEOUT)),
             }
         };
         ctx.spawn(open.into_actor(self).map(move |result, act, ctx| {
@@ -126,7 +143,7 @@ impl Publisher {
                 // Try again while this connection lasts; without a channel every
                 // publish would fail until the next reconnect.
                 Err(error) if current => {
-                    tracing::warn!(%error, "could not open a publisher channel; retrying");
+                    tracing::warn!(error = %ErrorChain(&error), "could not open a publisher channel; retrying");
                     ctx.run_later(Duration::from_millis(500), |act, ctx| {
                         if act.channel.is_none() {
                             act.open_channel(ctx);

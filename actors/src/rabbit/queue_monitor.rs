@@ -72,7 +72,9 @@ impl QueueMonitor {
                 {
                     Ok(q) => depths.push((queue, i64::from(q.message_count()))),
                     // Not declared (yet): the broker closed the channel; skip this queue.
-                    Err(error) => tracing::debug!(%queue, %error, "queue depth unavailable"),
+                    Err(error) => {
+                        tracing::debug!(%queue, error = %crate::error_chain::ErrorChain(&error), "queue depth unavailable")
+                    }
                 }
             }
             let _ = channel.close(200, "done".into()).await;
@@ -89,7 +91,7 @@ impl QueueMonitor {
                                 queue_depth_gauge().with_label_values(&[&queue]).set(depth);
                             }
                         }
-                        Ok(Err(error)) => tracing::debug!(%error, "queue depth round failed"),
+                        Ok(Err(error)) => tracing::debug!(error = %crate::error_chain::ErrorChain(&error), "queue depth round failed"),
                         Err(_) => tracing::debug!("queue depth round timed out"),
                     }
                 }),

@@ -27,7 +27,7 @@ pub fn check_queue(channel: Channel, queue: String) {
             .queue_declare(queue.as_str().into(), passive, FieldTable::default())
             .await
         {
-            tracing::warn!(%queue, %error, "subscribed queue is gone (no basic.cancel came); the subscription ends");
+            tracing::warn!(%queue, error = %crate::error_chain::ErrorChain(&error), "subscribed queue is gone (no basic.cancel came); the subscription ends");
         }
     });
 }

@@ -4,7 +4,16 @@
 
 use std::io::Write;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The workspace's one `eventually` (the service's tests use it too); it needs nothing of the
+// service, so the runtime's tests include the file instead of depending on the service crate.
+#[path = "../../../tests/support/eventually.rs"]
+mod eventually;
+pub use eventually::eventually;
+
+/// How long the runtime's tests wait for a condition before failing.
+pub const WITHIN: Duration = Duration::from_secs(5);
 
 /// Every log line of the process (any thread), for assertions on what the runtime reports.
 static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
@@ -52,16 +61,4 @@ pub fn counter_value(name: &str, labels: &[(&str, &str)]) -> f64 {
         })
         .map(|m| m.get_counter().get_value() + m.get_gauge().get_value())
         .sum()
-}
-
-/// Polls `f` until it returns true or the deadline passes.
-pub async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        actix::clock::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }

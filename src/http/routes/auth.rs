@@ -2,7 +2,7 @@
 
 use super::ApiState;
 use crate::application::auth::{Login, LoginOutcome, Logout, Refresh};
-use crate::application::sessions::ClientInfo;
+use crate::application::client_info::ClientInfo;
 use crate::http::auth::Authenticated;
 use crate::http::client_address::ClientAddress;
 use crate::http::dto::{LoginRequest, Problem, RefreshRequest, TokenResponse};

@@ -1,7 +1,7 @@
 //! `GET /api/v1/commands/{id}`: the state of an asynchronous command.
 
 use super::ApiState;
-use super::users::parse_id;
+use super::request::parse_id;
 use crate::application::ports::GetCommand;
 use crate::http::dto::{CommandResponse, Problem};
 use crate::http::problem::ApiError;

@@ -3,7 +3,8 @@
 
 use super::ApiState;
 use super::auth::{client_address, user_agent};
-use super::users::{Settled, accepted, origin, settle};
+use super::command_reply::{Settled, accepted, settle};
+use super::request::origin;
 use crate::application::auth::LoginOutcome;
 use crate::application::mfa::{ConfirmTotp, DisableTotp, StartTotpEnrolment};
 use crate::application::mfa_login::LoginMfa;

@@ -2,10 +2,14 @@
 //! latter.
 
 pub mod auth;
+pub mod command_reply;
 pub mod commands;
+pub mod cursor;
 pub mod mfa;
+pub mod openapi;
 pub mod ops;
 pub mod recovery;
+pub mod request;
 pub mod roles;
 pub mod sessions;
 pub mod users;
@@ -108,7 +112,6 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 pub type RouteEntry = (Method, &'static str, actix_web::Route);
 
 pub fn api_routes() -> Vec<RouteEntry> {
-    use crate::http::openapi;
     vec![
         (
             Method::GET,

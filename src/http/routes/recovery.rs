@@ -3,7 +3,8 @@
 //! with the same body whatever the address (enumeration-safe), the others wait like the rest.
 
 use super::ApiState;
-use super::users::{Success, accepted, origin, respond};
+use super::command_reply::{Success, accepted, respond};
+use super::request::origin;
 use crate::application::ports::Submission;
 use crate::application::recovery::{
     ConfirmPasswordReset, RecoveryError, RequestPasswordReset, ResendVerification, VerifyEmail,

@@ -2,7 +2,8 @@
 //! RabbitMQ, answered like the other account changes).
 
 use super::ApiState;
-use super::users::{Success, origin, parse_id, respond};
+use super::command_reply::{Success, respond};
+use super::request::{origin, parse_id};
 use crate::application::roles::ChangeRole;
 use crate::domain::{FieldError, Role, UserId};
 use crate::http::auth::Authenticated;

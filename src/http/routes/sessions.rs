@@ -1,7 +1,7 @@
 //! `/api/v1/users/me/sessions`: the caller's live sessions, and ending one of them.
 
 use super::ApiState;
-use super::users::parse_id;
+use super::request::parse_id;
 use crate::application::sessions::{EndSession, ListSessions};
 use crate::http::auth::Authenticated;
 use crate::http::dto::Problem;

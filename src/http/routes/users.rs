@@ -1,10 +1,13 @@
 //! `/api/v1/users`: registration and account changes (commands through RabbitMQ, answered when
-//! the worker is done or with 202), reads (queries), listing for admins.
+//! the worker is done or with 202, see `command_reply`), reads (queries), listing for admins.
 
 use super::ApiState;
-use crate::application::account::{ChangePassword, DeactivateAccount, Origin, UpdateProfile};
-use crate::application::commands::{CommandRecord, CommandStatus, ProfileChanges};
-use crate::application::ports::{AwaitCompletion, GetUser, ListUsers, Submission};
+use super::command_reply::{Success, respond};
+use super::cursor::{decode_cursor, encode_cursor};
+use super::request::{idempotency_key, if_match, origin, parse_id};
+use crate::application::account::{ChangePassword, DeactivateAccount, UpdateProfile};
+use crate::application::commands::ProfileChanges;
+use crate::application::ports::{GetUser, ListUsers};
 use crate::application::register_user::RegisterUser;
 use crate::domain::{
     PersonName, RegistrationForm, Role, UserId, Username, ValidationErrors, can_manage,
@@ -14,145 +17,9 @@ use crate::http::dto::{
     Accepted, ChangePasswordRequest, ListQuery, Problem, RegisterUserRequest, UpdateUserRequest,
     UserListResponse, UserResponse,
 };
-use crate::http::middleware::RequestId;
-use crate::http::prefer::Prefer;
 use crate::http::problem::ApiError;
 use actix_web::http::header;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use base64::Engine as _;
-use uuid::Uuid;
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| {
-            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-        })?;
-    Ok(Some(key.to_owned()))
-}
-
-pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a UUID")))
-}
-
-pub(super) fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
-    Origin {
-        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-        traceparent: req
-            .extensions()
-            .get::<crate::trace_context::TraceContext>()
-            .map(ToString::to_string),
-        reply_to: Some(state.reply_queue.clone()),
-    }
-}
-
-pub(super) fn accepted(command_id: Uuid) -> HttpResponse {
-    let location = format!("/api/v1/commands/{command_id}");
-    HttpResponse::Accepted()
-        .insert_header((header::LOCATION, location.clone()))
-        .json(serde_json::json!({ "command_id": command_id, "status": "pending", "location": location }))
-}
-
-/// What a successful command answers with.
-#[derive(Clone, Copy)]
-pub(super) enum Success {
-    Created,
-    Updated,
-    NoContent,
-}
-
-/// Waits (per `Prefer`) for the command and maps its state to the synchronous answer.
-pub(super) async fn respond(
-    state: &ApiState,
-    req: &HttpRequest,
-    submission: Submission,
-    success: Success,
-) -> Result<HttpResponse, ApiError> {
-    match settle(state, req, submission).await? {
-        Settled::Pending(command_id) => Ok(accepted(command_id)),
-        Settled::Succeeded(command_id, record) => outcome(state, command_id, record, success).await,
-    }
-}
-
-/// Where a command stands once the caller has waited as long as `Prefer` allows.
-pub(super) enum Settled {
-    Pending(Uuid),
-    Succeeded(Uuid, CommandRecord),
-}
-
-/// Waits (per `Prefer`) for the command; a failed command is the matching client error.
-pub(super) async fn settle(
-    state: &ApiState,
-    req: &HttpRequest,
-    submission: Submission,
-) -> Result<Settled, ApiError> {
-    let command_id = match submission {
-        Submission::Accepted { command_id } | Submission::Replayed { command_id } => command_id,
-        Submission::KeyReused => return Err(ApiError::IdempotencyKeyReused),
-    };
-    let prefer = Prefer::from_headers(req.headers());
-    if prefer.respond_async {
-        return Ok(Settled::Pending(command_id));
-    }
-    let wait = prefer.wait.unwrap_or(state.default_wait);
-    let record = state
-        .completions
-        .ask(AwaitCompletion { command_id, wait })
-        .await??;
-    let Some(record) = record else {
-        return Err(ApiError::Internal(format!(
-            "command {command_id} vanished from the log"
-        )));
-    };
-    match record.status {
-        CommandStatus::Pending => Ok(Settled::Pending(command_id)),
-        CommandStatus::Failed => Err(match record.error_code.as_deref() {
-            Some("version_mismatch") => ApiError::PreconditionFailed,
-            Some("user_not_found") => ApiError::NotFound("user not found".into()),
-            Some("invalid_token") => ApiError::InvalidToken,
-            code => ApiError::Conflict {
-                code: code.unwrap_or("conflict").to_owned(),
-                detail: record.error_detail.unwrap_or_default(),
-                command_id: Some(command_id),
-            },
-        }),
-        CommandStatus::Succeeded => Ok(Settled::Succeeded(command_id, record)),
-    }
-}
-
-/// The synchronous answer to a command that succeeded.
-async fn outcome(
-    state: &ApiState,
-    command_id: Uuid,
-    record: CommandRecord,
-    success: Success,
-) -> Result<HttpResponse, ApiError> {
-    if let Success::NoContent = success {
-        return Ok(HttpResponse::NoContent().finish());
-    }
-    let location = record.location.unwrap_or_default();
-    let id = location.rsplit('/').next().and_then(UserId::parse_str);
-    let user = match id {
-        Some(id) => state.users.ask(GetUser { id }).await??,
-        None => None,
-    };
-    let user =
-        user.ok_or_else(|| ApiError::Internal(format!("user of command {command_id} not found")))?;
-    let mut response = match success {
-        Success::Created => HttpResponse::Created(),
-        _ => HttpResponse::Ok(),
-    };
-    Ok(response
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, format!("\"{}\"", user.version)))
-        .json(UserResponse::from(&user)))
-}
+use actix_web::{HttpRequest, HttpResponse, web};
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = RegisterUserRequest,
     params(("Prefer" = Option<String>, Header, description = "respond-async and/or wait=N (RFC 7240)"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the original outcome for the same body")),
@@ -228,27 +95,6 @@ pub async fn me(state: web::Data<ApiState>, who: Authenticated) -> Result<HttpRe
 
 const MAX_PAGE: u32 = 100;
 
-fn encode_cursor(u: &UserResponse) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        u.created_at.to_rfc3339(),
-        u.id
-    ))
-}
-
-fn decode_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, Uuid), ApiError> {
-    let bad = || ApiError::BadRequest("the cursor is not one this API issued".into());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (at, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = chrono::DateTime::parse_from_rfc3339(at)
-        .map_err(|_| bad())?
-        .with_timezone(&chrono::Utc);
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = UserListResponse), (status = 401, description = "Missing, invalid or revoked access token", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_users(
@@ -298,24 +144,6 @@ pub async fn list_users(
         next_cursor,
         offset: query.offset,
     }))
-}
-
-/// `If-Match: "7"` → Some(7); absent or `*` → None.
-fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let raw = value
-        .to_str()
-        .map_err(|_| ApiError::BadRequest("malformed If-Match".into()))?
-        .trim();
-    if raw == "*" {
-        return Ok(None);
-    }
-    let tag = raw.trim_start_matches("W/").trim_matches('"');
-    tag.parse()
-        .map(Some)
-        .map_err(|_| ApiError::PreconditionFailed)
 }
 
 #[utoipa::path(method(patch, put), path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUserRequest,

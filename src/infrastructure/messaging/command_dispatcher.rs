@@ -124,9 +124,9 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                     }
                     Ok(Err(error)) => {
                         crate::metrics::application_error("transient", "worker");
-                        tracing::warn!(%error, "command failed transiently; will retry");
+                        tracing::warn!(error = %error.report(), "command failed transiently; will retry");
                         Disposition::Retry {
-                            error: error.to_string(),
+                            error: error.report().to_string(),
                         }
                     }
                     Err(error) => {

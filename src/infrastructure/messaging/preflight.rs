@@ -24,6 +24,7 @@ pub struct UntrustedBroker {
 pub async fn check_broker_certificate(settings: &Settings) -> Result<(), UntrustedBroker> {
     // A cluster's URLs are comma-separated; one node is enough to judge the certificate set-up.
     let url = settings
+        .messaging
         .rabbitmq_url
         .expose()
         .split(',')
@@ -35,7 +36,7 @@ pub async fn check_broker_certificate(settings: &Settings) -> Result<(), Untrust
     }
     let properties =
         ConnectionProperties::default().with_connection_name("hexactor-preflight".into());
-    let attempt = rabbit::open(url, properties, &settings.rabbitmq_tls);
+    let attempt = rabbit::open(url, properties, &settings.messaging.rabbitmq_tls);
     match tokio::time::timeout(PREFLIGHT_TIMEOUT, attempt).await {
         Ok(Ok(conn)) => {
             let _ = conn.close(200, "preflight".into()).await;

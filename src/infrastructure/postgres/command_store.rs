@@ -2,10 +2,10 @@
 //! answers command-status queries.
 
 use super::observed;
-use crate::application::commands::{CommandRecord, CommandStatus};
+use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject, FailureCode};
 use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
+use crate::infrastructure::postgres::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -36,21 +36,48 @@ type CommandRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<Uuid>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
 );
 
 fn record(row: CommandRow) -> Result<CommandRecord, InfraError> {
-    let (id, kind, status, error_code, error_detail, location, created_at, completed_at) = row;
+    let (
+        id,
+        kind,
+        status,
+        error_code,
+        error_detail,
+        subject_kind,
+        subject_id,
+        created_at,
+        completed_at,
+    ) = row;
     let status = CommandStatus::parse(&status)
-        .ok_or_else(|| InfraError(format!("unknown command status {status:?}")))?;
+        .ok_or_else(|| InfraError::msg(format!("unknown command status {status:?}")))?;
+    let error_code = error_code
+        .map(|code| {
+            FailureCode::parse(&code).ok_or_else(|| {
+                InfraError::msg(format!("command {id}: unknown error code {code:?}"))
+            })
+        })
+        .transpose()?;
+    let subject = subject_kind
+        .map(|kind| {
+            CommandSubject::from_columns(&kind, subject_id).ok_or_else(|| {
+                InfraError::msg(format!(
+                    "command {id}: unknown subject {kind:?} {subject_id:?}"
+                ))
+            })
+        })
+        .transpose()?;
     Ok(CommandRecord {
         id,
         kind,
         status,
         error_code,
         error_detail,
-        location,
+        subject,
         created_at,
         completed_at,
     })
@@ -61,7 +88,8 @@ pub(crate) async fn fetch_command(
     id: Uuid,
 ) -> Result<Option<CommandRecord>, InfraError> {
     let row: Option<CommandRow> = sqlx::query_as(
-        "SELECT id, type, status, error_code, error_detail, location, created_at, completed_at
+        "SELECT id, type, status, error_code, error_detail, subject_kind, subject_id, created_at,
+                completed_at
          FROM commands WHERE id = $1",
     )
     .bind(id)

@@ -2,15 +2,15 @@
 //! here; the worker never sees a secret it could leak.
 
 use super::user_commands::Applied;
-use crate::application::commands::{CommandResult, user_location};
-use crate::application::mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
+use crate::application::commands::{CommandResult, CommandSubject};
+use crate::application::commands::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 use crate::domain::UserError;
 use sqlx::PgConnection;
 
 fn done(user: crate::domain::UserId) -> Applied {
     (
         CommandResult::Succeeded {
-            location: user_location(user),
+            subject: CommandSubject::User(user),
         },
         None,
     )

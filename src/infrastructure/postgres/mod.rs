@@ -7,12 +7,16 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod credentials;
+pub mod login_throttle;
 pub mod mfa_commands;
 pub mod mfa_store;
 pub mod observed;
 pub mod one_time_tokens;
+pub mod outbox_relay;
 pub mod pool_monitor;
 pub mod recovery_commands;
+pub mod refresh_tokens;
 pub mod revocation_listener;
 pub mod role_commands;
 pub mod sessions;
@@ -28,9 +32,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub async fn connect(settings: &Settings) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
+        .max_connections(settings.database.max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(settings.database_url.expose())
+        .connect(settings.database.url.expose())
         .await
 }
 

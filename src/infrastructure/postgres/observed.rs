@@ -4,25 +4,6 @@
 use std::future::Future;
 use std::time::Instant;
 
-/// Every (operation, table) pair the repository actors report, so the series start at 0.
-pub const KNOWN_OPERATIONS: &[(&str, &str)] = &[
-    ("select", "users"),
-    ("transaction", "users"),
-    ("update", "users"),
-    ("insert", "commands"),
-    ("select", "commands"),
-    ("insert", "auth_sessions"),
-    ("select", "auth_sessions"),
-    ("update", "auth_sessions"),
-    ("update", "refresh_tokens"),
-    ("select", "login_throttle"),
-    ("upsert", "login_throttle"),
-    ("update", "login_throttle"),
-    ("select", "outbox"),
-    ("update", "outbox"),
-    ("select", "one_time_tokens"),
-];
-
 /// Runs `operation` and records its outcome and duration under (`operation`, `table`).
 pub async fn timed<T, E>(
     operation: &'static str,
@@ -30,8 +11,8 @@ pub async fn timed<T, E>(
     fut: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
     debug_assert!(
-        KNOWN_OPERATIONS.contains(&(operation, table)),
-        "add ({operation}, {table}) to KNOWN_OPERATIONS"
+        crate::metrics::DB_OPERATIONS.contains(&(operation, table)),
+        "add ({operation}, {table}) to metrics::DB_OPERATIONS"
     );
     let started = Instant::now();
     let result = fut.await;

@@ -4,12 +4,11 @@
 //! Issuing a token stores only its hash and records an event naming the token's id; the mail
 //! sender derives the token from that id (see `application::one_time_token`).
 
-use crate::application::commands::{CommandResult, user_location};
-use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
-use crate::application::recovery::{
-    PASSWORD_RESET_LOCATION, RequestEmailVerificationCommand, RequestPasswordResetCommand,
+use crate::application::commands::{
+    CommandResult, CommandSubject, RequestEmailVerificationCommand, RequestPasswordResetCommand,
     ResetPasswordCommand, VerifyEmailCommand,
 };
+use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::domain::{DomainEvent, UserError, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -24,8 +23,8 @@ pub struct Recipient {
     pub username: String,
 }
 
-fn succeeded(location: String) -> CommandResult {
-    CommandResult::Succeeded { location }
+fn succeeded(subject: CommandSubject) -> CommandResult {
+    CommandResult::Succeeded { subject }
 }
 
 /// Supersedes the user's live tokens of this purpose and issues a new one; returns the event
@@ -108,7 +107,7 @@ pub async fn request_password_reset(
     policy: &TokenPolicy,
     c: RequestPasswordResetCommand,
 ) -> Result<Applied, sqlx::Error> {
-    let done = succeeded(PASSWORD_RESET_LOCATION.to_owned());
+    let done = succeeded(CommandSubject::PasswordReset);
     let account: Option<(Uuid, String, String)> = sqlx::query_as(
         "SELECT id, email, username FROM users WHERE email = $1 AND is_active FOR UPDATE",
     )
@@ -175,7 +174,7 @@ pub async fn reset_password(
     .await?;
     let user_id = UserId::from_uuid(user_id);
     Ok((
-        succeeded(user_location(user_id)),
+        succeeded(CommandSubject::User(user_id)),
         Some(DomainEvent::PasswordReset {
             event_id: Uuid::now_v7(),
             user_id,
@@ -199,7 +198,7 @@ pub async fn request_email_verification(
     let Some((email, username, verified)) = account else {
         return Ok((CommandResult::Rejected(UserError::NotFound), None));
     };
-    let done = succeeded(user_location(c.user_id));
+    let done = succeeded(CommandSubject::User(c.user_id));
     if verified
         || throttled(
             tx,
@@ -240,5 +239,5 @@ pub async fn verify_email(
         user_id,
         occurred_at: at,
     });
-    Ok((succeeded(user_location(user_id)), event))
+    Ok((succeeded(CommandSubject::User(user_id)), event))
 }

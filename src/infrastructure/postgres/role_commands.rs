@@ -9,8 +9,8 @@
 //! locked, in every path, so two guarded transactions cannot deadlock on each other.
 
 use super::user_commands::Applied;
-use crate::application::commands::{CommandResult, user_location};
-use crate::application::roles::ChangeRoleCommand;
+use crate::application::commands::ChangeRoleCommand;
+use crate::application::commands::{CommandResult, CommandSubject};
 use crate::domain::{DomainEvent, Role, UserError};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -56,7 +56,7 @@ pub(super) async fn change_role(
     };
     let previous = Role::parse(&role).unwrap_or(Role::User);
     let success = CommandResult::Succeeded {
-        location: user_location(c.user_id),
+        subject: CommandSubject::User(c.user_id),
     };
     if previous == c.role {
         return Ok((success, None)); // nothing changes: no version bump, no event

@@ -5,13 +5,13 @@
 use super::recovery_commands as recovery;
 use super::unique_violation;
 use crate::application::commands::{
-    ChangePasswordCommand, Command, CommandResult, CommandStatus, DeactivateUserCommand,
-    RegisterUserCommand, UpdateUserCommand, user_location,
+    ChangePasswordCommand, Command, CommandResult, CommandStatus, CommandSubject,
+    DeactivateUserCommand, RegisterUserCommand, UpdateUserCommand,
 };
 use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
 use crate::domain::{DomainEvent, UserError};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::OutboxHeaders;
+use crate::infrastructure::postgres::outbox_relay::OutboxHeaders;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
@@ -110,20 +110,22 @@ async fn finish(
     id: Uuid,
     result: &CommandResult,
 ) -> Result<(), sqlx::Error> {
-    let (status, code, detail, location) = match result {
-        CommandResult::Succeeded { location } => ("succeeded", None, None, Some(location.clone())),
+    let (status, code, detail, subject) = match result {
+        CommandResult::Succeeded { subject } => ("succeeded", None, None, Some(*subject)),
         CommandResult::Rejected(e) => ("failed", Some(e.code()), Some(e.to_string()), None),
         CommandResult::AlreadyApplied(_) => return Ok(()),
     };
     sqlx::query(
-        "UPDATE commands SET status = $2, error_code = $3, error_detail = $4, location = $5, completed_at = now()
+        "UPDATE commands SET status = $2, error_code = $3, error_detail = $4, subject_kind = $5,
+                subject_id = $6, completed_at = now()
          WHERE id = $1",
     )
     .bind(id)
     .bind(status)
     .bind(code)
     .bind(detail)
-    .bind(location)
+    .bind(subject.map(CommandSubject::kind))
+    .bind(subject.and_then(CommandSubject::id))
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -209,7 +211,7 @@ async fn register(tx: &mut PgConnection, c: RegisterUserCommand) -> Result<Appli
             };
             (
                 CommandResult::Succeeded {
-                    location: user_location(c.user_id),
+                    subject: CommandSubject::User(c.user_id),
                 },
                 Some(event),
             )
@@ -251,7 +253,7 @@ async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, 
             let event = DomainEvent::user_updated(c.user_id, c.changes.changed_fields(), at);
             (
                 CommandResult::Succeeded {
-                    location: user_location(c.user_id),
+                    subject: CommandSubject::User(c.user_id),
                 },
                 Some(event),
             )
@@ -302,7 +304,7 @@ async fn deactivate(
     .execute(&mut *tx)
     .await?;
     let success = CommandResult::Succeeded {
-        location: user_location(c.user_id),
+        subject: CommandSubject::User(c.user_id),
     };
     if !was_active {
         return Ok((success, None)); // already deactivated: harmless, no second event
@@ -340,7 +342,7 @@ async fn change_password(
     .await?;
     Ok((
         CommandResult::Succeeded {
-            location: user_location(c.user_id),
+            subject: CommandSubject::User(c.user_id),
         },
         None,
     ))

@@ -7,7 +7,7 @@ use crate::application::one_time_token::TokenPolicy;
 use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
 use crate::domain::{Email, PersonName, Role, User, UserId, Username};
 use crate::infrastructure::messaging::names::Names;
-use crate::infrastructure::outbox_relay::{Kick, OutboxRelay};
+use crate::infrastructure::postgres::outbox_relay::{Kick, OutboxRelay};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -73,7 +73,7 @@ fn user_from_row(row: UserRow) -> Result<User, InfraError> {
         updated_at,
         version,
     ) = row;
-    let corrupt = |what: &str| InfraError(format!("corrupt user row {id}: {what}"));
+    let corrupt = |what: &str| InfraError::msg(format!("corrupt user row {id}: {what}"));
     Ok(User {
         id: UserId::from_uuid(id),
         email: Email::parse(&email).map_err(|_| corrupt("email"))?,

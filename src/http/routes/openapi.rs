@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the DTOs, served at
 //! `/api-docs/openapi.json`, with an interactive page at `/docs`. It describes the public port;
-//! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients.
+//! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients. It lives among
+//! the routes because it is generated from them and served by one of them.
 
-use super::dto;
-use super::routes::{auth, commands, mfa, ops, recovery, roles, sessions, users};
+use super::{auth, commands, mfa, ops, recovery, roles, sessions, users};
+use crate::http::{docs_page, dto};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         recovery::request_password_reset, recovery::confirm_password_reset,
         recovery::verify_email, recovery::resend_verification,
         ops::health, ops::ready,
-        openapi_json, super::docs_page::page, super::docs_page::asset,
+        openapi_json, docs_page::page, docs_page::asset,
     ),
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
         recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification)),
@@ -52,5 +53,5 @@ impl Modify for BearerAuth {
 #[utoipa::path(get, path = "/api-docs/openapi.json", tag = "ops", responses((status = 200, description = "This document")))]
 pub async fn openapi_json() -> HttpResponse {
     let generated = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    HttpResponse::Ok().json(super::openapi_contract::document(generated))
+    HttpResponse::Ok().json(crate::http::openapi_contract::document(generated))
 }

@@ -3,9 +3,9 @@
 //! replicas) share the table without publishing a row twice concurrently. A crash between the
 //! broker's confirm and the commit publishes a row again: consumers are idempotent.
 
-use super::postgres::observed::timed;
+use super::observed::timed;
 use ::actors::ActorRef;
-use ::actors::rabbit::{Publish, Publisher};
+use ::actors::rabbit::{Publish, PublishError, Publisher};
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -65,10 +65,33 @@ impl OutboxRelay {
                 Ok(n) if n as i64 == BATCH || act.again => act.relay(ctx),
                 Ok(_) => {}
                 // Broker or database down: the next poll tries again; nothing is lost.
-                Err(error) => tracing::debug!(%error, "outbox relay pass failed"),
+                Err(error) => tracing::debug!(
+                    error = %crate::application::ports::ErrorReport(&error),
+                    "outbox relay pass failed"
+                ),
             }
         }));
     }
+}
+
+/// Why a relay pass stopped short. Every case is retried by the next pass: a row stays
+/// unpublished until the broker confirmed it and its mark committed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("reading or marking the outbox")]
+    Database(#[from] sqlx::Error),
+    #[error("publishing outbox row {row}")]
+    Publish {
+        row: i64,
+        #[source]
+        source: PublishError,
+    },
+    #[error("publishing outbox row {row}: the publisher is unavailable")]
+    PublisherGone {
+        row: i64,
+        #[source]
+        source: actix::MailboxError,
+    },
 }
 
 type OutboxRow = (
@@ -80,17 +103,15 @@ type OutboxRow = (
     sqlx::types::Json<OutboxHeaders>,
 );
 
-async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usize, String> {
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usize, RelayError> {
+    let mut tx = pool.begin().await?;
     let select = sqlx::query_as(
         "SELECT id, message_id, exchange, routing_key, payload, headers FROM outbox
          WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(BATCH)
     .fetch_all(&mut *tx);
-    let rows: Vec<OutboxRow> = timed("select", "outbox", select)
-        .await
-        .map_err(|e| e.to_string())?;
+    let rows: Vec<OutboxRow> = timed("select", "outbox", select).await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -120,8 +141,8 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
                 publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
                 match publisher.ask(publish).await {
                     Ok(Ok(())) => Ok(id),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(Err(source)) => Err(RelayError::Publish { row: id, source }),
+                    Err(source) => Err(RelayError::PublisherGone { row: id, source }),
                 }
             }
         },
@@ -136,11 +157,9 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
         let mark = sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&published)
             .execute(&mut *tx);
-        timed("update", "outbox", mark)
-            .await
-            .map_err(|e| e.to_string())?;
+        timed("update", "outbox", mark).await?;
     }
-    tx.commit().await.map_err(|e| e.to_string())?;
+    tx.commit().await?;
     crate::metrics::outbox_published(published.len() as u64);
     match first_error {
         Some(error) => Err(error),

@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Bumped when a command's shape changes incompatibly; workers dead-letter versions they do not know.
+mod mfa;
+mod recovery;
+mod roles;
+
+pub use mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
+pub use recovery::{
+    RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
+    VerifyEmailCommand,
+};
+pub use roles::ChangeRoleCommand;
+
 pub const COMMAND_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,14 +29,14 @@ pub enum Command {
     UpdateUser(UpdateUserCommand),
     DeactivateUser(DeactivateUserCommand),
     ChangePassword(ChangePasswordCommand),
-    ChangeRole(super::roles::ChangeRoleCommand),
-    EnrolTotp(super::mfa::EnrolTotpCommand),
-    ConfirmTotp(super::mfa::ConfirmTotpCommand),
-    DisableTotp(super::mfa::DisableTotpCommand),
-    RequestPasswordReset(super::recovery::RequestPasswordResetCommand),
-    ResetPassword(super::recovery::ResetPasswordCommand),
-    RequestEmailVerification(super::recovery::RequestEmailVerificationCommand),
-    VerifyEmail(super::recovery::VerifyEmailCommand),
+    ChangeRole(ChangeRoleCommand),
+    EnrolTotp(EnrolTotpCommand),
+    ConfirmTotp(ConfirmTotpCommand),
+    DisableTotp(DisableTotpCommand),
+    RequestPasswordReset(RequestPasswordResetCommand),
+    ResetPassword(ResetPasswordCommand),
+    RequestEmailVerification(RequestEmailVerificationCommand),
+    VerifyEmail(VerifyEmailCommand),
 }
 
 impl Command {
@@ -174,18 +185,129 @@ pub struct CommandRecord {
     pub id: Uuid,
     pub kind: String,
     pub status: CommandStatus,
-    pub error_code: Option<String>,
+    pub error_code: Option<FailureCode>,
     pub error_detail: Option<String>,
-    pub location: Option<String>,
+    /// What the command was about, once it succeeded.
+    pub subject: Option<CommandSubject>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Why a command, or the API's own check before one, was refused: the stable machine-readable
+/// `code` of the answer (part of the public contract), stored in `commands.error_code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCode {
+    EmailTaken,
+    UsernameTaken,
+    UserNotFound,
+    VersionMismatch,
+    LastAdmin,
+    MfaAlreadyEnabled,
+    MfaNotPending,
+    /// Refused by the API before a command (nothing to disable); never in the command log.
+    MfaNotEnabled,
+    InvalidToken,
+}
+
+impl FailureCode {
+    const ALL: [FailureCode; 9] = [
+        FailureCode::EmailTaken,
+        FailureCode::UsernameTaken,
+        FailureCode::UserNotFound,
+        FailureCode::VersionMismatch,
+        FailureCode::LastAdmin,
+        FailureCode::MfaAlreadyEnabled,
+        FailureCode::MfaNotPending,
+        FailureCode::MfaNotEnabled,
+        FailureCode::InvalidToken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::EmailTaken => "email_taken",
+            FailureCode::UsernameTaken => "username_taken",
+            FailureCode::UserNotFound => "user_not_found",
+            FailureCode::VersionMismatch => "version_mismatch",
+            FailureCode::LastAdmin => "last_admin",
+            FailureCode::MfaAlreadyEnabled => "mfa_already_enabled",
+            FailureCode::MfaNotPending => "mfa_not_pending",
+            FailureCode::MfaNotEnabled => "mfa_not_enabled",
+            FailureCode::InvalidToken => "invalid_token",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == s)
+    }
+
+    /// About the two-factor state (one problem type covers them all).
+    pub fn is_mfa(self) -> bool {
+        matches!(
+            self,
+            FailureCode::MfaAlreadyEnabled
+                | FailureCode::MfaNotPending
+                | FailureCode::MfaNotEnabled
+        )
+    }
+}
+
+/// The worker stores `UserError::code()`; this is the same code, typed.
+impl From<UserError> for FailureCode {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::EmailTaken => FailureCode::EmailTaken,
+            UserError::UsernameTaken => FailureCode::UsernameTaken,
+            UserError::NotFound => FailureCode::UserNotFound,
+            UserError::VersionMismatch => FailureCode::VersionMismatch,
+            UserError::LastAdmin => FailureCode::LastAdmin,
+            UserError::MfaAlreadyEnabled => FailureCode::MfaAlreadyEnabled,
+            UserError::MfaNotPending => FailureCode::MfaNotPending,
+            UserError::InvalidToken => FailureCode::InvalidToken,
+        }
+    }
+}
+
+/// What a command that succeeded was about. The application speaks ids; the API turns a subject
+/// into the URL it serves it at (`Location`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandSubject {
+    User(UserId),
+    /// A password-reset request names no account: whether the address has one stays hidden.
+    PasswordReset,
+}
+
+impl CommandSubject {
+    /// The `commands.subject_kind` column.
+    pub fn kind(self) -> &'static str {
+        match self {
+            CommandSubject::User(_) => "user",
+            CommandSubject::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The `commands.subject_id` column.
+    pub fn id(self) -> Option<Uuid> {
+        match self {
+            CommandSubject::User(id) => Some(id.as_uuid()),
+            CommandSubject::PasswordReset => None,
+        }
+    }
+
+    /// Back from the two columns; `None` for a pair no version of this service writes.
+    pub fn from_columns(kind: &str, id: Option<Uuid>) -> Option<Self> {
+        match (kind, id) {
+            ("user", Some(id)) => Some(CommandSubject::User(UserId::from_uuid(id))),
+            ("password_reset", None) => Some(CommandSubject::PasswordReset),
+            _ => None,
+        }
+    }
 }
 
 /// What applying a command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandResult {
     Succeeded {
-        location: String,
+        subject: CommandSubject,
     },
     /// A business rule said no; final, not retried.
     Rejected(UserError),
@@ -193,6 +315,40 @@ pub enum CommandResult {
     AlreadyApplied(CommandStatus),
 }
 
-pub fn user_location(id: UserId) -> String {
-    format!("/api/v1/users/{id}")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_round_trip_through_their_columns() {
+        let user = CommandSubject::User(UserId::new());
+        for subject in [user, CommandSubject::PasswordReset] {
+            assert_eq!(
+                CommandSubject::from_columns(subject.kind(), subject.id()),
+                Some(subject)
+            );
+        }
+        assert_eq!(CommandSubject::from_columns("user", None), None);
+        assert_eq!(CommandSubject::from_columns("other", None), None);
+    }
+
+    #[test]
+    fn failure_codes_parse_back_and_match_the_stored_user_error_codes() {
+        for code in FailureCode::ALL {
+            assert_eq!(FailureCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(FailureCode::parse("conflict"), None);
+        for e in [
+            UserError::EmailTaken,
+            UserError::UsernameTaken,
+            UserError::NotFound,
+            UserError::VersionMismatch,
+            UserError::LastAdmin,
+            UserError::MfaAlreadyEnabled,
+            UserError::MfaNotPending,
+            UserError::InvalidToken,
+        ] {
+            assert_eq!(FailureCode::parse(e.code()), Some(FailureCode::from(e)));
+        }
+    }
 }
