@@ -4,8 +4,8 @@
 use anyhow::Context as _;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hexactor::config::Settings;
+use hexactor::config::Vars;
 use hexactor::startup::{Application, ProcessRole, Stopped};
-use hexactor::variables::Vars;
 use std::process::ExitCode;
 
 #[derive(Parser)]

@@ -1,7 +1,13 @@
 //! Every environment variable the service reads, with its default and meaning, named once:
 //! `config` reads each through its constant here (so the default lives only here), `--help`
 //! prints the table, and a test checks it against what `config` actually reads and against
-//! `.env.example` — so that they cannot drift apart. Also where the values come from ([`Vars`]).
+//! `.env.example` — so that they cannot drift apart. Where the values come from is
+//! `config::Vars`.
+
+/// The development default of `SECRET_KEY` (refused in production).
+pub const DEV_SECRET_KEY: &str = "dev-only-secret-key-do-not-use-in-production";
+/// Base64 of 32 bytes; encrypts TOTP secrets at rest. Development only (refused in production).
+pub const DEV_DATA_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=";
 
 /// One environment variable: its name, its default (empty: unset) and what it means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,9 +34,9 @@ macro_rules! variables {
 variables! {
     // The process (config/mod.rs)
     ENVIRONMENT = "development", "development | production";
-    SECRET_KEY = crate::config::DEV_SECRET_KEY,
+    SECRET_KEY = DEV_SECRET_KEY,
         "HS256 and fingerprint key; production needs >= 32 bytes of your own";
-    DATA_ENCRYPTION_KEY = crate::config::DEV_DATA_ENCRYPTION_KEY,
+    DATA_ENCRYPTION_KEY = DEV_DATA_ENCRYPTION_KEY,
         "base64 of 32 bytes: encrypts TOTP secrets at rest (production needs your own)";
     BCRYPT_COST = "12", "password hashing work factor (production >= 10)";
     // PostgreSQL (config/database.rs)
@@ -114,38 +120,4 @@ pub fn help_text() -> String {
         ));
     }
     text
-}
-
-/// Where variables come from: the process environment wins, then the `.env` file.
-#[derive(Debug, Default)]
-pub struct Vars {
-    dotenv: std::collections::HashMap<String, String>,
-}
-
-impl Vars {
-    /// Reads `path` if it exists (a missing file is not an error; a malformed one is).
-    pub fn load(path: &std::path::Path) -> Result<Self, crate::config::ConfigError> {
-        let iter = match dotenvy::from_path_iter(path) {
-            Ok(iter) => iter,
-            Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default());
-            }
-            Err(e) => return Err(dotenv_error(e)),
-        };
-        let dotenv = iter.collect::<Result<_, _>>().map_err(dotenv_error)?;
-        Ok(Self { dotenv })
-    }
-
-    pub fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .or_else(|| self.dotenv.get(name).cloned())
-    }
-}
-
-fn dotenv_error(e: dotenvy::Error) -> crate::config::ConfigError {
-    crate::config::ConfigError {
-        variable: ".env",
-        message: e.to_string(),
-    }
 }

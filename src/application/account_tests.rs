@@ -4,12 +4,7 @@
 use super::*;
 use crate::domain::{PersonName, Role};
 
-// Each test module that needs the fakes includes them (application/mod.rs, which would hold one
-// shared `#[cfg(test)] mod`, is not these tests' file); a copy per test module is harmless here.
-#[allow(clippy::duplicate_mod)]
-#[path = "fake_ports.rs"]
-mod fake_ports;
-use fake_ports::*;
+use crate::application::fake_ports::*;
 
 /// A new password that passes every check (long, not guessable, nothing personal in it).
 const STRONG_PASSWORD: &str = "violet marmot juggles seventeen lanterns";

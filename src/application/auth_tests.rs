@@ -7,12 +7,7 @@ use crate::application::mfa_challenge::MfaLoginPorts;
 use crate::application::outcomes::LoginResult;
 use crate::domain::{LockoutPolicy, Role};
 
-// Each test module that needs the fakes includes them (application/mod.rs, which would hold one
-// shared `#[cfg(test)] mod`, is not these tests' file); a copy per test module is harmless here.
-#[allow(clippy::duplicate_mod)]
-#[path = "fake_ports.rs"]
-mod fake_ports;
-use fake_ports::*;
+use crate::application::fake_ports::*;
 
 const DUMMY_HASH: &str = "$2b$04$the-dummy-hash-for-missing-accounts";
 const CLIENT: &str = "203.0.113.7";

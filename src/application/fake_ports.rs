@@ -3,10 +3,6 @@
 //! every port from a [`Script`] and records what it was asked in [`Received`]; because it is one
 //! actor with one mailbox, a `tell` a use case sent is recorded before any later `ask` is answered,
 //! so [`Fake::received`] after the use case returns sees everything it sent.
-//!
-//! Included by each test module that needs it (`#[path = "fake_ports.rs"] mod fake_ports;`), so
-//! not every item is used by every includer.
-#![allow(dead_code)]
 
 use crate::application::commands::Command;
 use crate::application::mfa_ports::*;

@@ -16,6 +16,8 @@ pub mod auth;
 pub mod client_info;
 pub mod command_executor;
 pub mod commands;
+#[cfg(test)]
+mod fake_ports;
 pub mod mfa;
 pub mod mfa_challenge;
 pub mod mfa_login;

@@ -126,7 +126,15 @@ pub async fn run(settings: &Settings, args: TrafficArgs) -> anyhow::Result<Traff
     }
     bar.finish();
     let state = state.borrow();
-    println!("{}", summary(&state, started.elapsed(), poisoned));
+    println!(
+        "{}",
+        summary(
+            &state.tallies,
+            state.accounts.len(),
+            started.elapsed(),
+            poisoned
+        )
+    );
     Ok(TrafficReport {
         by_operation: state
             .tallies

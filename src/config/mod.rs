@@ -15,17 +15,17 @@ pub mod database;
 pub mod http;
 pub mod messaging;
 pub mod runtime;
+mod sources;
 
 pub use auth::{AuthSettings, JwtKeys};
 pub use runtime::LogFormat;
+pub use sources::Vars;
 
 use crate::variables::{self as var, Var};
 use std::fmt;
 use std::time::Duration;
 
-pub const DEV_SECRET_KEY: &str = "dev-only-secret-key-do-not-use-in-production";
-/// Base64 of 32 bytes; encrypts TOTP secrets at rest. Development only.
-pub const DEV_DATA_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=";
+pub use crate::variables::{DEV_DATA_ENCRYPTION_KEY, DEV_SECRET_KEY};
 
 /// A value that must not be printed.
 #[derive(Clone)]
@@ -221,13 +221,23 @@ fn keys(env: &Env<'_>, production: bool) -> Result<(Secret, Secret), ConfigError
             "must be set in production (base64 of 32 random bytes)",
         ));
     }
-    if crate::infrastructure::crypto::decode_key(&data_encryption_key).is_none() {
+    if decode_key(&data_encryption_key).is_none() {
         return Err(err(
             var::DATA_ENCRYPTION_KEY.name,
             "must be base64 of exactly 32 bytes",
         ));
     }
     Ok((Secret::new(secret_key), Secret::new(data_encryption_key)))
+}
+
+/// The 32-byte data encryption key from its base64 form, if it is one. Here rather than in the
+/// cipher adapter (`infrastructure::crypto`, which calls it) so that configuration can reject a bad
+/// key at start-up without depending on an adapter.
+pub fn decode_key(encoded: &str) -> Option<[u8; 32]> {
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded.trim())
+        .ok()?
+        .try_into()
+        .ok()
 }
 
 #[cfg(test)]

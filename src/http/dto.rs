@@ -85,6 +85,11 @@ pub struct CommandResponse {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+/// The URL a command is polled at.
+pub fn command_location(id: uuid::Uuid) -> String {
+    format!("/api/v1/commands/{id}")
+}
+
 /// The URL a user is served at.
 pub fn user_location(id: UserId) -> String {
     format!("/api/v1/users/{id}")

@@ -6,20 +6,11 @@
 
 use crate::application::mfa::random_bytes;
 use crate::application::mfa_ports::SecretCipher;
-use base64::Engine as _;
+use crate::config::decode_key;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
 const NONCE_BYTES: usize = 12;
-
-/// The 32-byte key from its base64 form, if it is one.
-pub fn decode_key(encoded: &str) -> Option<[u8; 32]> {
-    base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?
-        .try_into()
-        .ok()
-}
 
 pub struct DataCipher {
     cipher: ChaCha20Poly1305,
@@ -72,6 +63,7 @@ impl SecretCipher for DataCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn round_trips_only_with_the_same_key_and_owner() {

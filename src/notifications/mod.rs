@@ -123,11 +123,7 @@ pub fn start(w: Wiring<'_>) -> Result<Vec<ActorRef<QueueConsumer>>, mailer::Mail
                 max_attempts: w.max_attempts,
             }),
         };
-        let breaker = Breaker {
-            trip_after: 5,
-            probe: w.database_probe.clone(),
-            probe_every: Duration::from_millis(500),
-        };
+        let breaker = Breaker::new(w.database_probe.clone());
         let (manager, publisher) = (w.manager.clone(), w.publisher.clone());
         w.supervisor
             .spawn(name, w.amqp, Restart::Permanent, move || {

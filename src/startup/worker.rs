@@ -48,11 +48,7 @@ pub(super) fn start(
         }),
     };
     // While PostgreSQL is away, stop taking commands instead of burning their retries.
-    let breaker = Breaker {
-        trip_after: 5,
-        probe: persistence.health.port(),
-        probe_every: std::time::Duration::from_millis(500),
-    };
+    let breaker = Breaker::new(persistence.health.port());
     let command_consumer =
         messaging.consumer("command-consumer", dispatcher.port(), config, Some(breaker));
 

@@ -223,5 +223,5 @@ pub(super) async fn run_op(client: Rc<Client>, state: Shared, mut op: Op, run_id
             }
         }
     };
-    record(&state, op, started, &outcome);
+    record(&mut state.borrow_mut().tallies, op, started, &outcome);
 }

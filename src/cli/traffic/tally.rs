@@ -1,7 +1,7 @@
 //! Counting what came back, per operation, and the summary table printed at the end.
 
 use super::mix::Op;
-use super::operations::{Shared, State};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
@@ -14,9 +14,13 @@ pub(super) struct Tally {
     pub(super) millis: Vec<f64>,
 }
 
-pub(super) fn record(state: &Shared, op: Op, started: Instant, outcome: &Result<u16, String>) {
-    let mut s = state.borrow_mut();
-    let tally = s.tallies.entry(op).or_default();
+pub(super) fn record(
+    tallies: &mut BTreeMap<Op, Tally>,
+    op: Op,
+    started: Instant,
+    outcome: &Result<u16, String>,
+) {
+    let tally = tallies.entry(op).or_default();
     tally.millis.push(started.elapsed().as_secs_f64() * 1000.0);
     match outcome {
         Ok(200..=299) => tally.ok += 1,
@@ -34,13 +38,18 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-pub(super) fn summary(state: &State, elapsed: Duration, poison: u32) -> String {
+pub(super) fn summary(
+    tallies: &BTreeMap<Op, Tally>,
+    accounts: usize,
+    elapsed: Duration,
+    poison: u32,
+) -> String {
     let mut out = format!(
         "\n{:<14} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
         "operation", "sent", "2xx", "4xx", "429", "5xx", "failed", "p50 ms", "p95 ms"
     );
     let mut total = 0;
-    for (op, t) in &state.tallies {
+    for (op, t) in tallies {
         let mut ms = t.millis.clone();
         ms.sort_by(f64::total_cmp);
         let sent = t.ok + t.client_error + t.locked + t.server_error + t.failed;
@@ -62,7 +71,7 @@ pub(super) fn summary(state: &State, elapsed: Duration, poison: u32) -> String {
         "\n{total} operations in {:.1} s ({:.1}/s), {poison} poison message(s) published, {} live test accounts\n",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64().max(0.001),
-        state.accounts.len()
+        accounts
     ));
     out
 }

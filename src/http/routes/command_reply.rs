@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 pub(super) fn accepted(command_id: Uuid) -> HttpResponse {
-    let location = format!("/api/v1/commands/{command_id}");
+    let location = crate::http::dto::command_location(command_id);
     HttpResponse::Accepted()
         .insert_header((header::LOCATION, location.clone()))
         .json(serde_json::json!({ "command_id": command_id, "status": "pending", "location": location }))

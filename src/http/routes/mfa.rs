@@ -56,7 +56,7 @@ fn with_body<T: Serialize>(settled: Settled, body: &T) -> HttpResponse {
     match settled {
         Settled::Succeeded(..) => HttpResponse::Ok().json(body),
         Settled::Pending(command_id) => {
-            let location = format!("/api/v1/commands/{command_id}");
+            let location = crate::http::dto::command_location(command_id);
             let mut value = serde_json::to_value(body).unwrap_or_default();
             value["command_id"] = serde_json::json!(command_id);
             value["status"] = "pending".into();

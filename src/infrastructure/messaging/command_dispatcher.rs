@@ -1,6 +1,7 @@
 //! Worker side: turns a delivery from the command queue into an application command, and the
 //! result into a disposition for the consumer (ack, retry later, or dead-letter).
 
+use super::headers;
 use crate::application::command_executor::ExecuteCommand;
 use crate::application::commands::{COMMAND_SCHEMA_VERSION, Command, CommandResult};
 use ::actors::Port;
@@ -65,13 +66,14 @@ impl Handler<HandleDelivery> for CommandDispatcher {
         let incoming = msg.0;
         let executor = self.executor.clone();
         let publisher = self.publisher.clone();
-        let request_id = incoming.header_str("x-request-id");
+        let request_id = incoming.header_str(headers::REQUEST_ID);
         // The HTTP request's trace continues in the worker: its log lines carry the trace id.
         let trace_id = incoming
-            .header_str("traceparent")
+            .header_str(headers::TRACEPARENT)
             .and_then(|t| crate::trace_context::TraceContext::parse(&t))
             .map(|t| t.trace_id().to_owned());
-        let schema = ::actors::rabbit::headers::get_i64(&incoming.properties, "x-schema-version");
+        let schema =
+            ::actors::rabbit::headers::get_i64(&incoming.properties, headers::SCHEMA_VERSION);
         let reply_to = incoming
             .properties
             .reply_to()

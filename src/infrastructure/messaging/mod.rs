@@ -3,5 +3,6 @@
 
 pub mod command_dispatcher;
 pub mod completions;
+pub mod headers;
 pub mod names;
 pub mod preflight;

@@ -4,6 +4,8 @@
 //! broker's confirm and the commit publishes a row again: consumers are idempotent.
 
 use super::observed::timed;
+use crate::application::commands::COMMAND_SCHEMA_VERSION;
+use crate::infrastructure::messaging::headers as message_headers;
 use ::actors::ActorRef;
 use ::actors::rabbit::{Publish, PublishError, Publisher};
 use actix::prelude::*;
@@ -131,12 +133,21 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
                 if let Some(reply_to) = &headers.reply_to {
                     props = props.with_reply_to(reply_to.as_str().into());
                 }
-                let mut extra = vec![("x-schema-version", ::actors::rabbit::headers::int(1))];
+                let mut extra = vec![(
+                    message_headers::SCHEMA_VERSION,
+                    ::actors::rabbit::headers::int(i64::from(COMMAND_SCHEMA_VERSION)),
+                )];
                 if let Some(request_id) = &headers.request_id {
-                    extra.push(("x-request-id", ::actors::rabbit::headers::text(request_id)));
+                    extra.push((
+                        message_headers::REQUEST_ID,
+                        ::actors::rabbit::headers::text(request_id),
+                    ));
                 }
                 if let Some(traceparent) = &headers.traceparent {
-                    extra.push(("traceparent", ::actors::rabbit::headers::text(traceparent)));
+                    extra.push((
+                        message_headers::TRACEPARENT,
+                        ::actors::rabbit::headers::text(traceparent),
+                    ));
                 }
                 publish.properties = ::actors::rabbit::headers::with_headers(props, &extra);
                 match publisher.ask(publish).await {

@@ -24,6 +24,19 @@ pub struct Breaker {
     pub probe_every: Duration,
 }
 
+impl Breaker {
+    /// The service's breakers all use these: five transient failures in a row is no longer bad
+    /// luck (a retry tier absorbs fewer), and probing twice a second resumes within half a second
+    /// of the dependency's return without loading it while it is down.
+    pub fn new(probe: Port<ProbeReady>) -> Self {
+        Self {
+            trip_after: 5,
+            probe,
+            probe_every: Duration::from_millis(500),
+        }
+    }
+}
+
 /// A breaker that opens again within this time after closing is flapping: its next pause is longer.
 const FLAP_WINDOW: Duration = Duration::from_secs(10);
 /// The longest pause before a flapping breaker probes again.

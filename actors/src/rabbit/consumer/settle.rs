@@ -12,6 +12,7 @@ use crate::rabbit::publisher::{Publish, PublishError, Publisher};
 use actix::prelude::*;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
+use lapin::types::AMQPValue;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -150,22 +151,16 @@ pub(super) async fn settle(
 fn retry_publish(delivery: &Delivery, retry_queue: &str, attempt: u32, error: &str) -> Publish {
     let now = now_millis();
     let first = get_i64(&delivery.properties, headers::FIRST_FAILURE).unwrap_or(now);
-    let properties = with_headers(
-        delivery.properties.clone(),
+    republish(
+        delivery,
+        retry_queue,
         &[
             (headers::ATTEMPTS, int(i64::from(attempt) + 1)),
             (headers::FIRST_FAILURE, int(first)),
             (headers::LAST_FAILURE, int(now)),
             (headers::LAST_ERROR, text(error)),
         ],
-    );
-    Publish {
-        exchange: String::new(),
-        routing_key: retry_queue.to_owned(),
-        payload: delivery.data.clone(),
-        properties,
-        mandatory: true,
-    }
+    )
 }
 
 fn dead_letter_publish(
@@ -178,8 +173,9 @@ fn dead_letter_publish(
 ) -> Publish {
     let now = now_millis();
     let first = get_i64(&delivery.properties, headers::FIRST_FAILURE).unwrap_or(now);
-    let properties = with_headers(
-        delivery.properties.clone(),
+    republish(
+        delivery,
+        dead_letter_queue,
         &[
             (headers::DLQ_REASON, text(reason)),
             (headers::DLQ_ERROR, text(error)),
@@ -188,12 +184,17 @@ fn dead_letter_publish(
             (headers::DLQ_LAST_FAILURE, int(now)),
             (headers::DLQ_ORIGINAL_QUEUE, text(original_queue)),
         ],
-    );
+    )
+}
+
+/// The delivery again, unchanged but for `extra` headers, straight to `queue` (default exchange,
+/// mandatory: a queue that is gone must fail the publish, not drop the message).
+fn republish(delivery: &Delivery, queue: &str, extra: &[(&str, AMQPValue)]) -> Publish {
     Publish {
         exchange: String::new(),
-        routing_key: dead_letter_queue.to_owned(),
+        routing_key: queue.to_owned(),
         payload: delivery.data.clone(),
-        properties,
+        properties: with_headers(delivery.properties.clone(), extra),
         mandatory: true,
     }
 }
