@@ -125,8 +125,7 @@ impl Handler<HashPassword> for FakePorts {
 impl Handler<HashNewPassword> for FakePorts {
     type Result = Result<Result<PasswordHash, crate::domain::FieldError>, InfraError>;
     fn handle(&mut self, msg: HashNewPassword, _: &mut Context<Self>) -> Self::Result {
-        if let Err(weak) = crate::domain::check_strength(&msg.password, &msg.username, &msg.email)
-        {
+        if let Err(weak) = crate::domain::check_strength(&msg.password, &msg.username, &msg.email) {
             return Ok(Err(weak));
         }
         self.received.hashed += 1;

@@ -12,9 +12,7 @@ use super::commands::{
 };
 use super::one_time_token::{TokenPurpose, hash_token};
 use super::ports::{FindCredentials, HashNewPassword, InfraError, Submission, SubmitCommand};
-use crate::domain::{
-    Email, FieldError, Password, Principal, UserId, ValidationErrors,
-};
+use crate::domain::{Email, FieldError, Password, Principal, UserId, ValidationErrors};
 use ::actors::Port;
 use actix::prelude::*;
 use uuid::Uuid;
