@@ -1,7 +1,7 @@
 //! The worker's TOTP transactions (enrol, confirm, disable). Only ciphertext and hashes arrive
 //! here; the worker never sees a secret it could leak.
 
-use super::user_commands::Applied;
+use super::Applied;
 use crate::application::commands::{CommandResult, CommandSubject};
 use crate::application::commands::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 use crate::domain::UserError;

@@ -7,6 +7,7 @@
 pub mod auth_store;
 pub mod bootstrap;
 pub mod command_store;
+pub mod command_transaction;
 pub mod credentials;
 pub mod login_throttle;
 pub mod mfa_commands;
@@ -23,10 +24,16 @@ pub mod sessions;
 pub mod user_commands;
 pub mod user_repository;
 
+use crate::application::commands::CommandResult;
 use crate::config::Settings;
+use crate::domain::DomainEvent;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
+
+/// What a command's statements decided: its result, and the event to record with it (if any).
+/// Shared by the per-context command modules and the transaction frame that runs them.
+type Applied = (CommandResult, Option<DomainEvent>);
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -1,5 +1,5 @@
 //! The worker's transactions for password recovery and email verification (called from
-//! `user_commands::apply`, inside its transaction, after the command row was claimed).
+//! `command_transaction::apply`, inside its transaction, after the command row was claimed).
 //!
 //! Issuing a token stores only its hash and records an event naming the token's id; the mail
 //! sender derives the token from that id (see `application::one_time_token`).
@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-type Applied = (CommandResult, Option<DomainEvent>);
+use super::Applied;
 
 /// Who a token is for.
 pub struct Recipient {

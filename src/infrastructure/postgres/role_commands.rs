@@ -8,7 +8,7 @@
 //! (they are rare), everything else is untouched. The lock is taken before any user row is
 //! locked, in every path, so two guarded transactions cannot deadlock on each other.
 
-use super::user_commands::Applied;
+use super::Applied;
 use crate::application::commands::ChangeRoleCommand;
 use crate::application::commands::{CommandResult, CommandSubject};
 use crate::domain::{DomainEvent, Role, UserError};

@@ -1,7 +1,7 @@
 //! The users repository actor: the query side (one user, pages of users) and, in workers, the
-//! command side (`user_commands`).
+//! command side (`command_transaction`).
 
-use super::{observed, user_commands};
+use super::{command_transaction, observed};
 use crate::application::commands::CommandResult;
 use crate::application::one_time_token::TokenPolicy;
 use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
@@ -153,7 +153,7 @@ impl Handler<ApplyUserCommand> for UserRepository {
             let result = observed::timed(
                 "transaction",
                 "users",
-                user_commands::apply(&pool, &names, &tokens, msg.command),
+                command_transaction::apply(&pool, &names, &tokens, msg.command),
             )
             .await
             .map_err(|e| {
