@@ -11,8 +11,8 @@ use crate::config::Settings;
 use crate::http::ApiState;
 use crate::infrastructure::messaging::completions::CompletionTracker;
 use crate::infrastructure::password_hasher::PasswordHasher;
-use ::actors::rabbit::ConsumerConfig;
-use ::actors::{Port, Restart, SupervisorRef};
+use ::actors::rabbit::{ConsumerConfig, QueueConsumer};
+use ::actors::{ActorRef, Port, Restart, SupervisorRef};
 
 /// Starts the API's actors; returns what the HTTP routes talk to.
 pub(super) fn start(
@@ -22,7 +22,7 @@ pub(super) fn start(
     threads: &mut Threads,
     messaging: &Messaging,
     persistence: &Persistence,
-) -> anyhow::Result<ApiState> {
+) -> anyhow::Result<(ApiState, ActorRef<QueueConsumer>)> {
     let hashing = root.spawn_supervisor(supervisor_config("hashing", settings));
     // Each hasher on a thread of its own: bcrypt blocks for hundreds of milliseconds.
     let cores = threads.io.len();
@@ -60,9 +60,9 @@ pub(super) fn start(
         prefetch: 200,
         retry: None,
     };
-    messaging.consumer("reply-consumer", tracker.port(), config, None);
+    let reply_consumer = messaging.consumer("reply-consumer", tracker.port(), config, None);
     let auth = auth::start(settings, persistence, application, threads, &hashers)?;
-    Ok(ApiState {
+    let state = ApiState {
         register: registration.port(),
         completions: tracker.port(),
         users: Port::pooled(&persistence.user_repositories),
@@ -76,5 +76,6 @@ pub(super) fn start(
         authentication: auth.authentication,
         default_wait: settings.http.command_wait,
         reply_queue: messaging.reply_queue.clone(),
-    })
+    };
+    Ok((state, reply_consumer))
 }

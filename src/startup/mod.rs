@@ -78,6 +78,9 @@ pub struct Application {
     supervisor: SupervisorRef,
     /// Stopped first on SIGTERM (command consumer, notifications consumers).
     consumers: Vec<ActorRef<QueueConsumer>>,
+    /// The API's completion notices: stopped after the HTTP servers (a request still waiting for
+    /// its command's outcome needs it) and before the AMQP connection closes.
+    reply_consumer: Option<ActorRef<QueueConsumer>>,
     /// Closed last on shutdown, and never reconnected after (see [`AmqpShutdown`]).
     amqp: AmqpShutdown,
     settings: Settings,
@@ -124,17 +127,18 @@ impl Application {
         let messaging = messaging::start(&root, &settings, &threads, role, &replica)?;
         let persistence = persistence::start(&root, &settings, &threads, role, pool, &messaging);
         let application = root.spawn_supervisor(supervisor_config("application", &settings));
-        let api = if role.api() {
-            Some(api::start(
+        let (api, reply_consumer) = if role.api() {
+            let (state, replies) = api::start(
                 &root,
                 &application,
                 &settings,
                 &mut threads,
                 &messaging,
                 &persistence,
-            )?)
+            )?;
+            (Some(state), Some(replies))
         } else {
-            None
+            (None, None)
         };
         let consumers = if role.worker() {
             worker::start(
@@ -176,7 +180,8 @@ impl Application {
             ops: listeners.ops,
             supervisor: root,
             consumers,
-            amqp: AmqpShutdown::new(messaging.manager),
+            reply_consumer,
+            amqp: AmqpShutdown::new(messaging.manager, messaging.publisher),
             settings,
             escalations: Some(escalations),
             _arbiters: threads.into_arbiters(),

@@ -1,9 +1,9 @@
 //! Graceful shutdown: on SIGTERM/SIGINT or a root escalation, stop consuming, let in-flight
-//! work finish, stop the HTTP servers, close the AMQP connection.
+//! work finish, stop the HTTP servers, stop the completion notices, close the AMQP connection.
 
 use super::{Application, Stopped};
 use ::actors::ActorRef;
-use ::actors::rabbit::{ConnectionManager, StopConsuming};
+use ::actors::rabbit::{ConnectionManager, Publisher, ReleaseChannel, StopConsuming};
 
 impl Application {
     /// Serves until SIGTERM/SIGINT or a root escalation, then shuts down gracefully: stop
@@ -12,6 +12,7 @@ impl Application {
     pub async fn run_until_stopped(mut self) -> std::io::Result<Stopped> {
         let handles: Vec<_> = self.servers().map(|s| s.handle()).collect();
         let consumers = self.consumers.clone();
+        let reply_consumer = self.reply_consumer.clone();
         let deadline = self.settings.runtime.shutdown_timeout;
         let amqp = self.amqp.clone();
         let mut escalations = self.escalations.take();
@@ -40,6 +41,12 @@ impl Application {
                 .fold(0, usize::saturating_add);
             tracing::info!(unfinished = left, "consumers stopped");
             futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
+            // Only now: a request still answering above may be waiting for its completion notice.
+            // Its channel is closed before the connection is (closing a channel of a connection
+            // already closing is reported by lapin as a connection error).
+            if let Some(replies) = reply_consumer {
+                let _ = replies.ask(StopConsuming { deadline }).await;
+            }
             amqp.close().await;
             let _ = why_tx.send(why);
         });
@@ -52,15 +59,23 @@ impl Application {
 /// redeclares the topology: a process still stopping must not re-create queues or exchanges
 /// that were deleted meanwhile (a consumer cancelled by the deletion asks for a redeclare).
 #[derive(Clone)]
-pub struct AmqpShutdown(ActorRef<ConnectionManager>);
+pub struct AmqpShutdown {
+    manager: ActorRef<ConnectionManager>,
+    publisher: ActorRef<Publisher>,
+}
 
 impl AmqpShutdown {
-    pub(super) fn new(manager: ActorRef<ConnectionManager>) -> Self {
-        Self(manager)
+    pub(super) fn new(
+        manager: ActorRef<ConnectionManager>,
+        publisher: ActorRef<Publisher>,
+    ) -> Self {
+        Self { manager, publisher }
     }
 
+    /// The publisher's channel first, then the connection (see [`ReleaseChannel`]).
     pub async fn close(&self) {
-        let _ = self.0.ask(::actors::rabbit::Close).await;
+        let _ = self.publisher.ask(ReleaseChannel).await;
+        let _ = self.manager.ask(::actors::rabbit::Close).await;
     }
 }
 

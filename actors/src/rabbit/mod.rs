@@ -26,7 +26,7 @@ pub use consumer::{
     RetryRoute, StopConsuming,
 };
 pub use endpoints::{Endpoint, Endpoints, EndpointsError};
-pub use publisher::{Publish, PublishError, Publisher};
+pub use publisher::{Publish, PublishError, Publisher, ReleaseChannel};
 pub use queue_monitor::{QueueMonitor, queue_depth_gauge};
 pub use tls::{AmqpTls, certificate_problem, open};
 pub use topology::{BindingSpec, ExchangeSpec, QueueKind, QueueSpec, Topology, WorkQueue};

@@ -273,4 +273,28 @@ impl Handler<Publish> for Publisher {
     }
 }
 
-crate::instrument!(Publisher: Publish);
+/// Shutdown, just before the connection closes: close the confirm channel now (waiting for the
+/// broker's close-ok) and open no other on this connection. Closing it first matters: a channel
+/// still closing when the connection's close begins is reported by lapin as a connection error.
+/// A publish after this fails with `NotConnected`; its outbox row stays for the next relay.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseChannel;
+
+impl Handler<ReleaseChannel> for Publisher {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: ReleaseChannel, _: &mut Context<Self>) -> Self::Result {
+        self.conn = None;
+        self.opening = None;
+        let channel = self.channel.take();
+        Box::pin(async move {
+            if let Some(channel) = channel {
+                let closing = channel.close(200, "shutting down".into());
+                let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
+            }
+        })
+    }
+}
+
+crate::instrument!(Publisher: Publish, ReleaseChannel);

@@ -129,7 +129,7 @@ impl Handler<Trip> for QueueConsumer {
         }
         let failures = self.shared.consecutive_retries.load(Ordering::SeqCst);
         self.set_paused(true);
-        self.end_subscription(ctx, "circuit breaker open");
+        let _ = self.end_subscription(ctx, "circuit breaker open");
         let pause = self.start_probing(ctx).unwrap_or_default();
         tracing::warn!(
             queue = %self.config.queue,

@@ -222,12 +222,17 @@ impl Handler<StopConsuming> for QueueConsumer {
         if let Some(handle) = self.probing.take() {
             ctx.cancel_future(handle);
         }
-        self.end_subscription(ctx, "stopping");
+        let closing = self.end_subscription(ctx, "stopping");
         let shared = self.shared.clone();
         Box::pin(async move {
             let deadline = Instant::now() + msg.deadline;
             while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
                 actix::clock::sleep(Duration::from_millis(10)).await;
+            }
+            // Reply only once the channel is closed, so the caller can close the connection next.
+            if let Some(closing) = closing {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let _ = actix::clock::timeout(left, closing).await;
             }
             shared.in_flight.load(Ordering::SeqCst)
         })

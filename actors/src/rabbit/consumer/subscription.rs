@@ -258,17 +258,23 @@ impl QueueConsumer {
 
     /// Ends the current subscription: cancels the consumer, stops the pump, and closes the
     /// channel once the deliveries it holds are settled (unhandled ones return to the queue).
-    pub(super) fn end_subscription(&mut self, ctx: &mut Context<Self>, why: &str) {
-        let Some(sub) = self.subscription.take() else {
-            return;
-        };
+    ///
+    /// Returns the task that closes the channel, for a caller that must wait for it (a shutdown:
+    /// the connection must not close under a channel that is still closing, or lapin reports the
+    /// overlap as a connection error).
+    pub(super) fn end_subscription(
+        &mut self,
+        ctx: &mut Context<Self>,
+        why: &str,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let sub = self.subscription.take()?;
         ctx.cancel_future(sub.pump);
         self.set_running(false);
         let queue = self.config.queue.clone();
         let alive =
             self.conn.as_ref().map(|c| c.generation) == Some(sub.generation) && self.connected();
         let why = why.to_owned();
-        actix::spawn(async move {
+        Some(actix::spawn(async move {
             if alive {
                 let _ = sub
                     .channel
@@ -281,7 +287,7 @@ impl QueueConsumer {
             }
             let _ = sub.channel.close(200, "subscription ended".into()).await;
             tracing::debug!(%queue, %why, "subscription closed");
-        });
+        }))
     }
 }
 
@@ -294,7 +300,7 @@ impl Handler<ConnectionEvent> for QueueConsumer {
                 if self.conn.as_ref().map(|c| c.generation) == Some(conn.generation) {
                     return; // already announced
                 }
-                self.end_subscription(ctx, "new connection");
+                let _ = self.end_subscription(ctx, "new connection");
                 self.subscribing = None; // an attempt on the old connection is stale
                 self.conn = Some(conn);
                 self.resubscribe.reset();
@@ -303,7 +309,7 @@ impl Handler<ConnectionEvent> for QueueConsumer {
             ConnectionEvent::Down { .. } => {
                 self.conn = None;
                 self.subscribing = None;
-                self.end_subscription(ctx, "connection lost");
+                let _ = self.end_subscription(ctx, "connection lost");
             }
         }
     }
@@ -316,7 +322,7 @@ impl Handler<StreamEnded> for QueueConsumer {
         if self.subscription.as_ref().map(|s| s.id) != Some(msg.id) {
             return; // an old subscription's stream
         }
-        self.end_subscription(ctx, "stream ended");
+        let _ = self.end_subscription(ctx, "stream ended");
         if self.stopping || self.paused {
             return;
         }
