@@ -130,14 +130,7 @@ pub(super) async fn settle(
         // is briefly without a channel cannot turn this into a hot requeue loop.
         tracing::warn!(%queue, error = %ErrorChain(&error), "re-publish for retry/dead-letter failed; requeueing");
         actix::clock::sleep(Duration::from_secs(1)).await;
-        metrics.delivery(queue, "requeue");
-        let _ = delivery
-            .acker
-            .nack(BasicNackOptions {
-                requeue: true,
-                multiple: false,
-            })
-            .await;
+        give_back(&delivery, queue).await;
         return;
     }
     metrics.delivery(queue, settlement.outcome());
