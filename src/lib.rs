@@ -28,3 +28,6 @@ pub mod startup;
 pub mod telemetry;
 pub mod trace_context;
 pub mod variables;
+
+#[cfg(test)]
+mod architecture_tests;
