@@ -25,7 +25,7 @@ pub struct Breaker {
 }
 
 impl Breaker {
-    /// The service's breakers all use these: five transient failures in a row is no longer bad
+    /// The default thresholds: five transient failures in a row is no longer bad
     /// luck (a retry tier absorbs fewer), and probing twice a second resumes within half a second
     /// of the dependency's return without loading it while it is down.
     pub fn new(probe: Port<ProbeReady>) -> Self {
