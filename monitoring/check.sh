@@ -150,7 +150,7 @@ import re, sys
 known = {
     "actor_messages_total", "actor_message_duration_seconds", "actor_mailbox_wait_seconds",
     "actor_mailbox_depth", "actor_restarts_total", "actor_instances", "supervisor_escalations_total",
-    "amqp_connection_up", "amqp_reconnects_total", "amqp_consumers_running",
+    "amqp_connection_up", "amqp_reconnects_total", "amqp_consumers_running", "amqp_subscriptions_restarted_total",
     "amqp_published_total", "amqp_deliveries_total",
     "outbox_backlog", "outbox_oldest_age_seconds", "outbox_published_total",
     "commands_total", "http_requests_total", "http_request_duration_seconds",

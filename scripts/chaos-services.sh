@@ -33,14 +33,16 @@ die() { printf '==> chaos-services: ERROR: %s\n' "$*" >&2; exit 1; }
 listening() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 PICKED=" "
+# Sets FREE_PORT (not echoed: a $(...) subshell would lose PICKED, and two nodes could be given
+# the same port). Below 32768, where Linux hands out ephemeral ports for outgoing connections.
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))
         [[ "$PICKED" == *" $p "* ]] && continue
         listening "$p" && continue
         PICKED+="$p "
-        echo "$p"
+        FREE_PORT=$p
         return
     done
 }
@@ -68,7 +70,10 @@ node_start() { # DIR I: boot the node, wait until it runs, remember its OS pid
     as_rabbitmq env $(cat "$nd/env") "$RABBIT_BIN/rabbitmq-server" -detached
     local deadline=$((SECONDS + 120))
     until ctl "$dir" "$i" -q await_startup --timeout 60 >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || die "node $i did not start (logs in $nd/log)"
+        if ((SECONDS >= deadline)); then
+            tail -n 20 "$nd"/log/*.log >&2 2>/dev/null || true
+            die "node $i did not start (logs in $nd/log)"
+        fi
         sleep 0.5
     done
     ctl "$dir" "$i" -q eval 'list_to_integer(os:getpid()).' >"$nd/os.pid"
@@ -98,8 +103,10 @@ node_setup() { # DIR I: paths, ports and environment of one node
     nd="$(node_dir "$dir" "$i")"
     mkdir -p "$nd/mnesia" "$nd/log"
     echo "[]." >"$nd/enabled_plugins"
-    port="$(free_port)"
-    dist="$(free_port)"
+    free_port
+    port=$FREE_PORT
+    free_port
+    dist=$FREE_PORT
     name="hxchaos${dir##*.}n$i@localhost"
     echo "$name" >"$nd/name"
     echo "$port" >"$nd/port"
@@ -119,7 +126,7 @@ EOF
     chown -R rabbitmq:rabbitmq "$nd"
 }
 
-start_cluster() { # DIR
+start_cluster() { # DIR: 0 when the cluster runs, else 1 (the caller cleans up and may retry)
     local dir=$1 i first
     for i in $(seq 1 $NODES); do node_setup "$dir" "$i"; done
     local pids=()
@@ -127,15 +134,31 @@ start_cluster() { # DIR
         node_start "$dir" "$i" &
         pids+=($!)
     done
-    for i in "${pids[@]}"; do wait "$i" || die "a node did not start"; done
-    for i in $(seq 1 $NODES); do [[ -s "$(node_dir "$dir" "$i")/os.pid" ]] || die "node $i did not start"; done
+    local started=0
+    for i in "${pids[@]}"; do wait "$i" || started=1; done
+    ((started == 0)) || { log "a node did not start"; return 1; }
+    for i in $(seq 1 $NODES); do
+        [[ -s "$(node_dir "$dir" "$i")/os.pid" ]] || { log "node $i did not start"; return 1; }
+    done
     first="$(node_name "$dir" 1)"
     for i in $(seq 2 $NODES); do
         ctl "$dir" "$i" -q stop_app >/dev/null 2>&1
-        ctl "$dir" "$i" -q join_cluster "$first" >/dev/null 2>&1 || die "node $i could not join $first"
+        ctl "$dir" "$i" -q join_cluster "$first" >/dev/null 2>&1 || { log "node $i could not join $first"; return 1; }
         ctl "$dir" "$i" -q start_app >/dev/null 2>&1
     done
     ctl "$dir" 1 -q await_startup >/dev/null
+}
+
+stop_nodes() { # DIR: kill every node of DIR (booted or half-booted) and remove its files
+    local dir=$1 i pid
+    for i in $(seq 1 $NODES); do
+        [[ -f "$(node_dir "$dir" "$i")/name" ]] || continue
+        node_kill "$dir" "$i"
+        # A node interrupted while booting has no os.pid yet, but RabbitMQ's own pid file.
+        pid="$(cat "$(node_dir "$dir" "$i")/mnesia/rabbit.pid" "$(node_dir "$dir" "$i")/rabbit.pid" 2>/dev/null | head -n 1 || true)"
+        [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+        rm -rf "$(node_dir "$dir" "$i")"
+    done
 }
 
 # ----------------------------------------------------------------------------- PostgreSQL
@@ -144,7 +167,8 @@ pg_ctl_() { as_postgres "$PG_BIN/pg_ctl" -D "$1/pg/data" -l "$1/pg/log" "${@:2}"
 
 start_postgres() { # DIR
     local dir=$1 port
-    port="$(free_port)"
+    free_port
+    port=$FREE_PORT
     mkdir -p "$dir/pg"
     echo "$port" >"$dir/pg/port"
     chown -R postgres:postgres "$dir/pg"
@@ -183,14 +207,7 @@ stop_all() { # DIR: remove everything; safe to call twice and on a half-started 
     local dir=$1 i
     [[ -d "$dir" ]] || return 0
     kill_marked_processes "$dir"
-    for i in $(seq 1 $NODES); do
-        [[ -f "$(node_dir "$dir" "$i")/name" ]] || continue
-        node_kill "$dir" "$i"
-        # A node interrupted while booting has no os.pid yet, but RabbitMQ's own pid file.
-        local pid
-        pid="$(cat "$(node_dir "$dir" "$i")/mnesia/rabbit.pid" "$(node_dir "$dir" "$i")/rabbit.pid" 2>/dev/null | head -n 1 || true)"
-        [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
-    done
+    stop_nodes "$dir"
     if [[ -f "$dir/pg/data/postmaster.pid" ]]; then
         pg_ctl_ "$dir" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -223,7 +240,13 @@ run() {
     local t=$SECONDS
     start_postgres "$dir" &
     local pg=$!
-    start_cluster "$dir"
+    # A node that does not boot (seen once, on a machine busy installing packages) costs one more
+    # try with fresh ports and directories, not the whole chaos run.
+    if ! start_cluster "$dir"; then
+        log "the RabbitMQ cluster did not come up; trying once more"
+        stop_nodes "$dir"
+        start_cluster "$dir" || die "the RabbitMQ cluster did not come up twice"
+    fi
     wait "$pg" || die "PostgreSQL did not start (log in $dir/pg/log)"
     local urls="" names="" i
     for i in $(seq 1 $NODES); do

@@ -51,6 +51,7 @@ variables! {
     RETRY_DELAYS_MS = "1000,5000,30000,120000", "delayed-retry tiers";
     MAX_ATTEMPTS = "5", "attempts before dead-lettering";
     WORKER_PREFETCH = "50", "unacked deliveries per worker consumer";
+    CONSUMER_RENEW_IDLE_SECONDS = "30", "renew a worker subscription after this long without a delivery (0: never)";
     // HTTP listeners (config/http.rs)
     HOST = "127.0.0.1", "public listener address (API, /health, /ready)";
     PORT = "8000", "public listener port";

@@ -32,12 +32,16 @@ pub struct AmqpMetrics {
     pub connected_node: IntGaugeVec,
     pub reconnects: IntCounter,
     pub consumers_running: IntGauge,
+    pub subscriptions_restarted: IntCounterVec,
     pub published: IntCounterVec,
     pub deliveries: IntCounterVec,
     /// The model service's names, fed from the same events (compatibility).
     pub messages_published: IntCounterVec,
     pub messages_consumed: IntCounterVec,
 }
+
+/// Why a subscription was started again (`amqp_subscriptions_restarted_total{reason}`).
+pub const SUBSCRIPTION_RESTARTS: &[&str] = &["cancelled", "idle_renewal"];
 
 /// Outcomes of a consumed delivery (`amqp_deliveries_total{outcome}`).
 pub const DELIVERY_OUTCOMES: &[&str] = &["ack", "retry", "dead_letter", "requeue"];
@@ -51,11 +55,22 @@ impl AmqpMetrics {
             .inc();
     }
 
+    /// A subscription ended by the broker (`cancelled`) or renewed while idle (`idle_renewal`).
+    pub fn subscription_restarted(&self, queue: &str, reason: &str) {
+        self.subscriptions_restarted
+            .with_label_values(&[queue, reason])
+            .inc();
+    }
+
     /// Creates a consumer's series at 0 so that a healthy queue shows 0, not "No data".
     pub fn touch_queue(&self, queue: &str) {
         for outcome in DELIVERY_OUTCOMES {
             self.deliveries.with_label_values(&[queue, outcome]);
             self.messages_consumed.with_label_values(&[queue, outcome]);
+        }
+        for reason in SUBSCRIPTION_RESTARTS {
+            self.subscriptions_restarted
+                .with_label_values(&[queue, reason]);
         }
     }
 }
@@ -150,6 +165,14 @@ pub fn amqp_metrics() -> &'static AmqpMetrics {
         consumers_running: register_int_gauge!(
             "amqp_consumers_running",
             "Queue consumers currently subscribed"
+        )
+        .expect("metric registered once"),
+        subscriptions_restarted: register_int_counter_vec!(
+            Opts::new(
+                "amqp_subscriptions_restarted_total",
+                "Subscriptions started again, by queue and reason (cancelled: the broker ended it; idle_renewal: renewed after a quiet spell)"
+            ),
+            &["queue", "reason"]
         )
         .expect("metric registered once"),
         published: register_int_counter_vec!(

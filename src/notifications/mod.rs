@@ -54,6 +54,8 @@ pub struct Wiring<'a> {
     pub retry_tiers: &'a [Duration],
     pub max_attempts: u32,
     pub prefetch: u16,
+    /// See `MessagingSettings::renew_idle`.
+    pub renew_when_idle: Option<Duration>,
     pub manager: ActorRef<ConnectionManager>,
     pub publisher: ActorRef<Publisher>,
     /// Answers whether the database is usable (the consumer's circuit breaker).
@@ -118,6 +120,7 @@ pub fn start(w: Wiring<'_>) -> Result<Vec<ActorRef<QueueConsumer>>, mailer::Mail
         let config = ConsumerConfig {
             queue: queue.to_owned(),
             prefetch: w.prefetch,
+            renew_when_idle: w.renew_when_idle,
             retry: Some(RetryRoute {
                 work: WorkQueue::new(queue, w.retry_tiers),
                 max_attempts: w.max_attempts,

@@ -59,6 +59,8 @@ pub(super) fn start(
         queue: messaging.reply_queue.clone(),
         prefetch: 200,
         retry: None,
+        // Exclusive and auto-delete: ending its only consumer would delete the queue.
+        renew_when_idle: None,
     };
     let reply_consumer = messaging.consumer("reply-consumer", tracker.port(), config, None);
     let auth = auth::start(settings, persistence, application, threads, &hashers)?;

@@ -68,6 +68,45 @@ async fn two_workers_on_one_queue_process_every_command_exactly_once() {
     );
 }
 
+/// RabbitMQ can forget a consumer without sending `basic.cancel` (`actors` `consumer/watch.rs`),
+/// so a worker renews a subscription that has had no delivery for `CONSUMER_RENEW_IDLE_SECONDS`;
+/// the renewed subscription is a working one.
+#[actix_web::test]
+async fn an_idle_worker_subscription_is_renewed_and_goes_on_taking_commands() {
+    let ns = Namespace::new().await;
+    let api = spawn_role(&ns, ProcessRole::Api, QUORUM).await;
+    let worker = spawn_role(
+        &ns,
+        ProcessRole::Worker,
+        &[
+            ("QUEUE_TYPE", "quorum"),
+            ("CONSUMER_RENEW_IDLE_SECONDS", "1"),
+        ],
+    )
+    .await;
+    let queue = ns.names().command_queue;
+    let renewals =
+        format!(r#"amqp_subscriptions_restarted_total{{queue="{queue}",reason="idle_renewal"}}"#);
+    eventually(
+        "two renewals of the idle command subscription",
+        Duration::from_secs(30),
+        async || crate::metrics::sample(&worker.metrics().await, &renewals).unwrap_or(0.0) >= 2.0,
+    )
+    .await;
+
+    let conn = amqp().await;
+    eventually(
+        "one consumer on the command queue",
+        Duration::from_secs(10),
+        async || consumer_count(&conn, &queue).await == Some(1),
+    )
+    .await;
+    let _ = conn.close(200, "done".into()).await;
+    for location in submit_async(&api, 5).await {
+        assert_eq!(api.wait_for_command(&location).await["status"], "succeeded");
+    }
+}
+
 #[actix_web::test]
 async fn a_worker_that_dies_holding_an_unacked_message_gets_it_redelivered_and_applied_once() {
     let ns = Namespace::new().await;

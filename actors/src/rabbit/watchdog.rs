@@ -1,4 +1,5 @@
-//! The subscription watchdog: a consumer must not go on waiting on a queue that no longer exists.
+//! The subscription watchdog: a consumer must not go on waiting on a queue that no longer exists
+//! (run by the consumer's periodic check, `consumer/watch.rs`).
 //!
 //! Normally the broker says so (`basic.cancel` when the queue is deleted) and the consumer
 //! subscribes again. On a RabbitMQ 3.10 cluster that notification was seen missing (the chaos

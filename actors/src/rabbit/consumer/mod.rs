@@ -14,8 +14,9 @@
 //! broker ends one (`basic.cancel`, e.g. the queue was deleted): the topology is declared again
 //! and the consumer subscribes anew. With a [`Breaker`], a run of transient failures (a
 //! dependency such as the database is down) pauses the subscription; deliveries still held are
-//! handed back unhandled, and a probe decides when to resume. A watchdog (`watchdog.rs`) ends a
-//! subscription whose queue vanished without a `basic.cancel`.
+//! handed back unhandled, and a probe decides when to resume. A watchdog (`watch.rs`) ends a
+//! subscription whose queue vanished without a `basic.cancel`, and renews one that has been idle
+//! for a while (the broker can forget a consumer without telling it).
 //!
 //! The parts change for different reasons: `subscription.rs` (lifecycle), `breaker.rs` (pausing
 //! on a failing dependency), `decision.rs` (what becomes of a delivery: pure) and `settle.rs`
@@ -25,6 +26,7 @@ mod breaker;
 mod decision;
 mod settle;
 mod subscription;
+mod watch;
 
 pub use breaker::{Breaker, ProbeReady};
 
@@ -93,6 +95,10 @@ pub struct ConsumerConfig {
     pub queue: String,
     pub prefetch: u16,
     pub retry: Option<RetryRoute>,
+    /// Renew a subscription that has had no delivery for this long (see `watch.rs`). `None` for
+    /// a queue that must not lose its consumer even for a moment (an exclusive, auto-delete
+    /// reply queue is deleted with its last consumer).
+    pub renew_when_idle: Option<Duration>,
 }
 
 /// Stop taking deliveries, wait for those in flight to be settled (up to `deadline`).
@@ -182,11 +188,7 @@ impl Actor for QueueConsumer {
             .set(i64::from(self.paused));
         amqp_metrics().touch_queue(&self.config.queue);
         self.manager.tell(Subscribe(ctx.address().recipient()));
-        ctx.run_interval(super::watchdog::WATCH_EVERY, |act, _| {
-            if let Some(sub) = act.subscription.as_ref().filter(|_| !act.stopping) {
-                super::watchdog::check_queue(sub.channel.clone(), act.config.queue.clone());
-            }
-        });
+        ctx.run_interval(super::watchdog::WATCH_EVERY, |act, ctx| act.watch(ctx));
         if self.paused {
             let _ = self.start_probing(ctx);
         }

@@ -1,7 +1,7 @@
 //! The subscription lifecycle: subscribe whenever the connection comes up, pump each delivery
 //! into its own settling task, and rebuild the subscription from scratch whenever it ends — the
 //! connection went down, the broker cancelled it (`basic.cancel`, e.g. the queue was deleted),
-//! or the watchdog found its queue gone.
+//! or the watchdog found its queue gone (`watch.rs`, which also renews an idle subscription).
 //!
 //! The `ConnectionEvent` handler resembles the publisher's (`publisher.rs`), deliberately not
 //! shared: the common part is actix handler boilerplate (skip an `Up` already seen, forget a stale
@@ -19,7 +19,7 @@ use lapin::Channel;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Opening a channel and subscribing on it; longer means the connection is not really there.
@@ -52,7 +52,12 @@ pub(super) struct Subscription {
     pump: SpawnHandle,
     /// Deliveries of this channel not yet settled: the channel is closed only when it is 0,
     /// so that their acks still reach the broker.
-    in_flight: Arc<AtomicUsize>,
+    pub(super) in_flight: Arc<AtomicUsize>,
+    /// Deliveries received on this subscription so far (the watchdog's sign of life).
+    pub(super) delivered: Arc<AtomicU64>,
+    /// `delivered` as the watchdog last saw it, and since when it has not moved.
+    pub(super) seen: u64,
+    pub(super) idle_since: Instant,
 }
 
 impl QueueConsumer {
@@ -141,7 +146,8 @@ impl QueueConsumer {
                     act.resubscribe.reset();
                     let id = attempt;
                     let in_flight = Arc::new(AtomicUsize::new(0));
-                    let pump = act.pump(id, consumer, in_flight.clone(), ctx);
+                    let delivered = Arc::new(AtomicU64::new(0));
+                    let pump = act.pump(id, consumer, in_flight.clone(), delivered.clone(), ctx);
                     act.subscription = Some(Subscription {
                         id,
                         generation,
@@ -149,6 +155,9 @@ impl QueueConsumer {
                         tag,
                         pump,
                         in_flight,
+                        delivered,
+                        seen: 0,
+                        idle_since: Instant::now(),
                     });
                     act.set_running(true);
                     tracing::info!(queue = %act.config.queue, "consuming");
@@ -200,6 +209,7 @@ impl QueueConsumer {
         id: u64,
         mut consumer: lapin::Consumer,
         sub_in_flight: Arc<AtomicUsize>,
+        delivered: Arc<AtomicU64>,
         ctx: &mut Context<Self>,
     ) -> SpawnHandle {
         let handler = self.handler.clone();
@@ -221,6 +231,7 @@ impl QueueConsumer {
                         break;
                     }
                 };
+                delivered.fetch_add(1, Ordering::Relaxed);
                 shared.in_flight.fetch_add(1, Ordering::SeqCst);
                 sub_in_flight.fetch_add(1, Ordering::SeqCst);
                 let (handler, publisher, config, shared, sub_in_flight, trip) = (
@@ -327,6 +338,7 @@ impl Handler<StreamEnded> for QueueConsumer {
             return;
         }
         if self.connected() {
+            amqp_metrics().subscription_restarted(&self.config.queue, "cancelled");
             // The broker cancelled us (`basic.cancel`: queue deleted, or its leader moved) or
             // closed the channel: declare the topology again and subscribe anew.
             tracing::warn!(queue = %self.config.queue, error = msg.error.as_ref().map(|e| tracing::field::display(ErrorChain(e))), "consumer cancelled by the broker; subscribing again");
