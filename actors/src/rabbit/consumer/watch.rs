@@ -4,7 +4,7 @@
 //! - Its queue is gone and no `basic.cancel` came: `watchdog::check_queue` notices (a passive
 //!   declare fails and closes the channel, which ends the subscription).
 //! - Its queue is there, but the broker has forgotten this consumer. Seen on RabbitMQ 3.10 with
-//!   quorum queues (the chaos suite's broker-cancel scenario, about 1 deletion in 150): a worker
+//!   quorum queues (the chaos suite's broker-cancel scenario, 1 to 3 deletions in 100): a worker
 //!   subscribed a moment before the queue was deleted; its channel kept the consumer and got no
 //!   `basic.cancel`, while the other workers, cancelled, declared the queue again, so the
 //!   passive declare succeeds. The queue lists two consumers of three; the third waits forever.
