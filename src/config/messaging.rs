@@ -18,7 +18,7 @@ pub struct MessagingSettings {
     pub worker_prefetch: u16,
     /// A worker subscription with no delivery for this long is renewed (`None`: never); the
     /// broker can forget a consumer without telling it (`actors` `consumer/watch.rs`).
-    pub renew_idle: Option<Duration>,
+    pub renew_when_idle: Option<Duration>,
 }
 
 impl MessagingSettings {
@@ -62,7 +62,7 @@ impl MessagingSettings {
             retry_tiers,
             max_attempts: env.num(var::MAX_ATTEMPTS, 1, 100)?,
             worker_prefetch: env.num(var::WORKER_PREFETCH, 1, 1000)?,
-            renew_idle: Some(env.seconds(var::CONSUMER_RENEW_IDLE_SECONDS, 0, 86_400)?)
+            renew_when_idle: Some(env.seconds(var::CONSUMER_RENEW_IDLE_SECONDS, 0, 86_400)?)
                 .filter(|d| !d.is_zero()),
         })
     }

@@ -54,7 +54,7 @@ pub struct Wiring<'a> {
     pub retry_tiers: &'a [Duration],
     pub max_attempts: u32,
     pub prefetch: u16,
-    /// See `MessagingSettings::renew_idle`.
+    /// See `MessagingSettings::renew_when_idle`.
     pub renew_when_idle: Option<Duration>,
     pub manager: ActorRef<ConnectionManager>,
     pub publisher: ActorRef<Publisher>,

@@ -42,7 +42,7 @@ pub(super) fn start(
     let config = ConsumerConfig {
         queue: names.command_queue.clone(),
         prefetch: settings.messaging.worker_prefetch,
-        renew_when_idle: settings.messaging.renew_idle,
+        renew_when_idle: settings.messaging.renew_when_idle,
         retry: Some(RetryRoute {
             work: names.command_work_queue(&settings.messaging.retry_tiers),
             max_attempts: settings.messaging.max_attempts,
@@ -62,7 +62,7 @@ pub(super) fn start(
         retry_tiers: &settings.messaging.retry_tiers,
         max_attempts: settings.messaging.max_attempts,
         prefetch: settings.messaging.worker_prefetch,
-        renew_when_idle: settings.messaging.renew_idle,
+        renew_when_idle: settings.messaging.renew_when_idle,
         manager: messaging.manager.clone(),
         publisher: messaging.publisher.clone(),
         database_probe: persistence.health.port(),
