@@ -2,10 +2,9 @@
 //! prefix) on the real PostgreSQL and RabbitMQ, and the application in-process on port 0.
 //!
 //! `namespace.rs` creates and removes the namespace, `http.rs` talks to the app, `users.rs` makes
-//! users and admins, `logs.rs` captures what the service logs.
+//! users and admins; `tests/support/logs.rs` captures what the service logs.
 
 mod http;
-mod logs;
 mod namespace;
 mod users;
 
@@ -14,15 +13,14 @@ pub use crate::support::amqp::{
     take_message,
 };
 pub use crate::support::eventually;
+pub use crate::support::logs::{capture_logs, captured_logs};
 use hexactor::startup::{AmqpShutdown, Application, ProcessRole};
 pub use http::Reply;
 use lapin::Connection;
-pub use logs::{LOGS, captured_logs};
 use namespace::block_on_own_thread;
 pub use namespace::{Namespace, postgres_base, rabbitmq_url};
 use serde_json::Value;
 use sqlx::PgPool;
-use std::sync::LazyLock;
 use std::time::Duration;
 pub use users::{ADMIN_PASSWORD, PASSWORD, user_body};
 
@@ -48,7 +46,7 @@ pub async fn spawn_role(
     role: ProcessRole,
     overrides: &[(&str, &str)],
 ) -> TestApp {
-    LazyLock::force(&LOGS);
+    capture_logs();
     let app = Application::build(namespace.settings(overrides), role)
         .await
         .expect("application builds");

@@ -9,6 +9,7 @@
 
 pub mod amqp;
 mod eventually;
+pub mod logs;
 pub mod postgres;
 pub mod smtp;
 
