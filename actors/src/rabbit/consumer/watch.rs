@@ -17,37 +17,47 @@
 //! [`WATCH_EVERY`]: crate::rabbit::watchdog::WATCH_EVERY
 
 use super::QueueConsumer;
+use super::subscription::Subscription;
 use crate::metrics::amqp_metrics;
 use crate::rabbit::watchdog::check_queue;
 use actix::prelude::*;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl QueueConsumer {
     pub(super) fn watch(&mut self, ctx: &mut Context<Self>) {
         if self.stopping {
             return;
         }
-        let renew_after = self.config.renew_when_idle;
         let Some(sub) = self.subscription.as_mut() else {
             return;
         };
-        check_queue(sub.channel.clone(), self.config.queue.clone());
-        let Some(renew_after) = renew_after else {
+        let Some(after) = self
+            .config
+            .renew_when_idle
+            .filter(|after| sub.idle_for(*after))
+        else {
+            check_queue(sub.channel.clone(), self.config.queue.clone());
             return;
         };
-        let delivered = sub.delivered.load(Ordering::Relaxed);
-        if delivered != sub.seen || sub.in_flight.load(Ordering::SeqCst) > 0 {
-            sub.seen = delivered;
-            sub.idle_since = Instant::now();
-            return;
-        }
-        if sub.idle_since.elapsed() < renew_after {
-            return;
-        }
-        tracing::debug!(queue = %self.config.queue, "no delivery for {renew_after:?}: renewing the subscription");
+        // Renewing: the new subscription finds out for itself whether the queue is still there.
+        tracing::debug!(queue = %self.config.queue, "no delivery for {after:?}: renewing the subscription");
         amqp_metrics().subscription_restarted(&self.config.queue, "idle_renewal");
         let _ = self.end_subscription(ctx, "renewed while idle");
         self.subscribe(ctx);
+    }
+}
+
+impl Subscription {
+    /// Whether nothing was delivered or in flight for `after`; a delivery or one in flight
+    /// since the last look starts the count again.
+    fn idle_for(&mut self, after: Duration) -> bool {
+        let delivered = self.delivered.load(Ordering::Relaxed);
+        if delivered != self.seen || self.in_flight.load(Ordering::SeqCst) > 0 {
+            self.seen = delivered;
+            self.idle_since = Instant::now();
+            return false;
+        }
+        self.idle_since.elapsed() >= after
     }
 }
