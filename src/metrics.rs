@@ -7,27 +7,14 @@
 //! system shows 0 rather than "No data". Only adapters (`http`, `infrastructure`) call into this
 //! module; use cases report through the `application::outcomes` port.
 
+use crate::application::commands::{Command, Declaration};
 use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, register_histogram_vec,
     register_int_counter, register_int_counter_vec, register_int_gauge,
 };
 use std::sync::LazyLock;
 
-/// Command types and their outcome statuses, known up front (pre-initialised at 0).
-pub const COMMAND_TYPES: &[&str] = &[
-    "RegisterUser",
-    "UpdateUser",
-    "DeactivateUser",
-    "ChangePassword",
-    "RequestPasswordReset",
-    "ResetPassword",
-    "RequestEmailVerification",
-    "VerifyEmail",
-    "ChangeRole",
-    "EnrolTotp",
-    "ConfirmTotp",
-    "DisableTotp",
-];
+/// Command outcome statuses; the command types come from their declarations (`Command::DECLARED`).
 const COMMAND_STATUSES: &[&str] = &["accepted", "succeeded", "failed"];
 /// `application_errors_total` label pairs, all known up front.
 pub const APPLICATION_ERRORS: &[(&str, &str)] = &[
@@ -187,37 +174,25 @@ pub fn token_issued() {
 }
 
 /// A command changed state: counted under hexactor's name and the model's.
-pub fn commands_total(kind: &str, status: &str) {
+/// A command of this type was recorded by the API.
+pub fn command_accepted(command: &Declaration) {
+    commands_total(command.kind, "accepted");
+}
+
+/// A worker applied a command of this type: succeeded, or refused by a business rule.
+pub fn command_outcome(command: &Declaration, success: bool) {
+    commands_total(command.kind, if success { "succeeded" } else { "failed" });
+    METRICS
+        .user_operations
+        .with_label_values(&[command.operation, outcome(success)])
+        .inc();
+}
+
+fn commands_total(kind: &str, status: &str) {
     METRICS.commands.with_label_values(&[kind, status]).inc();
     METRICS
         .command_processing
         .with_label_values(&[kind, status])
-        .inc();
-}
-
-/// The model's operation name for a command type.
-pub fn user_operation_name(command_type: &str) -> &'static str {
-    match command_type {
-        "RegisterUser" => "register",
-        "UpdateUser" => "update",
-        "DeactivateUser" => "deactivate",
-        "ChangePassword" => "change_password",
-        "RequestPasswordReset" => "request_password_reset",
-        "ResetPassword" => "reset_password",
-        "RequestEmailVerification" => "request_email_verification",
-        "VerifyEmail" => "verify_email",
-        "ChangeRole" => "change_role",
-        "EnrolTotp" => "enrol_totp",
-        "ConfirmTotp" => "confirm_totp",
-        "DisableTotp" => "disable_totp",
-        _ => "other",
-    }
-}
-
-pub fn user_operation(command_type: &str, success: bool) {
-    METRICS
-        .user_operations
-        .with_label_values(&[user_operation_name(command_type), outcome(success)])
         .inc();
 }
 
@@ -326,14 +301,14 @@ pub const DB_OPERATIONS: &[(&str, &str)] = &[
 /// Creates every series whose labels are known up front, at 0.
 fn touch_known_series() {
     let m = &*METRICS;
-    for kind in COMMAND_TYPES {
+    for command in Command::DECLARED {
         for status in COMMAND_STATUSES {
-            m.commands.with_label_values(&[kind, status]);
-            m.command_processing.with_label_values(&[kind, status]);
+            m.commands.with_label_values(&[command.kind, status]);
+            m.command_processing
+                .with_label_values(&[command.kind, status]);
         }
         for o in OUTCOMES {
-            m.user_operations
-                .with_label_values(&[user_operation_name(kind), o]);
+            m.user_operations.with_label_values(&[command.operation, o]);
         }
     }
     for q in QUERY_TYPES {

@@ -130,7 +130,7 @@ impl Handler<UpdateProfile> for AccountService {
             if !can_manage(&msg.principal, msg.user_id) {
                 return Err(AccountError::NotFound);
             }
-            let command = Command::UpdateUser(UpdateUserCommand {
+            let command = Command::from(UpdateUserCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,
                 changes: msg.changes,
@@ -150,7 +150,7 @@ impl Handler<DeactivateAccount> for AccountService {
             if !can_manage(&msg.principal, msg.user_id) {
                 return Err(AccountError::NotFound);
             }
-            let command = Command::DeactivateUser(DeactivateUserCommand {
+            let command = Command::from(DeactivateUserCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,
             });
@@ -209,7 +209,7 @@ impl Handler<ChangePassword> for AccountService {
                 })
                 .await??
                 .map_err(|e| AccountError::Invalid(e.into()))?;
-            let command = Command::ChangePassword(ChangePasswordCommand {
+            let command = Command::from(ChangePasswordCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,
                 password_hash,

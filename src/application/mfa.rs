@@ -147,7 +147,7 @@ impl Handler<StartTotpEnrolment> for MfaService {
             }
             let secret = TotpSecret::from_bytes(random_bytes::<{ totp::SECRET_BYTES }>().to_vec());
             let sealed_secret = cipher.seal(secret.as_bytes(), user_id.as_uuid().as_bytes());
-            let command = Command::EnrolTotp(EnrolTotpCommand {
+            let command = Command::from(EnrolTotpCommand {
                 command_id: Uuid::now_v7(),
                 user_id,
                 sealed_secret,
@@ -187,7 +187,7 @@ impl Handler<ConfirmTotp> for MfaService {
             let step = totp::verify(&secret, &msg.code, chrono::Utc::now().timestamp(), None)
                 .ok_or_else(|| invalid("code", "incorrect", "the code is not correct"))?;
             let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-            let command = Command::ConfirmTotp(ConfirmTotpCommand {
+            let command = Command::from(ConfirmTotpCommand {
                 command_id: Uuid::now_v7(),
                 user_id,
                 sealed_secret: record.sealed_secret,
@@ -228,7 +228,7 @@ impl Handler<DisableTotp> for MfaService {
             if enabled.is_none() {
                 return Err(MfaError::NotEnabled);
             }
-            let command = Command::DisableTotp(DisableTotpCommand {
+            let command = Command::from(DisableTotpCommand {
                 command_id: Uuid::now_v7(),
                 user_id,
             });

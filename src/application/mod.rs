@@ -5,7 +5,7 @@
 //!
 //! - Command side (API process): [`register_user::RegistrationService`] validates, hashes on the
 //!   hashing pool and records the command durably (command log + outbox, one transaction).
-//! - Command side (worker process): [`command_executor::CommandExecutor`] applies a command
+//! - Command side (worker process): the `ports::ApplyCommand` port applies a command
 //!   exactly once, whatever the number of deliveries.
 //! - API side: [`auth::AuthService`], [`account::AccountService`], [`mfa::MfaService`] and
 //!   [`recovery::RecoveryService`] (login, account changes, TOTP, password reset).
@@ -14,7 +14,6 @@
 pub mod account;
 pub mod auth;
 pub mod client_info;
-pub mod command_executor;
 pub mod commands;
 #[cfg(test)]
 mod fake_ports;

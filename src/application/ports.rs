@@ -117,10 +117,11 @@ pub struct GetUser {
     pub id: UserId,
 }
 
-/// Worker side: apply a command exactly once (state change + command outcome + event, one transaction).
+/// Worker side: apply a command exactly once (state change + command outcome + event, one
+/// transaction), whatever the number of deliveries.
 #[derive(Message)]
 #[rtype(result = "Result<CommandResult, InfraError>")]
-pub struct ApplyUserCommand {
+pub struct ApplyCommand {
     pub command: Command,
 }
 

@@ -128,7 +128,7 @@ impl Handler<RequestPasswordReset> for RecoveryService {
         let commands = self.ports.commands.clone();
         Box::pin(async move {
             let email = Email::parse(&msg.email).map_err(|e| RecoveryError::Invalid(e.into()))?;
-            let command = Command::RequestPasswordReset(RequestPasswordResetCommand {
+            let command = Command::from(RequestPasswordResetCommand {
                 command_id: Uuid::now_v7(),
                 email,
             });
@@ -175,7 +175,7 @@ impl Handler<ConfirmPasswordReset> for RecoveryService {
                 })
                 .await??
                 .map_err(invalid)?;
-            let command = Command::ResetPassword(ResetPasswordCommand {
+            let command = Command::from(ResetPasswordCommand {
                 command_id: Uuid::now_v7(),
                 token_id: token.id,
                 password_hash,
@@ -192,7 +192,7 @@ impl Handler<VerifyEmail> for RecoveryService {
         let ports = self.ports.clone();
         Box::pin(async move {
             let token = live_token(&ports, TokenPurpose::EmailVerification, &msg.token).await?;
-            let command = Command::VerifyEmail(VerifyEmailCommand {
+            let command = Command::from(VerifyEmailCommand {
                 command_id: Uuid::now_v7(),
                 token_id: token.id,
             });
@@ -207,7 +207,7 @@ impl Handler<ResendVerification> for RecoveryService {
     fn handle(&mut self, msg: ResendVerification, _: &mut Context<Self>) -> Self::Result {
         let commands = self.ports.commands.clone();
         Box::pin(async move {
-            let command = Command::RequestEmailVerification(RequestEmailVerificationCommand {
+            let command = Command::from(RequestEmailVerificationCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.principal.user_id,
             });

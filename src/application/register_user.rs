@@ -110,7 +110,7 @@ impl Handler<RegisterUser> for RegistrationService {
                 .await
                 .map_err(|e| InfraError::new("hashing pool", e))??
                 .map_err(|weak| AccountError::Invalid(weak.into()))?;
-            let command = Command::RegisterUser(RegisterUserCommand {
+            let command = Command::from(RegisterUserCommand {
                 command_id: uuid::Uuid::now_v7(),
                 user_id: UserId::new(),
                 details,

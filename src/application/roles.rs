@@ -37,7 +37,7 @@ impl Handler<ChangeRole> for AccountService {
             if msg.principal.role != Role::Admin {
                 return Err(RoleError::Forbidden);
             }
-            let command = Command::ChangeRole(ChangeRoleCommand {
+            let command = Command::from(ChangeRoleCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,
                 role: msg.role,

@@ -4,74 +4,137 @@ use uuid::Uuid;
 
 use super::user::{User, UserId};
 
-/// Facts published to other services.
-///
-/// This is a public wire contract: fields are plain strings rather than
-/// domain newtypes so that tightening a validation rule later can never make
-/// an already-published event undeserialisable. Add variants or optional
-/// fields freely; renaming or removing one breaks consumers.
-/// `event_id` lets consumers de-duplicate redelivered messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum DomainEvent {
-    UserCreated {
-        event_id: Uuid,
-        user_id: UserId,
-        email: String,
-        username: String,
-        occurred_at: DateTime<Utc>,
-    },
+/// Declares the events, each once: its variant and fields (the first one names the subject, the
+/// entity the event is about), its routing key on the events exchange, its public type name for
+/// outside subscribers (`None`: internal only, e.g. a request for the mail sender) and its schema
+/// version. Every variant also gets `event_id` (consumers de-duplicate by it) and `occurred_at`.
+/// The accessors, [`EventKind`] and [`DomainEvent::KINDS`] derive from the table.
+macro_rules! events {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident {
+            $(#[$subject_doc:meta])* $subject:ident: $subject_ty:ty
+            $(, $(#[$field_doc:meta])* $field:ident: $ty:ty)* $(,)?
+        } => $key:literal, $public:expr, v $version:literal;
+    )+) => {
+        /// Facts published to other services.
+        ///
+        /// This is a public wire contract: fields are plain strings rather than domain newtypes so
+        /// that tightening a validation rule later can never make an already-published event
+        /// undeserialisable. Add variants or optional fields freely; renaming or removing one
+        /// breaks consumers (bump the version instead).
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        pub enum DomainEvent {
+            $($(#[$doc])* $kind {
+                event_id: Uuid,
+                $(#[$subject_doc])* $subject: $subject_ty,
+                occurred_at: DateTime<Utc>,
+                $($(#[$field_doc])* $field: $ty,)*
+            },)+
+        }
+
+        /// The event types by name, for consumers that bind to or decode some of them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $($kind,)+
+        }
+
+        impl EventKind {
+            pub fn declaration(self) -> &'static EventDeclaration {
+                match self {
+                    $(Self::$kind => &EventDeclaration {
+                        kind: stringify!($kind),
+                        routing_key: $key,
+                        public_type: $public,
+                        schema_version: $version,
+                    },)+
+                }
+            }
+        }
+
+        impl DomainEvent {
+            /// Every declared event type, in table order.
+            pub const KINDS: &'static [EventKind] = &[$(EventKind::$kind,)+];
+
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $(Self::$kind { .. } => EventKind::$kind,)+
+                }
+            }
+
+            pub fn declaration(&self) -> &'static EventDeclaration {
+                self.kind().declaration()
+            }
+
+            pub fn event_id(&self) -> Uuid {
+                match self {
+                    $(Self::$kind { event_id, .. } => *event_id,)+
+                }
+            }
+
+            /// The id of the entity the event is about.
+            pub fn subject(&self) -> Uuid {
+                match self {
+                    $(Self::$kind { $subject, .. } => Uuid::from(*$subject),)+
+                }
+            }
+
+            pub fn occurred_at(&self) -> DateTime<Utc> {
+                match self {
+                    $(Self::$kind { occurred_at, .. } => *occurred_at,)+
+                }
+            }
+        }
+    };
+}
+
+/// One event type, as its table line states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventDeclaration {
+    /// The `"type"` tag on the wire (the variant's name).
+    pub kind: &'static str,
+    /// Topic-exchange key; consumers bind to these (or `users.user.*`).
+    pub routing_key: &'static str,
+    /// The name outside subscribers see (`user.created`); `None` for internal events.
+    pub public_type: Option<&'static str>,
+    pub schema_version: u32,
+}
+
+events! {
+    UserCreated { user_id: UserId, email: String, username: String }
+        => "users.user.created", Some("user.created"), v 1;
     UserUpdated {
-        event_id: Uuid,
         user_id: UserId,
-        occurred_at: DateTime<Utc>,
-        /// Names of the fields that changed, e.g. `["email"]`.
+        /// Names of the fields that changed, e.g. `["username"]`.
         changed: Vec<String>,
-    },
-    UserDeactivated {
-        event_id: Uuid,
-        user_id: UserId,
-        occurred_at: DateTime<Utc>,
-    },
+    } => "users.user.updated", Some("user.updated"), v 1;
+    UserDeactivated { user_id: UserId } => "users.user.deactivated", Some("user.deactivated"), v 1;
     UserRoleChanged {
-        event_id: Uuid,
         user_id: UserId,
-        occurred_at: DateTime<Utc>,
         /// `"user"` or `"admin"`.
         role: String,
         previous_role: String,
-    },
+    } => "users.user.role-changed", Some("user.role_changed"), v 1;
     /// A password reset was asked for an active account. `request_id` names the one-time token;
     /// the token itself is never in an event (the mail sender derives it from the id).
     PasswordResetRequested {
-        event_id: Uuid,
         user_id: UserId,
         request_id: Uuid,
         email: String,
         username: String,
         expires_at: DateTime<Utc>,
-        occurred_at: DateTime<Utc>,
-    },
-    PasswordReset {
-        event_id: Uuid,
-        user_id: UserId,
-        occurred_at: DateTime<Utc>,
-    },
+    } => "users.user.password-reset-requested", None, v 1;
+    PasswordReset { user_id: UserId } => "users.user.password-reset", Some("user.password_reset"), v 1;
     /// The address must be proved: at registration, and on request. Same rule as above for the token.
     EmailVerificationRequested {
-        event_id: Uuid,
         user_id: UserId,
         request_id: Uuid,
         email: String,
         username: String,
         expires_at: DateTime<Utc>,
-        occurred_at: DateTime<Utc>,
-    },
-    EmailVerified {
-        event_id: Uuid,
-        user_id: UserId,
-        occurred_at: DateTime<Utc>,
-    },
+    } => "users.user.email-verification-requested", None, v 1;
+    EmailVerified { user_id: UserId } => "users.user.email-verified", Some("user.email_verified"), v 1;
 }
 
 impl DomainEvent {
@@ -119,71 +182,17 @@ impl DomainEvent {
         }
     }
 
-    pub fn event_id(&self) -> Uuid {
-        match self {
-            Self::UserCreated { event_id, .. }
-            | Self::UserUpdated { event_id, .. }
-            | Self::UserDeactivated { event_id, .. }
-            | Self::UserRoleChanged { event_id, .. }
-            | Self::PasswordResetRequested { event_id, .. }
-            | Self::PasswordReset { event_id, .. }
-            | Self::EmailVerificationRequested { event_id, .. }
-            | Self::EmailVerified { event_id, .. } => *event_id,
-        }
-    }
-
-    pub fn user_id(&self) -> UserId {
-        match self {
-            Self::UserCreated { user_id, .. }
-            | Self::UserUpdated { user_id, .. }
-            | Self::UserDeactivated { user_id, .. }
-            | Self::UserRoleChanged { user_id, .. }
-            | Self::PasswordResetRequested { user_id, .. }
-            | Self::PasswordReset { user_id, .. }
-            | Self::EmailVerificationRequested { user_id, .. }
-            | Self::EmailVerified { user_id, .. } => *user_id,
-        }
-    }
-
-    pub fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::UserCreated { occurred_at, .. }
-            | Self::UserUpdated { occurred_at, .. }
-            | Self::UserDeactivated { occurred_at, .. }
-            | Self::UserRoleChanged { occurred_at, .. }
-            | Self::PasswordResetRequested { occurred_at, .. }
-            | Self::PasswordReset { occurred_at, .. }
-            | Self::EmailVerificationRequested { occurred_at, .. }
-            | Self::EmailVerified { occurred_at, .. } => *occurred_at,
-        }
-    }
-
-    /// Topic-exchange key; consumers bind to these (or `users.user.*`).
     pub fn routing_key(&self) -> &'static str {
-        match self {
-            Self::UserCreated { .. } => "users.user.created",
-            Self::UserUpdated { .. } => "users.user.updated",
-            Self::UserDeactivated { .. } => "users.user.deactivated",
-            Self::UserRoleChanged { .. } => "users.user.role-changed",
-            Self::PasswordResetRequested { .. } => "users.user.password-reset-requested",
-            Self::PasswordReset { .. } => "users.user.password-reset",
-            Self::EmailVerificationRequested { .. } => "users.user.email-verification-requested",
-            Self::EmailVerified { .. } => "users.user.email-verified",
-        }
+        self.declaration().routing_key
     }
 
     /// Same string as the serialised `"type"` tag.
     pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::UserCreated { .. } => "UserCreated",
-            Self::UserUpdated { .. } => "UserUpdated",
-            Self::UserDeactivated { .. } => "UserDeactivated",
-            Self::UserRoleChanged { .. } => "UserRoleChanged",
-            Self::PasswordResetRequested { .. } => "PasswordResetRequested",
-            Self::PasswordReset { .. } => "PasswordReset",
-            Self::EmailVerificationRequested { .. } => "EmailVerificationRequested",
-            Self::EmailVerified { .. } => "EmailVerified",
-        }
+        self.declaration().kind
+    }
+
+    pub fn schema_version(&self) -> u32 {
+        self.declaration().schema_version
     }
 }
 
@@ -292,7 +301,7 @@ mod tests {
     #[test]
     fn common_accessors() {
         let [_, updated, deactivated] = all_events();
-        assert_eq!(updated.user_id(), user().id);
+        assert_eq!(updated.subject(), user().id.as_uuid());
         assert_eq!(updated.occurred_at(), at(1_700_000_100));
         assert_eq!(deactivated.occurred_at(), at(1_700_000_200));
         let json = serde_json::to_value(&updated).unwrap();

@@ -21,7 +21,7 @@ mod username;
 pub use access::{Principal, can_manage};
 pub use email::Email;
 pub use errors::{FieldError, UserError, ValidationErrors};
-pub use events::DomainEvent;
+pub use events::{DomainEvent, EventDeclaration, EventKind};
 pub use lockout::LockoutPolicy;
 pub use password::{Password, PasswordHash};
 pub use password_policy::check_strength;

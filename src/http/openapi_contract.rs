@@ -4,6 +4,7 @@
 //! every handler annotation. `make contract` (schemathesis) checks the result against the server.
 
 use super::rate_limit;
+use crate::application::commands::Command;
 use serde_json::{Value, json};
 
 /// The document served at `/api-docs/openapi.json`.
@@ -157,7 +158,14 @@ fn constrain_schemas(doc: &mut Value) {
             json!({ "type": "string", "minLength": 1 }),
         ),
     ];
-    for (schema, field, constraint) in fields {
+    // A command's `type` is one of the declared command types (their table).
+    let kinds: Vec<&str> = Command::DECLARED.iter().map(|d| d.kind).collect();
+    let command_type = (
+        "CommandResponse",
+        "type",
+        json!({ "type": "string", "enum": kinds }),
+    );
+    for (schema, field, constraint) in fields.iter().chain([&command_type]) {
         let property = &mut doc["components"]["schemas"][*schema]["properties"][*field];
         if property.is_object() {
             *property = constraint.clone();

@@ -13,6 +13,7 @@ use super::sender::{Record, send_once};
 use super::templates::Template;
 use super::welcome::{Delivered, NotificationError};
 use crate::application::one_time_token::{TokenKey, TokenPurpose};
+use crate::domain::EventKind;
 use ::actors::Port;
 use ::actors::rabbit::{Disposition, HandleDelivery};
 use actix::prelude::*;
@@ -21,10 +22,10 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Routing keys this context's account-mail queue is bound to.
-pub const ROUTING_KEYS: [&str; 2] = [
-    "users.user.password-reset-requested",
-    "users.user.email-verification-requested",
+/// The events this context's account-mail queue is bound to.
+pub const EVENTS: [EventKind; 2] = [
+    EventKind::PasswordResetRequested,
+    EventKind::EmailVerificationRequested,
 ];
 
 /// Either event, as this context reads it.
@@ -63,10 +64,7 @@ impl Handler<HandleDelivery> for AccountMailHandler {
     fn handle(&mut self, msg: HandleDelivery, _: &mut Context<Self>) -> Self::Result {
         let sender = self.sender.clone();
         Box::pin(async move {
-            let event: SendAccountMail = match decode_as(
-                &msg.0.payload,
-                &["PasswordResetRequested", "EmailVerificationRequested"],
-            ) {
+            let event: SendAccountMail = match decode_as(&msg.0.payload, &EVENTS) {
                 Ok(event) => event,
                 Err(disposition) => {
                     tracing::warn!(?disposition, "dead-lettering an undecodable event");
@@ -114,8 +112,9 @@ impl Handler<SendAccountMail> for AccountMailSender {
         let (pool, mailer, key) = (self.pool.clone(), self.mailer.clone(), self.key.clone());
         let base = self.public_base_url.clone();
         Box::pin(async move {
+            let reset = EventKind::PasswordResetRequested.declaration().kind;
             let (purpose, template, page, kind) = match msg.kind.as_str() {
-                "PasswordResetRequested" => (
+                kind if kind == reset => (
                     TokenPurpose::PasswordReset,
                     Template::PasswordReset,
                     "reset-password",

@@ -1,6 +1,7 @@
 //! Turns a `UserCreated` delivery into a [`SendWelcome`] and the result into a disposition.
 
 use super::welcome::{Delivered, NotificationError, SendWelcome, UserCreated};
+use crate::domain::EventKind;
 use ::actors::Port;
 use ::actors::rabbit::{Disposition, HandleDelivery};
 use actix::prelude::*;
@@ -23,14 +24,15 @@ impl Supervised for UserCreatedHandler {}
 
 /// Poison (not JSON, another event type, missing fields) is dead-lettered, never retried.
 pub fn decode(payload: &[u8]) -> Result<UserCreated, Disposition> {
-    decode_as(payload, &["UserCreated"])
+    decode_as(payload, &[EventKind::UserCreated])
 }
 
-/// Reads an event of one of `types` (its `"type"` tag) into `T`; anything else is poison.
+/// Reads an event of one of `kinds` (its `"type"` tag) into `T`; anything else is poison.
 pub fn decode_as<T: serde::de::DeserializeOwned>(
     payload: &[u8],
-    types: &[&str],
+    kinds: &[EventKind],
 ) -> Result<T, Disposition> {
+    let types: Vec<&str> = kinds.iter().map(|k| k.declaration().kind).collect();
     let value: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| Disposition::DeadLetter {
             reason: "undecodable".into(),

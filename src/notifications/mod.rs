@@ -41,9 +41,6 @@ use actix::ArbiterHandle;
 use sqlx::PgPool;
 use std::time::Duration;
 
-/// Routing key of `UserCreated` on the event exchange.
-pub const USER_CREATED_KEY: &str = "users.user.created";
-
 /// What the notifications context needs from the process it runs in.
 pub struct Wiring<'a> {
     pub supervisor: &'a SupervisorRef,

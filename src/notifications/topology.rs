@@ -3,6 +3,7 @@
 //! has. Declared here, next to the consumers that read them, and added to the command side's
 //! topology by `startup::topology`, so the messaging names never need to know this context.
 
+use crate::domain::EventKind;
 use crate::infrastructure::messaging::names::Names;
 use ::actors::rabbit::{QueueKind, Topology, WorkQueue};
 use std::time::Duration;
@@ -22,10 +23,11 @@ pub fn declare(t: &mut Topology, names: &Names, retry_tiers: &[Duration], kind: 
         .bind(
             &names.notifications_queue,
             &names.events_exchange,
-            super::USER_CREATED_KEY,
+            EventKind::UserCreated.declaration().routing_key,
         )
         .work_queue(&account_mail, kind, &names.dead_letter_exchange);
-    for key in super::account_mail::ROUTING_KEYS {
+    for kind in super::account_mail::EVENTS {
+        let key = kind.declaration().routing_key;
         t.bind(&names.account_mail_queue, &names.events_exchange, key);
     }
 }

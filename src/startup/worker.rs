@@ -1,11 +1,10 @@
-//! The worker side of the tree (worker and dev): the command executor and dispatcher, the
+//! The worker side of the tree (worker and dev): the command dispatcher, the
 //! command consumer, and the notifications context.
 
 use super::messaging::Messaging;
 use super::persistence::Persistence;
 use super::supervision::supervisor_config;
 use super::threads::Threads;
-use crate::application::command_executor::CommandExecutor;
 use crate::config::Settings;
 use crate::infrastructure::messaging::command_dispatcher::CommandDispatcher;
 use ::actors::rabbit::{Breaker, ConsumerConfig, QueueConsumer, RetryRoute};
@@ -20,22 +19,14 @@ pub(super) fn start(
     messaging: &Messaging,
     persistence: &Persistence,
 ) -> anyhow::Result<Vec<ActorRef<QueueConsumer>>> {
-    let executor = {
-        let repos = Port::pooled(&persistence.user_repositories);
-        application.spawn(
-            "command-executor",
-            threads.first_io(),
-            Restart::Permanent,
-            move || CommandExecutor::new(repos),
-        )
-    };
     let dispatcher = {
-        let (executor, publisher) = (executor.port(), messaging.publisher.clone());
+        let repos = Port::pooled(&persistence.user_repositories);
+        let publisher = messaging.publisher.clone();
         application.spawn(
             "command-dispatcher",
             threads.last_io(),
             Restart::Permanent,
-            move || CommandDispatcher::new(executor, publisher),
+            move || CommandDispatcher::new(repos, publisher),
         )
     };
     let names = &messaging.names;

@@ -21,7 +21,7 @@ async fn health_ready_and_the_supervision_tree() {
         "outbox-relay",
         "password-hasher-0",
         "registration",
-        "command-executor",
+        "command-dispatcher",
     ] {
         assert!(
             text.contains(&format!("\"{name}\"")),
@@ -38,7 +38,7 @@ async fn per_actor_metrics_move_with_traffic() {
     for needle in [
         r#"actor_messages_total{actor="RegistrationService",message="RegisterUser",outcome="ok"} 1"#,
         r#"actor_messages_total{actor="PasswordHasher",message="HashNewPassword",outcome="ok"} 1"#,
-        r#"actor_messages_total{actor="CommandExecutor",message="ExecuteCommand",outcome="ok"} 1"#,
+        r#"actor_messages_total{actor="UserRepository",message="ApplyCommand",outcome="ok"} 1"#,
         r#"commands_total{status="succeeded",type="RegisterUser"} 1"#,
         "actor_message_duration_seconds_bucket",
         "actor_mailbox_wait_seconds_bucket",

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Bumped when a command's shape changes incompatibly; workers dead-letter versions they do not know.
+mod declare;
 mod mfa;
 mod recovery;
 mod roles;
 
+pub use declare::{Applies, CommandType, Declaration};
 pub use mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 pub use recovery::{
     RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
@@ -20,77 +21,23 @@ pub use recovery::{
 };
 pub use roles::ChangeRoleCommand;
 
-pub const COMMAND_SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum Command {
-    RegisterUser(RegisterUserCommand),
-    UpdateUser(UpdateUserCommand),
-    DeactivateUser(DeactivateUserCommand),
-    ChangePassword(ChangePasswordCommand),
-    ChangeRole(ChangeRoleCommand),
-    EnrolTotp(EnrolTotpCommand),
-    ConfirmTotp(ConfirmTotpCommand),
-    DisableTotp(DisableTotpCommand),
-    RequestPasswordReset(RequestPasswordResetCommand),
-    ResetPassword(ResetPasswordCommand),
-    RequestEmailVerification(RequestEmailVerificationCommand),
-    VerifyEmail(VerifyEmailCommand),
-}
-
-impl Command {
-    pub fn id(&self) -> Uuid {
-        match self {
-            Command::RegisterUser(c) => c.command_id,
-            Command::UpdateUser(c) => c.command_id,
-            Command::DeactivateUser(c) => c.command_id,
-            Command::ChangePassword(c) => c.command_id,
-            Command::ChangeRole(c) => c.command_id,
-            Command::EnrolTotp(c) => c.command_id,
-            Command::ConfirmTotp(c) => c.command_id,
-            Command::DisableTotp(c) => c.command_id,
-            Command::RequestPasswordReset(c) => c.command_id,
-            Command::ResetPassword(c) => c.command_id,
-            Command::RequestEmailVerification(c) => c.command_id,
-            Command::VerifyEmail(c) => c.command_id,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Command::RegisterUser(_) => "RegisterUser",
-            Command::UpdateUser(_) => "UpdateUser",
-            Command::DeactivateUser(_) => "DeactivateUser",
-            Command::ChangePassword(_) => "ChangePassword",
-            Command::ChangeRole(_) => "ChangeRole",
-            Command::EnrolTotp(_) => "EnrolTotp",
-            Command::ConfirmTotp(_) => "ConfirmTotp",
-            Command::DisableTotp(_) => "DisableTotp",
-            Command::RequestPasswordReset(_) => "RequestPasswordReset",
-            Command::ResetPassword(_) => "ResetPassword",
-            Command::RequestEmailVerification(_) => "RequestEmailVerification",
-            Command::VerifyEmail(_) => "VerifyEmail",
-        }
-    }
-
-    /// Routing key on the commands exchange.
-    pub fn routing_key(&self) -> &'static str {
-        match self {
-            Command::RegisterUser(_) => "users.register",
-            Command::UpdateUser(_) => "users.update",
-            Command::DeactivateUser(_) => "users.deactivate",
-            Command::ChangePassword(_) => "users.change-password",
-            Command::ChangeRole(_) => "users.change-role",
-            Command::EnrolTotp(_) => "users.mfa.enrol-totp",
-            Command::ConfirmTotp(_) => "users.mfa.confirm-totp",
-            Command::DisableTotp(_) => "users.mfa.disable-totp",
-            Command::RequestPasswordReset(_) => "users.request-password-reset",
-            Command::ResetPassword(_) => "users.reset-password",
-            Command::RequestEmailVerification(_) => "users.request-email-verification",
-            Command::VerifyEmail(_) => "users.verify-email",
-        }
-    }
+// Each command, declared once: kind(payload) => routing key, the model's operation label, schema
+// version. See `declare.rs` for what derives from a line.
+declare::commands! {
+    RegisterUser(RegisterUserCommand) => "users.register", "register", v 1;
+    UpdateUser(UpdateUserCommand) => "users.update", "update", v 1;
+    DeactivateUser(DeactivateUserCommand) => "users.deactivate", "deactivate", v 1;
+    ChangePassword(ChangePasswordCommand) => "users.change-password", "change_password", v 1;
+    ChangeRole(ChangeRoleCommand) => "users.change-role", "change_role", v 1;
+    EnrolTotp(EnrolTotpCommand) => "users.mfa.enrol-totp", "enrol_totp", v 1;
+    ConfirmTotp(ConfirmTotpCommand) => "users.mfa.confirm-totp", "confirm_totp", v 1;
+    DisableTotp(DisableTotpCommand) => "users.mfa.disable-totp", "disable_totp", v 1;
+    RequestPasswordReset(RequestPasswordResetCommand)
+        => "users.request-password-reset", "request_password_reset", v 1;
+    ResetPassword(ResetPasswordCommand) => "users.reset-password", "reset_password", v 1;
+    RequestEmailVerification(RequestEmailVerificationCommand)
+        => "users.request-email-verification", "request_email_verification", v 1;
+    VerifyEmail(VerifyEmailCommand) => "users.verify-email", "verify_email", v 1;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

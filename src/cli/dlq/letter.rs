@@ -2,6 +2,9 @@
 //! description (`show`), both read from the headers our consumers (`x-dlq-*`) or the broker
 //! (`x-first-death-*`) wrote; secrets in the payload are redacted.
 
+use crate::domain::DomainEvent;
+use crate::infrastructure::messaging::command_dispatcher;
+use crate::infrastructure::messaging::headers as message_headers;
 use ::actors::rabbit::headers::{self, broker, get_i64, get_str};
 use chrono::{DateTime, Utc};
 use lapin::message::Delivery;
@@ -112,6 +115,7 @@ pub(super) fn describe(d: &Delivery) -> String {
         opt(p.reply_to().as_ref().map(|s| s.to_string()))
     );
     let _ = writeln!(out, "  redelivered:    {}", d.redelivered);
+    let _ = writeln!(out, "  decodes as:     {}", decodes_as(d));
     let _ = writeln!(out, "  headers:");
     if let Some(headers) = p.headers() {
         let mut entries: Vec<_> = headers.inner().iter().collect();
@@ -123,6 +127,19 @@ pub(super) fn describe(d: &Delivery) -> String {
     let _ = writeln!(out, "  payload ({} bytes):", d.data.len());
     let _ = writeln!(out, "{}", payload_text(&d.data));
     out
+}
+
+/// What this build makes of the payload: a declared command (the workers' own decoding, schema
+/// version included) or event type, or why it would be dead-lettered again.
+fn decodes_as(d: &Delivery) -> String {
+    let schema = get_i64(&d.properties, message_headers::SCHEMA_VERSION);
+    match command_dispatcher::decode(&d.data, schema) {
+        Ok(command) => format!("command {} v{}", command.kind(), command.schema_version()),
+        Err(refused) => match serde_json::from_slice::<DomainEvent>(&d.data) {
+            Ok(event) => format!("event {} v{}", event.event_type(), event.schema_version()),
+            Err(_) => format!("neither a command nor an event of this version ({refused:?})"),
+        },
+    }
 }
 
 /// Pretty JSON with secret-looking fields redacted, or the text, or a note for binary data.

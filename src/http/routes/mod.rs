@@ -111,163 +111,85 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 /// served without being documented.
 pub type RouteEntry = (Method, &'static str, actix_web::Route);
 
+/// A table line: the method is stated once, for both the table and the handler's route.
+pub fn route<F, Args>(method: Method, path: &'static str, handler: F) -> RouteEntry
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    (method.clone(), path, web::method(method).to(handler))
+}
+
 pub fn api_routes() -> Vec<RouteEntry> {
     vec![
-        (
-            Method::GET,
-            "/.well-known/jwks.json",
-            web::get().to(auth::jwks),
-        ),
-        (
-            Method::GET,
-            "/api-docs/openapi.json",
-            web::get().to(openapi::openapi_json),
-        ),
-        (
-            Method::GET,
-            "/docs",
-            web::get().to(crate::http::docs_page::page),
-        ),
-        (
+        route(Method::GET, "/.well-known/jwks.json", auth::jwks),
+        route(Method::GET, "/api-docs/openapi.json", openapi::openapi_json),
+        route(Method::GET, "/docs", crate::http::docs_page::page),
+        route(
             Method::GET,
             "/docs/assets/{file}",
-            web::get().to(crate::http::docs_page::asset),
+            crate::http::docs_page::asset,
         ),
-        (
-            Method::POST,
-            "/api/v1/users",
-            web::post().to(users::register),
-        ),
-        (
-            Method::GET,
-            "/api/v1/users",
-            web::get().to(users::list_users),
-        ),
-        (
-            Method::POST,
-            "/api/v1/users/",
-            web::post().to(users::register_with_slash),
-        ),
-        (Method::GET, "/api/v1/users/me", web::get().to(users::me)),
-        (
+        route(Method::POST, "/api/v1/users", users::register),
+        route(Method::GET, "/api/v1/users", users::list_users),
+        route(Method::POST, "/api/v1/users/", users::register_with_slash),
+        route(Method::GET, "/api/v1/users/me", users::me),
+        route(
             Method::GET,
             "/api/v1/users/me/sessions",
-            web::get().to(sessions::list_sessions),
+            sessions::list_sessions,
         ),
-        (
+        route(
             Method::DELETE,
             "/api/v1/users/me/sessions/{id}",
-            web::delete().to(sessions::end_session),
+            sessions::end_session,
         ),
-        (
-            Method::POST,
-            "/api/v1/users/me/mfa/totp",
-            web::post().to(mfa::enrol),
-        ),
-        (
-            Method::DELETE,
-            "/api/v1/users/me/mfa/totp",
-            web::delete().to(mfa::disable),
-        ),
-        (
+        route(Method::POST, "/api/v1/users/me/mfa/totp", mfa::enrol),
+        route(Method::DELETE, "/api/v1/users/me/mfa/totp", mfa::disable),
+        route(
             Method::POST,
             "/api/v1/users/me/mfa/totp/confirm",
-            web::post().to(mfa::confirm),
+            mfa::confirm,
         ),
-        (
-            Method::POST,
-            "/api/v1/auth/login/mfa",
-            web::post().to(mfa::login_mfa),
-        ),
-        (
-            Method::GET,
-            "/api/v1/users/{id}",
-            web::get().to(users::get_user),
-        ),
-        (
-            Method::PATCH,
-            "/api/v1/users/{id}",
-            web::patch().to(users::update_user),
-        ),
-        (
-            Method::PUT,
-            "/api/v1/users/{id}",
-            web::put().to(users::update_user),
-        ),
-        (
-            Method::DELETE,
-            "/api/v1/users/{id}",
-            web::delete().to(users::deactivate_user),
-        ),
-        (
+        route(Method::POST, "/api/v1/auth/login/mfa", mfa::login_mfa),
+        route(Method::GET, "/api/v1/users/{id}", users::get_user),
+        route(Method::PATCH, "/api/v1/users/{id}", users::update_user),
+        route(Method::PUT, "/api/v1/users/{id}", users::update_user),
+        route(Method::DELETE, "/api/v1/users/{id}", users::deactivate_user),
+        route(
             Method::PUT,
             "/api/v1/users/{id}/password",
-            web::put().to(users::change_password),
+            users::change_password,
         ),
-        (
-            Method::PUT,
-            "/api/v1/users/{id}/role",
-            web::put().to(roles::change_role),
-        ),
-        (
-            Method::GET,
-            "/api/v1/commands/{id}",
-            web::get().to(commands::get_command),
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/register",
-            web::post().to(users::auth_register),
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/login",
-            web::post().to(auth::login),
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/refresh",
-            web::post().to(auth::refresh),
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/logout",
-            web::post().to(auth::logout),
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/logout-all",
-            web::post().to(auth::logout_all),
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/verify",
-            web::post().to(auth::verify),
-        ),
-        (
-            Method::GET,
-            "/api/v1/auth/verify",
-            web::get().to(auth::verify),
-        ),
-        (
+        route(Method::PUT, "/api/v1/users/{id}/role", roles::change_role),
+        route(Method::GET, "/api/v1/commands/{id}", commands::get_command),
+        route(Method::POST, "/api/v1/auth/register", users::auth_register),
+        route(Method::POST, "/api/v1/auth/login", auth::login),
+        route(Method::POST, "/api/v1/auth/refresh", auth::refresh),
+        route(Method::POST, "/api/v1/auth/logout", auth::logout),
+        route(Method::POST, "/api/v1/auth/logout-all", auth::logout_all),
+        route(Method::POST, "/api/v1/auth/verify", auth::verify),
+        route(Method::GET, "/api/v1/auth/verify", auth::verify),
+        route(
             Method::POST,
             "/api/v1/auth/password-reset",
-            web::post().to(recovery::request_password_reset),
+            recovery::request_password_reset,
         ),
-        (
+        route(
             Method::POST,
             "/api/v1/auth/password-reset/confirm",
-            web::post().to(recovery::confirm_password_reset),
+            recovery::confirm_password_reset,
         ),
-        (
+        route(
             Method::POST,
             "/api/v1/auth/verify-email",
-            web::post().to(recovery::verify_email),
+            recovery::verify_email,
         ),
-        (
+        route(
             Method::POST,
             "/api/v1/auth/verify-email/resend",
-            web::post().to(recovery::resend_verification),
+            recovery::resend_verification,
         ),
     ]
 }
@@ -275,8 +197,8 @@ pub fn api_routes() -> Vec<RouteEntry> {
 /// Liveness and readiness: on the public port too, for load balancers.
 pub fn probe_routes() -> Vec<RouteEntry> {
     vec![
-        (Method::GET, "/health", web::get().to(ops::health)),
-        (Method::GET, "/ready", web::get().to(ops::ready)),
+        route(Method::GET, "/health", ops::health),
+        route(Method::GET, "/ready", ops::ready),
     ]
 }
 
@@ -285,12 +207,8 @@ pub fn probe_routes() -> Vec<RouteEntry> {
 pub fn ops_routes() -> Vec<RouteEntry> {
     let mut routes = probe_routes();
     routes.extend([
-        (Method::GET, "/metrics", web::get().to(ops::metrics)),
-        (
-            Method::GET,
-            "/debug/supervision",
-            web::get().to(ops::supervision),
-        ),
+        route(Method::GET, "/metrics", ops::metrics),
+        route(Method::GET, "/debug/supervision", ops::supervision),
     ]);
     routes
 }

@@ -2,8 +2,8 @@
 //! result into a disposition for the consumer (ack, retry later, or dead-letter).
 
 use super::headers;
-use crate::application::command_executor::ExecuteCommand;
-use crate::application::commands::{COMMAND_SCHEMA_VERSION, Command, CommandResult};
+use crate::application::commands::{Command, CommandResult};
+use crate::application::ports::ApplyCommand;
 use ::actors::Port;
 use ::actors::rabbit::{Disposition, HandleDelivery, Publish, Publisher};
 use actix::prelude::*;
@@ -18,16 +18,13 @@ pub struct CompletionNotice {
 }
 
 pub struct CommandDispatcher {
-    executor: Port<ExecuteCommand>,
+    applier: Port<ApplyCommand>,
     publisher: ::actors::ActorRef<Publisher>,
 }
 
 impl CommandDispatcher {
-    pub fn new(executor: Port<ExecuteCommand>, publisher: ::actors::ActorRef<Publisher>) -> Self {
-        Self {
-            executor,
-            publisher,
-        }
+    pub fn new(applier: Port<ApplyCommand>, publisher: ::actors::ActorRef<Publisher>) -> Self {
+        Self { applier, publisher }
     }
 }
 
@@ -37,17 +34,25 @@ impl Actor for CommandDispatcher {
 
 impl Supervised for CommandDispatcher {}
 
-/// Decodes a command, telling "not JSON / unknown type" from "a version we do not speak".
+/// Decodes a command, telling "not JSON / unknown type" from "a version we do not speak" (each
+/// command type declares its own schema version).
 pub fn decode(payload: &[u8], schema_version: Option<i64>) -> Result<Command, Disposition> {
+    let unknown_version = |v: i64| Disposition::DeadLetter {
+        reason: "unknown_version".into(),
+        error: format!("schema version {v} is not supported"),
+    };
+    let spoken = |v: i64| {
+        Command::DECLARED
+            .iter()
+            .any(|d| i64::from(d.schema_version) == v)
+    };
+    // No command type speaks it: nothing to parse (a newer shape may not parse at all).
     if let Some(v) = schema_version
-        && v != i64::from(COMMAND_SCHEMA_VERSION)
+        && !spoken(v)
     {
-        return Err(Disposition::DeadLetter {
-            reason: "unknown_version".into(),
-            error: format!("schema version {v} is not supported"),
-        });
+        return Err(unknown_version(v));
     }
-    serde_json::from_slice::<Command>(payload).map_err(|e| {
+    let command = serde_json::from_slice::<Command>(payload).map_err(|e| {
         let reason = match serde_json::from_slice::<serde_json::Value>(payload) {
             Ok(value) if value.get("type").is_some() && e.is_data() => "unknown_type_or_invalid",
             _ => "undecodable",
@@ -56,7 +61,11 @@ pub fn decode(payload: &[u8], schema_version: Option<i64>) -> Result<Command, Di
             reason: reason.into(),
             error: e.to_string(),
         }
-    })
+    })?;
+    match schema_version {
+        Some(v) if v != i64::from(command.schema_version()) => Err(unknown_version(v)),
+        _ => Ok(command),
+    }
 }
 
 impl Handler<HandleDelivery> for CommandDispatcher {
@@ -64,7 +73,7 @@ impl Handler<HandleDelivery> for CommandDispatcher {
 
     fn handle(&mut self, msg: HandleDelivery, _: &mut Context<Self>) -> Self::Result {
         let incoming = msg.0;
-        let executor = self.executor.clone();
+        let applier = self.applier.clone();
         let publisher = self.publisher.clone();
         let request_id = incoming.header_str(headers::REQUEST_ID);
         // The HTTP request's trace continues in the worker: its log lines carry the trace id.
@@ -99,17 +108,15 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                 };
                 tracing::Span::current()
                     .record("command_id", tracing::field::display(command.id()));
-                let (id, kind) = (command.id(), command.kind());
-                match executor.ask(ExecuteCommand { command }).await {
+                let (id, declaration) = (command.id(), command.declaration());
+                match applier.ask(ApplyCommand { command }).await {
                     Ok(Ok(result)) => {
                         match &result {
                             CommandResult::Succeeded { .. } => {
-                                crate::metrics::commands_total(kind, "succeeded");
-                                crate::metrics::user_operation(kind, true);
+                                crate::metrics::command_outcome(declaration, true);
                             }
                             CommandResult::Rejected(_) => {
-                                crate::metrics::commands_total(kind, "failed");
-                                crate::metrics::user_operation(kind, false);
+                                crate::metrics::command_outcome(declaration, false);
                             }
                             CommandResult::AlreadyApplied(_) => {}
                         }
@@ -134,7 +141,7 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                     Err(error) => {
                         crate::metrics::application_error("transient", "worker");
                         Disposition::Retry {
-                            error: format!("executor unavailable: {error}"),
+                            error: format!("command repository unavailable: {error}"),
                         }
                     }
                 }

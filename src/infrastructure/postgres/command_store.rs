@@ -135,6 +135,7 @@ async fn submit(pool: PgPool, names: Names, msg: SubmitCommand) -> Result<Submis
     let payload = serde_json::to_vec(&msg.command).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let headers = OutboxHeaders {
         message_type: msg.command.kind().to_owned(),
+        schema_version: msg.command.schema_version(),
         request_id: msg.request_id,
         traceparent: msg.traceparent,
         reply_to: msg.reply_to,
@@ -159,7 +160,7 @@ impl Handler<SubmitCommand> for CommandStore {
 
     fn handle(&mut self, msg: SubmitCommand, _: &mut Context<Self>) -> Self::Result {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
-        let kind = msg.command.kind();
+        let declaration = msg.command.declaration();
         Box::pin(async move {
             let submission = observed::timed("insert", "commands", submit(pool, names, msg))
                 .await
@@ -168,7 +169,7 @@ impl Handler<SubmitCommand> for CommandStore {
                     InfraError::new("recording a command", e)
                 })?;
             if let Submission::Accepted { .. } = submission {
-                crate::metrics::commands_total(kind, "accepted");
+                crate::metrics::command_accepted(declaration);
                 // Publish now rather than at the relay's next poll.
                 if let Some(relay) = relay {
                     relay.tell(Kick);

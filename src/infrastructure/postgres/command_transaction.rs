@@ -1,17 +1,12 @@
 //! The worker's transactions. Each one locks the command's row first: a command already in a
 //! terminal state is not applied again (exactly-once effects over at-least-once delivery), and
 //! the state change, the command's outcome and the resulting event commit together. This is that
-//! frame and the dispatch to each context's statements (`user_commands`, `role_commands`,
-//! `mfa_commands`, `recovery_commands`).
+//! frame; the statements of each command live with their context (`user_commands`,
+//! `role_commands`, `mfa_commands`, `recovery_commands`), found through `Applies`.
 
-use super::mfa_commands as mfa;
-use super::outbox_relay::OutboxHeaders;
-use super::recovery_commands as recovery;
-use super::role_commands as roles;
-use super::user_commands as users;
+use super::{Statements, record_event};
 use crate::application::commands::{Command, CommandResult, CommandStatus, CommandSubject};
-use crate::application::one_time_token::{TokenPolicy, TokenPurpose};
-use crate::domain::DomainEvent;
+use crate::application::one_time_token::TokenPolicy;
 use crate::infrastructure::messaging::names::Names;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -28,40 +23,12 @@ pub async fn apply(
         return Ok(CommandResult::AlreadyApplied(done));
     }
     let command_id = command.id();
-    let (result, event) = match command {
-        Command::RegisterUser(c) => {
-            let to = recovery::Recipient {
-                user_id: c.user_id,
-                email: c.details.email.as_str().to_owned(),
-                username: c.details.username.as_str().to_owned(),
-            };
-            let (result, created) = users::register(&mut tx, c).await?;
-            // A new account is asked to prove its address (a second event, same transaction).
-            if let Some(created) = created {
-                record_event(&mut tx, names, &created).await?;
-                let verify =
-                    recovery::issue(&mut tx, tokens, TokenPurpose::EmailVerification, to).await?;
-                (result, Some(verify))
-            } else {
-                (result, None)
-            }
-        }
-        Command::UpdateUser(c) => users::update(&mut tx, c).await?,
-        Command::DeactivateUser(c) => users::deactivate(&mut tx, c).await?,
-        Command::ChangePassword(c) => users::change_password(&mut tx, c).await?,
-        Command::ChangeRole(c) => roles::change_role(&mut tx, c).await?,
-        Command::EnrolTotp(c) => mfa::enrol(&mut tx, c).await?,
-        Command::ConfirmTotp(c) => mfa::confirm(&mut tx, c).await?,
-        Command::DisableTotp(c) => mfa::disable(&mut tx, c).await?,
-        Command::RequestPasswordReset(c) => {
-            recovery::request_password_reset(&mut tx, tokens, c).await?
-        }
-        Command::ResetPassword(c) => recovery::reset_password(&mut tx, c).await?,
-        Command::RequestEmailVerification(c) => {
-            recovery::request_email_verification(&mut tx, tokens, c).await?
-        }
-        Command::VerifyEmail(c) => recovery::verify_email(&mut tx, c).await?,
+    let statements = Statements {
+        tx: &mut tx,
+        names,
+        tokens,
     };
+    let (result, event) = command.apply_with(statements).await?;
     if let Some(event) = event {
         record_event(&mut tx, names, &event).await?;
     }
@@ -128,29 +95,5 @@ async fn finish(
     .bind(subject.and_then(CommandSubject::id))
     .execute(&mut *tx)
     .await?;
-    Ok(())
-}
-
-async fn record_event(
-    tx: &mut PgConnection,
-    names: &Names,
-    event: &DomainEvent,
-) -> Result<(), sqlx::Error> {
-    // An event nobody subscribed to yet is not an error: not mandatory.
-    let headers = OutboxHeaders {
-        message_type: event.event_type().to_owned(),
-        request_id: None,
-        traceparent: None,
-        reply_to: None,
-        mandatory: false,
-    };
-    sqlx::query("INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ($1, $2, $3, $4, $5)")
-        .bind(event.event_id())
-        .bind(&names.events_exchange)
-        .bind(event.routing_key())
-        .bind(serde_json::to_vec(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
-        .bind(sqlx::types::Json(headers))
-        .execute(&mut *tx)
-        .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The worker's TOTP transactions (enrol, confirm, disable). Only ciphertext and hashes arrive
 //! here; the worker never sees a secret it could leak.
 
-use super::Applied;
+use super::{Applied, statements};
 use crate::application::commands::{CommandResult, CommandSubject};
 use crate::application::commands::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 use crate::domain::UserError;
@@ -20,11 +20,14 @@ fn rejected(e: UserError) -> Applied {
     (CommandResult::Rejected(e), None)
 }
 
+statements! {
+    EnrolTotpCommand => enrol;
+    ConfirmTotpCommand => confirm;
+    DisableTotpCommand => disable;
+}
+
 /// Stores a pending secret, replacing any earlier pending one; an active one stays.
-pub(super) async fn enrol(
-    tx: &mut PgConnection,
-    c: EnrolTotpCommand,
-) -> Result<Applied, sqlx::Error> {
+async fn enrol(tx: &mut PgConnection, c: EnrolTotpCommand) -> Result<Applied, sqlx::Error> {
     let exists: Option<(bool,)> = sqlx::query_as("SELECT is_active FROM users WHERE id = $1")
         .bind(c.user_id.as_uuid())
         .fetch_optional(&mut *tx)
@@ -49,10 +52,7 @@ pub(super) async fn enrol(
 }
 
 /// Activates the enrolment the code was checked against and stores the recovery code hashes.
-pub(super) async fn confirm(
-    tx: &mut PgConnection,
-    c: ConfirmTotpCommand,
-) -> Result<Applied, sqlx::Error> {
+async fn confirm(tx: &mut PgConnection, c: ConfirmTotpCommand) -> Result<Applied, sqlx::Error> {
     let confirmed = sqlx::query(
         "UPDATE mfa_totp SET confirmed_at = now(), last_used_step = $3
          WHERE user_id = $1 AND secret_ciphertext = $2 AND confirmed_at IS NULL",
@@ -80,10 +80,7 @@ pub(super) async fn confirm(
 }
 
 /// Removes the second factor (and its recovery codes); harmless when there is none.
-pub(super) async fn disable(
-    tx: &mut PgConnection,
-    c: DisableTotpCommand,
-) -> Result<Applied, sqlx::Error> {
+async fn disable(tx: &mut PgConnection, c: DisableTotpCommand) -> Result<Applied, sqlx::Error> {
     sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
         .bind(c.user_id.as_uuid())
         .execute(&mut *tx)

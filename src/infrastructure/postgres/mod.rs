@@ -25,15 +25,77 @@ pub mod user_commands;
 pub mod user_repository;
 
 use crate::application::commands::CommandResult;
+use crate::application::one_time_token::TokenPolicy;
 use crate::config::Settings;
 use crate::domain::DomainEvent;
-use sqlx::PgPool;
+use crate::infrastructure::messaging::names::Names;
+use outbox_relay::OutboxHeaders;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgConnection, PgPool};
+use std::pin::Pin;
 use std::time::Duration;
 
 /// What a command's statements decided: its result, and the event to record with it (if any).
 /// Shared by the per-context command modules and the transaction frame that runs them.
 type Applied = (CommandResult, Option<DomainEvent>);
+
+/// The worker's statements for one command, inside the exactly-once frame of
+/// `command_transaction`: the transaction, and what some statements need besides. Each command
+/// module implements `Applies<ItsCommand>` for it (the `statements!` macro), and
+/// `Command::apply_with` picks the one for the command at hand.
+pub(crate) struct Statements<'a> {
+    pub tx: &'a mut PgConnection,
+    pub names: &'a Names,
+    pub tokens: &'a TokenPolicy,
+}
+
+/// What applying one command's statements returns.
+pub(crate) type Step<'a> = Pin<Box<dyn Future<Output = Result<Applied, sqlx::Error>> + Send + 'a>>;
+
+/// `Payload => function` per command type: the function takes the transaction and the payload
+/// (or, with `(statements)`, the whole [`Statements`]) and returns `Result<Applied, sqlx::Error>`.
+macro_rules! statements {
+    ($($payload:ty => $function:ident $(($with:ident))?;)+) => {$(
+        impl<'a> $crate::application::commands::Applies<$payload>
+            for $crate::infrastructure::postgres::Statements<'a>
+        {
+            type Output = $crate::infrastructure::postgres::Step<'a>;
+
+            fn apply(self, command: $payload) -> Self::Output {
+                Box::pin($function(statements!(@pass self $($with)?), command))
+            }
+        }
+    )+};
+    (@pass $statements:ident statements) => { $statements };
+    (@pass $statements:ident) => { $statements.tx };
+}
+pub(crate) use statements;
+
+/// Records `event` in the outbox, in the caller's transaction.
+pub(crate) async fn record_event(
+    tx: &mut PgConnection,
+    names: &Names,
+    event: &DomainEvent,
+) -> Result<(), sqlx::Error> {
+    // An event nobody subscribed to yet is not an error: not mandatory.
+    let headers = OutboxHeaders {
+        message_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        request_id: None,
+        traceparent: None,
+        reply_to: None,
+        mandatory: false,
+    };
+    sqlx::query("INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ($1, $2, $3, $4, $5)")
+        .bind(event.event_id())
+        .bind(&names.events_exchange)
+        .bind(event.routing_key())
+        .bind(serde_json::to_vec(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+        .bind(sqlx::types::Json(headers))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -4,7 +4,6 @@
 //! broker's confirm and the commit publishes a row again: consumers are idempotent.
 
 use super::observed::timed;
-use crate::application::commands::COMMAND_SCHEMA_VERSION;
 use crate::infrastructure::messaging::headers as message_headers;
 use ::actors::ActorRef;
 use ::actors::rabbit::{Publish, PublishError, Publisher};
@@ -21,6 +20,9 @@ const POLL: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutboxHeaders {
     pub message_type: String,
+    /// The command's or event's declared schema version (rows written before it existed: 1).
+    #[serde(default = "first_version")]
+    pub schema_version: u32,
     pub request_id: Option<String>,
     /// W3C `traceparent` of the request behind the message (rows written before it existed: none).
     #[serde(default)]
@@ -28,6 +30,10 @@ pub struct OutboxHeaders {
     pub reply_to: Option<String>,
     /// Commands must reach a queue; events may have no subscriber yet.
     pub mandatory: bool,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 /// "There may be new rows": publish now instead of at the next poll.
@@ -135,7 +141,7 @@ async fn relay_batch(pool: PgPool, publisher: ActorRef<Publisher>) -> Result<usi
                 }
                 let mut extra = vec![(
                     message_headers::SCHEMA_VERSION,
-                    ::actors::rabbit::headers::int(i64::from(COMMAND_SCHEMA_VERSION)),
+                    ::actors::rabbit::headers::int(i64::from(headers.schema_version)),
                 )];
                 if let Some(request_id) = &headers.request_id {
                     extra.push((

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::Applied;
+use super::{Applied, Statements, statements};
 
 /// Who a token is for.
 pub struct Recipient {
@@ -100,13 +100,20 @@ async fn throttled(
     .await
 }
 
+statements! {
+    RequestPasswordResetCommand => request_password_reset(statements);
+    ResetPasswordCommand => reset_password;
+    RequestEmailVerificationCommand => request_email_verification(statements);
+    VerifyEmailCommand => verify_email;
+}
+
 /// Always succeeds, whether or not an active account has this address (the outcome is visible
 /// to whoever holds the command id, so it must not tell the two apart).
-pub async fn request_password_reset(
-    tx: &mut PgConnection,
-    policy: &TokenPolicy,
+async fn request_password_reset(
+    s: Statements<'_>,
     c: RequestPasswordResetCommand,
 ) -> Result<Applied, sqlx::Error> {
+    let (tx, policy) = (s.tx, s.tokens);
     let done = succeeded(CommandSubject::PasswordReset);
     let account: Option<(Uuid, String, String)> = sqlx::query_as(
         "SELECT id, email, username FROM users WHERE email = $1 AND is_active FOR UPDATE",
@@ -149,7 +156,7 @@ async fn spend(
     .await
 }
 
-pub async fn reset_password(
+async fn reset_password(
     tx: &mut PgConnection,
     c: ResetPasswordCommand,
 ) -> Result<Applied, sqlx::Error> {
@@ -184,11 +191,11 @@ pub async fn reset_password(
 }
 
 /// A resend: a new token (the older ones stop working), unless the address is verified already.
-pub async fn request_email_verification(
-    tx: &mut PgConnection,
-    policy: &TokenPolicy,
+async fn request_email_verification(
+    s: Statements<'_>,
     c: RequestEmailVerificationCommand,
 ) -> Result<Applied, sqlx::Error> {
+    let (tx, policy) = (s.tx, s.tokens);
     let account: Option<(String, String, bool)> = sqlx::query_as(
         "SELECT email, username, email_verified FROM users WHERE id = $1 AND is_active FOR UPDATE",
     )
@@ -219,7 +226,7 @@ pub async fn request_email_verification(
     Ok((done, Some(event)))
 }
 
-pub async fn verify_email(
+async fn verify_email(
     tx: &mut PgConnection,
     c: VerifyEmailCommand,
 ) -> Result<Applied, sqlx::Error> {

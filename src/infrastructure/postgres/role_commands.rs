@@ -8,7 +8,7 @@
 //! (they are rare), everything else is untouched. The lock is taken before any user row is
 //! locked, in every path, so two guarded transactions cannot deadlock on each other.
 
-use super::Applied;
+use super::{Applied, statements};
 use crate::application::commands::ChangeRoleCommand;
 use crate::application::commands::{CommandResult, CommandSubject};
 use crate::domain::{DomainEvent, Role, UserError};
@@ -41,10 +41,11 @@ pub(super) async fn another_active_admin(
     .await
 }
 
-pub(super) async fn change_role(
-    tx: &mut PgConnection,
-    c: ChangeRoleCommand,
-) -> Result<Applied, sqlx::Error> {
+statements! {
+    ChangeRoleCommand => change_role;
+}
+
+async fn change_role(tx: &mut PgConnection, c: ChangeRoleCommand) -> Result<Applied, sqlx::Error> {
     lock_admins(tx).await?;
     let current: Option<(String, bool)> =
         sqlx::query_as("SELECT role, is_active FROM users WHERE id = $1 FOR UPDATE")

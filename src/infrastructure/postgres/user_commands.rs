@@ -1,11 +1,13 @@
 //! The worker's transactions for the user commands (register, update, deactivate, change the
 //! password), each run inside the exactly-once frame of `command_transaction`.
 
-use super::{Applied, unique_violation};
+use super::recovery_commands::{self as recovery, Recipient};
+use super::{Applied, Statements, record_event, statements, unique_violation};
 use crate::application::commands::{
     ChangePasswordCommand, CommandResult, CommandSubject, DeactivateUserCommand,
     RegisterUserCommand, UpdateUserCommand,
 };
+use crate::application::one_time_token::TokenPurpose;
 use crate::domain::{DomainEvent, UserError};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row as _};
@@ -37,11 +39,21 @@ async fn unique_or<T>(
     }
 }
 
-pub(super) async fn register(
-    tx: &mut PgConnection,
-    c: RegisterUserCommand,
-) -> Result<Applied, sqlx::Error> {
-    let inserted = unique_or(tx, async |tx| {
+statements! {
+    RegisterUserCommand => register(statements);
+    UpdateUserCommand => update;
+    DeactivateUserCommand => deactivate;
+    ChangePasswordCommand => change_password;
+}
+
+/// A new account, and (a second event, same transaction) the request to prove its address.
+async fn register(s: Statements<'_>, c: RegisterUserCommand) -> Result<Applied, sqlx::Error> {
+    let to = Recipient {
+        user_id: c.user_id,
+        email: c.details.email.as_str().to_owned(),
+        username: c.details.username.as_str().to_owned(),
+    };
+    let inserted = unique_or(s.tx, async |tx| {
         sqlx::query(
             "INSERT INTO users (id, email, username, first_name, last_name, password_hash)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
@@ -56,31 +68,27 @@ pub(super) async fn register(
         .await
     })
     .await?;
-    Ok(match inserted {
-        Ok(row) => {
-            let created_at: DateTime<Utc> = row.try_get("created_at")?;
-            let event = DomainEvent::UserCreated {
-                event_id: Uuid::now_v7(),
-                user_id: c.user_id,
-                email: c.details.email.as_str().to_owned(),
-                username: c.details.username.as_str().to_owned(),
-                occurred_at: created_at,
-            };
-            (
-                CommandResult::Succeeded {
-                    subject: CommandSubject::User(c.user_id),
-                },
-                Some(event),
-            )
-        }
-        Err(rejection) => (CommandResult::Rejected(rejection), None),
-    })
+    let row = match inserted {
+        Ok(row) => row,
+        Err(rejection) => return Ok((CommandResult::Rejected(rejection), None)),
+    };
+    let created_at: DateTime<Utc> = row.try_get("created_at")?;
+    let created = DomainEvent::UserCreated {
+        event_id: Uuid::now_v7(),
+        user_id: c.user_id,
+        email: to.email.clone(),
+        username: to.username.clone(),
+        occurred_at: created_at,
+    };
+    record_event(s.tx, s.names, &created).await?;
+    let verify = recovery::issue(s.tx, s.tokens, TokenPurpose::EmailVerification, to).await?;
+    let success = CommandResult::Succeeded {
+        subject: CommandSubject::User(c.user_id),
+    };
+    Ok((success, Some(verify)))
 }
 
-pub(super) async fn update(
-    tx: &mut PgConnection,
-    c: UpdateUserCommand,
-) -> Result<Applied, sqlx::Error> {
+async fn update(tx: &mut PgConnection, c: UpdateUserCommand) -> Result<Applied, sqlx::Error> {
     // One statement reads, checks and writes the row: no `SELECT version … FOR UPDATE` first.
     // No lost update: UPDATE locks the row, and if another transaction changed it meanwhile,
     // PostgreSQL re-evaluates `version = $5` on the newest committed version before writing
@@ -136,7 +144,7 @@ pub(super) async fn update(
     })
 }
 
-pub(super) async fn deactivate(
+async fn deactivate(
     tx: &mut PgConnection,
     c: DeactivateUserCommand,
 ) -> Result<Applied, sqlx::Error> {
@@ -178,7 +186,7 @@ pub(super) async fn deactivate(
     Ok((success, Some(DomainEvent::user_deactivated(c.user_id, at))))
 }
 
-pub(super) async fn change_password(
+async fn change_password(
     tx: &mut PgConnection,
     c: ChangePasswordCommand,
 ) -> Result<Applied, sqlx::Error> {

@@ -4,7 +4,7 @@
 use super::{command_transaction, observed};
 use crate::application::commands::CommandResult;
 use crate::application::one_time_token::TokenPolicy;
-use crate::application::ports::{ApplyUserCommand, GetUser, InfraError, ListUsers, UserPage};
+use crate::application::ports::{ApplyCommand, GetUser, InfraError, ListUsers, UserPage};
 use crate::domain::{Email, PersonName, Role, User, UserId, Username};
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::postgres::outbox_relay::{Kick, OutboxRelay};
@@ -143,10 +143,10 @@ impl Handler<ListUsers> for UserRepository {
     }
 }
 
-impl Handler<ApplyUserCommand> for UserRepository {
+impl Handler<ApplyCommand> for UserRepository {
     type Result = ResponseFuture<Result<CommandResult, InfraError>>;
 
-    fn handle(&mut self, msg: ApplyUserCommand, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ApplyCommand, _: &mut Context<Self>) -> Self::Result {
         let (pool, names, relay) = (self.pool.clone(), self.names.clone(), self.relay.clone());
         let tokens = self.tokens.clone();
         Box::pin(async move {
@@ -171,4 +171,4 @@ impl Handler<ApplyUserCommand> for UserRepository {
     }
 }
 
-::actors::instrument!(UserRepository: GetUser, ListUsers, ApplyUserCommand);
+::actors::instrument!(UserRepository: GetUser, ListUsers, ApplyCommand);
