@@ -47,7 +47,13 @@ free_port() {
     done
 }
 
-as_rabbitmq() { runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq PATH="$PATH" "$@"; }
+# Both run from `/`: a process inherits the caller's working directory, and when the checkout
+# sits under a directory only root can read (as `mktemp -d` makes), Erlang's code server, which
+# looks in `.` first, logs `File operation error: eacces` for each module it loads, on the
+# node's log and on the CLI's stdout. That once made os.pid (below) hold those lines instead of
+# a pid, so that `node_kill` killed nothing and quorum-leader-killed waited for a new leader
+# that could not come.
+as_rabbitmq() { (cd / && runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq PATH="$PATH" "$@"); }
 as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 # ------------------------------------------------------------------------------- RabbitMQ
@@ -63,6 +69,8 @@ ctl() { # DIR I ARGS...
 
 node_pid() { cat "$(node_dir "$1" "$2")/os.pid" 2>/dev/null || true; }
 
+is_pid() { [[ "$1" =~ ^[0-9]+$ ]]; }
+
 node_start() { # DIR I: boot the node, wait until it runs, remember its OS pid
     local dir=$1 i=$2 nd
     nd="$(node_dir "$dir" "$i")"
@@ -76,13 +84,18 @@ node_start() { # DIR I: boot the node, wait until it runs, remember its OS pid
         fi
         sleep 0.5
     done
-    ctl "$dir" "$i" -q eval 'list_to_integer(os:getpid()).' >"$nd/os.pid"
+    local pid
+    pid="$(ctl "$dir" "$i" -q eval 'list_to_integer(os:getpid()).')"
+    # Anything but a number here would make every later kill of this node a silent no-op.
+    is_pid "$pid" || die "node $i: os:getpid() answered '$pid', not a pid"
+    echo "$pid" >"$nd/os.pid"
 }
 
 node_kill() { # DIR I: SIGKILL the node's VM and wait until it is gone
     local pid
     pid="$(node_pid "$1" "$2")"
     [[ -n "$pid" ]] || return 0
+    is_pid "$pid" || die "node $2: os.pid holds '$pid', not a pid"
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
@@ -248,7 +261,7 @@ run() {
         start_cluster "$dir" || die "the RabbitMQ cluster did not come up twice"
     fi
     wait "$pg" || die "PostgreSQL did not start (log in $dir/pg/log)"
-    local urls="" names="" i
+    local urls="" names="" i status
     for i in $(seq 1 $NODES); do
         urls+="${urls:+,}amqp://guest:guest@127.0.0.1:$(cat "$(node_dir "$dir" "$i")/port")/%2f"
         names+="${names:+,}$(node_name "$dir" "$i")"
@@ -258,7 +271,13 @@ run() {
     CHAOS_SERVICES_DIR="$dir" CHAOS_SERVICES_SCRIPT="$SCRIPT" CHAOS_RABBITMQ_URLS="$urls" \
         CHAOS_RABBIT_NODES="$names" \
         CHAOS_DATABASE_BASE_URL="postgres://postgres@127.0.0.1:$(cat "$dir/pg/port")" \
-        "$@"
+        "$@" || status=$?
+    # A node that could not read its working directory says so in its log (see as_rabbitmq).
+    if grep -l 'eacces' "$dir"/rabbit*/log/*.log >&2 2>/dev/null; then
+        log "ERROR: a RabbitMQ node logged eacces (files above); it must run from a directory it can read"
+        status=${status:-1}
+    fi
+    return "${status:-0}"
 }
 
 cmd="${1:-}"

@@ -129,23 +129,61 @@ impl Drop for ClusterGuard {
     }
 }
 
-/// The index of the node hosting `queue`'s quorum leader (`rabbitmqctl list_queues name leader`),
-/// asked of the first node that answers, never of `down` (a CLI call to a dead node takes seconds
-/// to fail).
-pub async fn quorum_leader(queue: &str, down: Option<usize>) -> Option<usize> {
-    let names = nodes();
-    for i in (0..NODES).filter(|&i| Some(i) != down) {
-        let (ok, out) = ctl(i, &["-q", "list_queues", "name", "leader"]).await;
-        if !ok {
-            continue;
-        }
-        let leader = out.lines().find_map(|l| {
-            let mut cols = l.split_whitespace();
-            (cols.next() == Some(queue)).then(|| cols.next().map(str::to_owned))?
-        })?;
-        return names.iter().position(|n| *n == leader);
+/// What one node's CLI answered when asked for a quorum queue's leader.
+pub struct LeaderAnswer {
+    pub node: usize,
+    pub ok: bool,
+    /// The index of the node it names as leader, if it named one of ours.
+    pub leader: Option<usize>,
+    pub output: String,
+}
+
+impl std::fmt::Display for LeaderAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let leader = self
+            .leader
+            .map_or("none".to_owned(), |l| format!("node {}", l + 1));
+        write!(
+            f,
+            "node {} (exit {}): leader {leader}; output: {}",
+            self.node + 1,
+            if self.ok { "0" } else { "non-zero" },
+            self.output.trim()
+        )
     }
-    None
+}
+
+/// `rabbitmqctl list_queues name leader` asked of every node but `down` (a CLI call to a dead
+/// node takes seconds to fail), each answer kept so that a wait that fails can say what the
+/// surviving nodes reported.
+pub async fn leader_answers(queue: &str, down: Option<usize>) -> Vec<LeaderAnswer> {
+    let names = nodes();
+    let mut answers = Vec::new();
+    for i in (0..NODES).filter(|&i| Some(i) != down) {
+        let (ok, output) = ctl(i, &["-q", "list_queues", "name", "leader"]).await;
+        let leader = output
+            .lines()
+            .find_map(|l| {
+                let mut cols = l.split_whitespace();
+                (cols.next() == Some(queue)).then(|| cols.next().map(str::to_owned))?
+            })
+            .and_then(|leader| names.iter().position(|n| *n == leader));
+        answers.push(LeaderAnswer {
+            node: i,
+            ok,
+            leader: leader.filter(|_| ok),
+            output,
+        });
+    }
+    answers
+}
+
+/// The index of the node hosting `queue`'s quorum leader, as the first node that names one says.
+pub async fn quorum_leader(queue: &str, down: Option<usize>) -> Option<usize> {
+    leader_answers(queue, down)
+        .await
+        .into_iter()
+        .find_map(|a| a.leader)
 }
 
 /// `pg_ctl restart -m fast` of the private PostgreSQL (waits until it accepts connections).
