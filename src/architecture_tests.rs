@@ -146,6 +146,30 @@ fn the_domain_and_the_use_cases_import_no_adapter() {
     assert_eq!(wrong, Vec::<String>::new());
 }
 
+/// Configuration is read before any adapter exists and is handed to them: it may use the
+/// variables table, never an adapter or the composition root.
+#[test]
+fn configuration_imports_no_adapter() {
+    let outer = [
+        "crate::infrastructure",
+        "crate::http",
+        "crate::metrics",
+        "crate::notifications",
+        "crate::startup",
+        "crate::cli",
+    ];
+    let wrong: Vec<String> = (sources("src").into_iter())
+        .filter(|(module, _)| module.first().map(String::as_str) == Some("config"))
+        .flat_map(|(module, code)| {
+            (outer.iter())
+                .filter(|o| code.contains(*o))
+                .map(|o| format!("{} imports {o}", module.join("::")))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(wrong, Vec::<String>::new());
+}
+
 #[test]
 fn the_check_sees_a_cycle_and_a_wrong_way_import() {
     let code = code("use super::b::X; // use super::c::Y;\nlet x = crate::http::y;");

@@ -6,6 +6,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use hexactor::config::Settings;
 use hexactor::config::Vars;
 use hexactor::startup::{Application, ProcessRole, Stopped};
+use hexactor::variables::ADMIN_PASSWORD;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -94,8 +95,8 @@ fn main() -> ExitCode {
             Cmd::Admin {
                 command: AdminCmd::Create { email, username },
             } => {
-                let password = vars.get("ADMIN_PASSWORD").ok_or_else(|| {
-                    anyhow::anyhow!("set ADMIN_PASSWORD to the new admin's password")
+                let password = vars.get(ADMIN_PASSWORD.name).ok_or_else(|| {
+                    anyhow::anyhow!("set {} to the new admin's password", ADMIN_PASSWORD.name)
                 })?;
                 let pool = hexactor::infrastructure::postgres::connect(&settings)
                     .await
@@ -124,7 +125,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let line = error_line(&e);
+            let line = ::actors::ErrorChain(e.as_ref()).to_string();
             tracing::error!(error = %line, "hexactor failed");
             eprintln!("hexactor: {line}");
             if e.is::<RootEscalated>() {
@@ -154,19 +155,3 @@ async fn run(settings: Settings, role: ProcessRole) -> anyhow::Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("the root supervisor gave up ({}: {} kept failing: {})", .0.supervisor, .0.child, .0.reason)]
 struct RootEscalated(::actors::Escalated);
-
-/// The error and its causes on one line. Some libraries (sqlx) repeat their source inside their
-/// own message; a cause already spelled out is not repeated.
-fn error_line(error: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line
-}

@@ -95,7 +95,13 @@ variables! {
         "how often queue depths, the pool and active users are sampled";
     LOG_LEVEL = "info", "error|warn|info|debug|trace or target=level,...";
     LOG_FORMAT = "pretty", "pretty | json";
+    // Read by one subcommand, not by config (main.rs)
+    ADMIN_PASSWORD = "", "`hexactor admin create`: the new admin's password (never on the command line)";
 }
+
+/// Variables a subcommand reads itself rather than `config`: `.env.example` shows them commented
+/// out, since a value there would apply to every run.
+pub const SUBCOMMAND_VARIABLES: &[Var] = &[ADMIN_PASSWORD];
 
 /// The `--help` epilogue: every variable with its default.
 pub fn help_text() -> String {

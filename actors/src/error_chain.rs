@@ -9,19 +9,18 @@ pub struct ErrorChain<'a>(pub &'a (dyn Error + 'static));
 
 impl fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut last = self.0.to_string();
-        f.write_str(&last)?;
+        let mut line = self.0.to_string();
         let mut source = self.0.source();
         while let Some(cause) = source {
             let text = cause.to_string();
-            // Some errors (e.g. `PublishError::Amqp`) already print their source: not twice.
-            if !last.ends_with(&text) {
-                write!(f, ": {text}")?;
+            // Some errors (`PublishError::Amqp`, sqlx's) already print their source: not twice.
+            if !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
             }
-            last = text;
             source = cause.source();
         }
-        Ok(())
+        f.write_str(&line)
     }
 }
 

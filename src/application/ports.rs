@@ -4,6 +4,7 @@
 use super::commands::{Command, CommandRecord, CommandResult};
 use crate::domain::{Password, PasswordHash, User, UserId};
 use actix::Message;
+use actors::ErrorChain;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,36 +41,16 @@ impl InfraError {
             source: None,
         }
     }
-
-    /// The context and every cause, `: `-separated, for logs (never for clients).
-    pub fn report(&self) -> ErrorReport<'_> {
-        ErrorReport(self)
-    }
 }
 
 /// Two infrastructure errors are equal when they read the same (causes are not comparable).
 impl PartialEq for InfraError {
     fn eq(&self, other: &Self) -> bool {
-        self.report().to_string() == other.report().to_string()
+        ErrorChain(self).to_string() == ErrorChain(other).to_string()
     }
 }
 
 impl Eq for InfraError {}
-
-/// Displays an error with its whole `source()` chain: `context: cause: root cause`.
-pub struct ErrorReport<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorReport<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
-}
 
 /// Hash a password on the hashing pool (bcrypt is CPU-bound and must not block other actors).
 #[derive(Message)]
@@ -319,13 +300,11 @@ mod tests {
         assert_eq!(error.to_string(), "reading a user");
         assert_eq!(error.source().unwrap().to_string(), "pool timed out");
         assert_eq!(
-            error.report().to_string(),
+            ErrorChain(&error).to_string(),
             "reading a user: pool timed out: connection refused"
         );
         assert_eq!(
-            InfraError::new("TOTP secret", "does not decrypt")
-                .report()
-                .to_string(),
+            ErrorChain(&InfraError::new("TOTP secret", "does not decrypt")).to_string(),
             "TOTP secret: does not decrypt"
         );
         assert!(InfraError::msg("corrupt row").source().is_none());

@@ -9,7 +9,8 @@ use super::ports::{HashNewPassword, InfraError, Submission, SubmitCommand};
 use crate::domain::{NewUserDetails, Password, UserId};
 use ::actors::Port;
 use actix::prelude::*;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 #[derive(Message)]
 /// `AccountError::Invalid` is a weak password; `NotFound` never happens here.
@@ -46,16 +47,8 @@ impl RegistrationService {
 /// HMAC-SHA256 (RFC 2104) of the request's fields. Keyed, so the stored fingerprint is no help
 /// to someone guessing passwords offline; it only tells "same request" from "different request".
 pub fn fingerprint(key: &[u8], details: &NewUserDetails, password: &Password) -> Vec<u8> {
-    const BLOCK: usize = 64;
-    let mut k = if key.len() > BLOCK {
-        Sha256::digest(key).to_vec()
-    } else {
-        key.to_vec()
-    };
-    k.resize(BLOCK, 0);
-    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let mut inner = Sha256::new();
-    inner.update(pad(0x36));
+    // HMAC takes a key of any length (longer ones are hashed first), so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
     for field in [
         details.email.as_str(),
         details.username.as_str(),
@@ -64,13 +57,10 @@ pub fn fingerprint(key: &[u8], details: &NewUserDetails, password: &Password) ->
         password.expose_secret(),
     ] {
         // Length-prefixed, so ("ab","c") and ("a","bc") differ.
-        inner.update((field.len() as u64).to_be_bytes());
-        inner.update(field.as_bytes());
+        mac.update(&(field.len() as u64).to_be_bytes());
+        mac.update(field.as_bytes());
     }
-    let mut outer = Sha256::new();
-    outer.update(pad(0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().to_vec()
+    mac.finalize().into_bytes().to_vec()
 }
 
 impl Actor for RegistrationService {

@@ -1,7 +1,7 @@
 //! The HTTP listeners and what guards the public one: CORS, rate limiting, trusted proxies.
 
+use super::trusted_proxies::TrustedProxies;
 use super::{ConfigError, Env, err};
-use crate::http::client_address::TrustedProxies;
 use crate::variables as var;
 use std::time::Duration;
 

@@ -16,10 +16,12 @@ pub mod http;
 pub mod messaging;
 pub mod runtime;
 mod sources;
+mod trusted_proxies;
 
 pub use auth::{AuthSettings, JwtKeys};
 pub use runtime::LogFormat;
 pub use sources::Vars;
+pub use trusted_proxies::TrustedProxies;
 
 use crate::variables::{self as var, Var};
 use std::fmt;

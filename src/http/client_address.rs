@@ -7,33 +7,10 @@
 use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpRequest, web};
-use ipnet::IpNet;
 use std::future::{Ready, ready};
 use std::net::IpAddr;
 
-/// The proxies (load balancers, ingress) whose forwarding headers we believe.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
-
-impl TrustedProxies {
-    /// Comma-separated CIDRs or single addresses (`10.0.0.0/8, 192.168.1.7`).
-    pub fn parse(list: &str) -> Result<Self, String> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse::<IpNet>()
-                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("not an address or CIDR: {s:?}"))
-            })
-            .collect::<Result<_, _>>()
-            .map(Self)
-    }
-
-    fn contains(&self, ip: &IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(ip))
-    }
-}
+pub use crate::config::TrustedProxies;
 
 /// The client's address as this service sees it (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,7 +170,5 @@ mod tests {
             ClientAddress::of(ip("10.0.0.1"), &h, &trusted).0,
             ip("10.0.0.1")
         );
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
-        assert!(TrustedProxies::parse("").unwrap().0.is_empty());
     }
 }

@@ -2,11 +2,12 @@
 //! never contains internals; the full cause is logged with the request id instead.
 
 use crate::application::commands::FailureCode;
-use crate::application::ports::{ErrorReport, InfraError};
+use crate::application::ports::InfraError;
 use crate::domain::ValidationErrors;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use actors::ErrorChain;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -182,7 +183,7 @@ impl ApiError {
         let status = self.status_code();
         if status.is_server_error() {
             // The full cause chain goes to the log, never to the client.
-            tracing::error!(error = %ErrorReport(self), status = status.as_u16(), "request failed");
+            tracing::error!(error = %ErrorChain(self), status = status.as_u16(), "request failed");
         }
         let (kind, title) = self.kind_and_title();
         let mut extensions = Map::new();

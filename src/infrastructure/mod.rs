@@ -4,7 +4,6 @@
 pub mod crypto;
 pub mod health;
 pub mod messaging;
-pub mod monitors;
 pub mod outcome_metrics;
 pub mod password_hasher;
 pub mod postgres;

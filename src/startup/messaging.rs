@@ -1,4 +1,5 @@
-//! The `messaging` supervisor: the process's one AMQP connection and its publisher, plus the
+//! The `messaging` supervisor: the process's one AMQP connection, its publisher and the queue
+//! monitor, plus the
 //! whole broker topology every process declares.
 
 use super::ProcessRole;
@@ -7,7 +8,8 @@ use super::threads::Threads;
 use crate::config::Settings;
 use crate::infrastructure::messaging::names::Names;
 use ::actors::rabbit::{
-    Breaker, ConnectionManager, ConsumerConfig, Endpoints, HandleDelivery, Publisher, QueueConsumer,
+    Breaker, ConnectionManager, ConsumerConfig, Endpoints, HandleDelivery, Publisher,
+    QueueConsumer, QueueMonitor,
 };
 use ::actors::{ActorRef, Port, Restart, SupervisorRef};
 
@@ -54,6 +56,18 @@ pub(super) fn start(
             Publisher::new(manager, 256)
         })
     };
+    // `queue_depth{queue}`: no request moves it, so it is sampled.
+    {
+        let manager = manager.clone();
+        let queues = monitored_queues(&names, &settings.messaging.retry_tiers);
+        let every = settings.runtime.monitor_interval;
+        supervisor.spawn(
+            "queue-monitor",
+            &threads.amqp,
+            Restart::Permanent,
+            move || QueueMonitor::new(manager, queues, every),
+        );
+    }
     Ok(Messaging {
         supervisor,
         names,

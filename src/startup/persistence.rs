@@ -1,14 +1,15 @@
 //! The `persistence` supervisor: the actors that own the PostgreSQL pool's work — the outbox
-//! relay, the command-store and user-repository pools, the monitors and the health probe.
+//! relay, the command-store and user-repository pools, the pool monitor and the health probe.
 
 use super::ProcessRole;
-use super::messaging::{Messaging, monitored_queues};
+use super::messaging::Messaging;
 use super::supervision::{REPOSITORY, spawn_pool, supervisor_config};
 use super::threads::Threads;
 use crate::application::one_time_token::{TokenKey, TokenPolicy};
 use crate::config::Settings;
 use crate::infrastructure::health::HealthProbe;
 use crate::infrastructure::postgres::outbox_relay::OutboxRelay;
+use crate::infrastructure::postgres::pool_monitor::PoolMonitor;
 use crate::infrastructure::postgres::{
     command_store::CommandStore, user_repository::UserRepository,
 };
@@ -73,16 +74,16 @@ pub(super) fn start(
             },
         )
     };
-    crate::infrastructure::monitors::start(
-        &supervisor,
-        &messaging.supervisor,
-        threads.first_io(),
-        &threads.amqp,
-        &pool,
-        &messaging.manager,
-        monitored_queues(&messaging.names, &settings.messaging.retry_tiers),
-        settings.runtime.monitor_interval,
-    );
+    // The pool gauges and `active_users_total`: no request moves them, so they are sampled.
+    {
+        let (pool, every) = (pool.clone(), settings.runtime.monitor_interval);
+        supervisor.spawn(
+            "pool-monitor",
+            threads.first_io(),
+            Restart::Permanent,
+            move || PoolMonitor::new(pool, every),
+        );
+    }
     let health = {
         let (pool, manager) = (pool.clone(), messaging.manager.clone());
         supervisor.spawn(

@@ -15,6 +15,7 @@ mod openapi;
 mod operations;
 mod ops;
 mod rate_limit;
+mod readme;
 mod recovery;
 mod register;
 mod roles;

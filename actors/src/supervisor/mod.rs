@@ -10,8 +10,9 @@
 //! - the restart keeps the mailbox and the address (`ContextFut::restart`), calls
 //!   `Supervised::restarting` so the actor can reset state, then `started` again;
 //! - more than `intensity.max_restarts` restarts within `intensity.within` **escalates**: to the
-//!   parent supervisor, and at the root (by default) the process exits non-zero so that an
-//!   orchestrator restarts it with a clean slate.
+//!   parent supervisor, and at the root to whoever owns the [`OnEscalation::Report`] receiver.
+//!   The library never exits the process; hexactor's binary stops gracefully, then exits 70 so
+//!   that an orchestrator restarts it with a clean slate.
 //!
 //! Strategy: one-for-one (a failing child is restarted alone); children are independent actors
 //! that rebuild their own resources in `started`.

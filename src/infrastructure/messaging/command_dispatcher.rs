@@ -133,9 +133,9 @@ impl Handler<HandleDelivery> for CommandDispatcher {
                     }
                     Ok(Err(error)) => {
                         crate::metrics::application_error("transient", "worker");
-                        tracing::warn!(error = %error.report(), "command failed transiently; will retry");
+                        tracing::warn!(error = %::actors::ErrorChain(&error), "command failed transiently; will retry");
                         Disposition::Retry {
-                            error: error.report().to_string(),
+                            error: ::actors::ErrorChain(&error).to_string(),
                         }
                     }
                     Err(error) => {

@@ -74,7 +74,7 @@ impl OutboxRelay {
                 Ok(_) => {}
                 // Broker or database down: the next poll tries again; nothing is lost.
                 Err(error) => tracing::debug!(
-                    error = %crate::application::ports::ErrorReport(&error),
+                    error = %::actors::ErrorChain(&error),
                     "outbox relay pass failed"
                 ),
             }
