@@ -83,6 +83,8 @@ variables! {
     PUBLIC_BASE_URL = "http://localhost:8000", "base of the links in messages";
     PASSWORD_RESET_TTL_SECONDS = "1800", "lifetime of a password-reset token";
     EMAIL_VERIFICATION_TTL_SECONDS = "86400", "lifetime of an email-verification token";
+    EMAIL_CHANGE_TTL_SECONDS = "86400",
+        "lifetime of the link that proves a new address (the undo link lasts 7 days)";
     ACCOUNT_MAIL_MIN_INTERVAL_SECONDS = "60",
         "at most one reset/resend mail per account in this interval";
     REQUIRE_VERIFIED_EMAIL = "false", "true: logins to unverified addresses answer 403";

@@ -15,6 +15,7 @@ pub mod account;
 pub mod auth;
 pub mod client_info;
 pub mod commands;
+pub mod email_change;
 #[cfg(test)]
 mod fake_ports;
 pub mod mfa;

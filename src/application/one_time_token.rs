@@ -18,6 +18,10 @@ use uuid::Uuid;
 pub enum TokenPurpose {
     PasswordReset,
     EmailVerification,
+    /// Proves the new address of an email change (mailed there).
+    EmailChange,
+    /// Undoes an email change (mailed to the old address).
+    EmailChangeRevert,
 }
 
 impl TokenPurpose {
@@ -26,6 +30,8 @@ impl TokenPurpose {
         match self {
             TokenPurpose::PasswordReset => "password_reset",
             TokenPurpose::EmailVerification => "email_verification",
+            TokenPurpose::EmailChange => "email_change",
+            TokenPurpose::EmailChangeRevert => "email_change_revert",
         }
     }
 }
@@ -66,12 +72,17 @@ impl TokenKey {
     }
 }
 
+/// How long the owner of the old address can undo an email change: long enough to notice a
+/// hijack from a mailbox read weekly.
+pub const EMAIL_CHANGE_REVERT_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 86400);
+
 /// What the worker needs to issue tokens.
 #[derive(Clone, Debug)]
 pub struct TokenPolicy {
     pub key: TokenKey,
     pub password_reset_ttl: std::time::Duration,
     pub email_verification_ttl: std::time::Duration,
+    pub email_change_ttl: std::time::Duration,
     /// At most one mail per account and purpose within this interval (0: no limit).
     pub min_interval: std::time::Duration,
 }
@@ -81,6 +92,8 @@ impl TokenPolicy {
         match purpose {
             TokenPurpose::PasswordReset => self.password_reset_ttl,
             TokenPurpose::EmailVerification => self.email_verification_ttl,
+            TokenPurpose::EmailChange => self.email_change_ttl,
+            TokenPurpose::EmailChangeRevert => EMAIL_CHANGE_REVERT_TTL,
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct AccountMailSettings {
     pub public_base_url: String,
     pub password_reset_ttl: Duration,
     pub email_verification_ttl: Duration,
+    /// How long the link that proves a new address (email change) works.
+    pub email_change_ttl: Duration,
     /// At most one reset (or verification resend) mail per account and kind in this interval;
     /// requests within it are accepted (202) and silently dropped.
     pub mail_min_interval: Duration,
@@ -70,6 +72,7 @@ impl AccountMailSettings {
                 60,
                 30 * 86_400,
             )?,
+            email_change_ttl: env.seconds(var::EMAIL_CHANGE_TTL_SECONDS, 60, 30 * 86_400)?,
             mail_min_interval: env.seconds(var::ACCOUNT_MAIL_MIN_INTERVAL_SECONDS, 0, 86_400)?,
             require_verified_email: env.choice(
                 var::REQUIRE_VERIFIED_EMAIL,

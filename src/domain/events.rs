@@ -135,6 +135,27 @@ events! {
         expires_at: DateTime<Utc>,
     } => "users.user.email-verification-requested", None, v 1;
     EmailVerified { user_id: UserId } => "users.user.email-verified", Some("user.email_verified"), v 1;
+    /// An email change was asked for. `revert_request_id` names the token mailed to the old
+    /// address (a notice with an undo link); `confirm_request_id` the one mailed to the new
+    /// address, and both it and `new_email` are `None` when another account has that address
+    /// (nothing is sent there). Same rule as above for the tokens.
+    EmailChangeRequested {
+        user_id: UserId,
+        username: String,
+        old_email: String,
+        new_email: Option<String>,
+        confirm_request_id: Option<Uuid>,
+        confirm_expires_at: Option<DateTime<Utc>>,
+        revert_request_id: Uuid,
+        revert_expires_at: DateTime<Utc>,
+    } => "users.user.email-change-requested", None, v 1;
+    /// The new address was proved; it is the account's address (and verified) from now on.
+    UserEmailChanged { user_id: UserId, old_email: String, new_email: String }
+        => "users.user.email-changed", Some("user.email_changed"), v 1;
+    /// The owner of the old address undid a change (or a pending request): `email` is the
+    /// address restored, `reverted_email` the one it replaces; every session ended.
+    UserEmailChangeReverted { user_id: UserId, email: String, reverted_email: String }
+        => "users.user.email-change-reverted", Some("user.email_change_reverted"), v 1;
 }
 
 impl DomainEvent {

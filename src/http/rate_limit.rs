@@ -29,6 +29,9 @@ pub const LIMITED: &[&str] = &[
     "POST /api/v1/auth/refresh",
     "* /api/v1/auth/password-reset*",
     "* /api/v1/auth/verify-email*",
+    "* /api/v1/auth/email-change*",
+    // Authenticated, but it takes a password: guessing is bounded by the lockout and by this.
+    "POST /api/v1/users/me/email",
 ];
 
 pub fn is_limited(method: &str, path: &str) -> bool {

@@ -1,12 +1,14 @@
-//! Account mail: the password-reset and email-verification messages, from the events
-//! `PasswordResetRequested` and `EmailVerificationRequested` (queue
-//! `<prefix>.notifications.account-mail`).
+//! Account mail: the password-reset, email-verification and email-change messages, from the
+//! events `PasswordResetRequested`, `EmailVerificationRequested` and `EmailChangeRequested`
+//! (queue `<prefix>.notifications.account-mail`; the last one's two messages are in
+//! `email_change_mail.rs`).
 //!
 //! The events name the token's id, never the token: the sender derives the token from that id
 //! with the server key (`application::one_time_token`), exactly as the worker did when it stored
 //! the token's hash, and the token exists only in the message. A redelivered event is found in
 //! the `notifications` table (by event id) and sends nothing.
 
+use super::email_change_mail::{self, SendEmailChangeMail};
 use super::handler::{decode_as, settle};
 use super::mailer::SendMail;
 use super::sender::{Record, send_once};
@@ -23,12 +25,13 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 /// The events this context's account-mail queue is bound to.
-pub const EVENTS: [EventKind; 2] = [
+pub const EVENTS: [EventKind; 3] = [
     EventKind::PasswordResetRequested,
     EventKind::EmailVerificationRequested,
+    EventKind::EmailChangeRequested,
 ];
 
-/// Either event, as this context reads it.
+/// A reset or verification request, as this context reads it.
 #[derive(Debug, Clone, Deserialize, Message)]
 #[rtype(result = "Result<Delivered, NotificationError>")]
 pub struct SendAccountMail {
@@ -44,12 +47,23 @@ pub struct SendAccountMail {
 
 pub struct AccountMailHandler {
     sender: Port<SendAccountMail>,
+    email_change: Port<SendEmailChangeMail>,
 }
 
 impl AccountMailHandler {
-    pub fn new(sender: Port<SendAccountMail>) -> Self {
-        Self { sender }
+    pub fn new(sender: Port<SendAccountMail>, email_change: Port<SendEmailChangeMail>) -> Self {
+        Self {
+            sender,
+            email_change,
+        }
     }
+}
+
+/// Just the `"type"` of an event, to pick how to read the rest.
+#[derive(Deserialize)]
+struct TypeOnly {
+    #[serde(rename = "type")]
+    kind: String,
 }
 
 impl Actor for AccountMailHandler {
@@ -62,9 +76,20 @@ impl Handler<HandleDelivery> for AccountMailHandler {
     type Result = ResponseFuture<Disposition>;
 
     fn handle(&mut self, msg: HandleDelivery, _: &mut Context<Self>) -> Self::Result {
-        let sender = self.sender.clone();
+        let (sender, email_change) = (self.sender.clone(), self.email_change.clone());
         Box::pin(async move {
-            let event: SendAccountMail = match decode_as(&msg.0.payload, &EVENTS) {
+            let change = EventKind::EmailChangeRequested;
+            let kind = serde_json::from_slice::<TypeOnly>(&msg.0.payload).map(|t| t.kind);
+            if kind.is_ok_and(|k| k == change.declaration().kind) {
+                return match decode_as::<SendEmailChangeMail>(&msg.0.payload, &[change]) {
+                    Ok(event) => settle(email_change.ask(event).await),
+                    Err(disposition) => {
+                        tracing::warn!(?disposition, "dead-lettering an undecodable event");
+                        disposition
+                    }
+                };
+            }
+            let event: SendAccountMail = match decode_as(&msg.0.payload, &EVENTS[..2]) {
                 Ok(event) => event,
                 Err(disposition) => {
                     tracing::warn!(?disposition, "dead-lettering an undecodable event");
@@ -148,5 +173,15 @@ impl Handler<SendAccountMail> for AccountMailSender {
     }
 }
 
+impl Handler<SendEmailChangeMail> for AccountMailSender {
+    type Result = ResponseFuture<Result<Delivered, NotificationError>>;
+
+    fn handle(&mut self, msg: SendEmailChangeMail, _: &mut Context<Self>) -> Self::Result {
+        let (pool, mailer, key) = (self.pool.clone(), self.mailer.clone(), self.key.clone());
+        let base = self.public_base_url.clone();
+        Box::pin(email_change_mail::send(pool, mailer, key, base, msg))
+    }
+}
+
 ::actors::instrument!(AccountMailHandler: HandleDelivery);
-::actors::instrument!(AccountMailSender: SendAccountMail);
+::actors::instrument!(AccountMailSender: SendAccountMail, SendEmailChangeMail);

@@ -1,5 +1,5 @@
 //! The notifications bounded context: mails every new user a welcome, and mails the one-time
-//! links of password recovery and email verification.
+//! links of password recovery, email verification and email change.
 //!
 //! What it knows of users is the public event contract (JSON on the event exchange), read into
 //! its own types. Each kind of mail has its own durable queue bound to the event exchange (with
@@ -15,13 +15,14 @@
 //! ```text
 //! <prefix>.events --users.user.created--> <prefix>.notifications.user-created
 //!     --> QueueConsumer --HandleDelivery--> UserCreatedHandler --SendWelcome--> RecordingWelcomeSender
-//! <prefix>.events --users.user.{password-reset,email-verification}-requested-->
+//! <prefix>.events --users.user.{password-reset,email-verification,email-change}-requested-->
 //!     <prefix>.notifications.account-mail --> QueueConsumer --> AccountMailHandler
-//!     --SendAccountMail--> AccountMailSender
+//!     --SendAccountMail | SendEmailChangeMail--> AccountMailSender
 //! every sender --SendMail--> Mailer (SMTP through lettre; logged when SMTP_URL is unset)
 //! ```
 
 pub mod account_mail;
+pub mod email_change_mail;
 pub mod handler;
 pub mod mailer;
 pub mod sender;
@@ -98,18 +99,18 @@ pub fn start(w: Wiring<'_>) -> Result<Vec<ActorRef<QueueConsumer>>, mailer::Mail
             w.tokens.clone(),
             w.mail.public_base_url.clone(),
         );
-        let sender = w
-            .supervisor
-            .spawn("account-mail-sender", w.io, Restart::Permanent, move || {
-                account_mail::AccountMailSender::new(pool, mailer, key, base)
-            })
-            .port();
+        let sender =
+            w.supervisor
+                .spawn("account-mail-sender", w.io, Restart::Permanent, move || {
+                    account_mail::AccountMailSender::new(pool, mailer, key, base)
+                });
+        let (mail, email_change) = (sender.port(), sender.port());
         w.supervisor
             .spawn(
                 "account-mail-handler",
                 w.io,
                 Restart::Permanent,
-                move || account_mail::AccountMailHandler::new(sender),
+                move || account_mail::AccountMailHandler::new(mail, email_change),
             )
             .port()
     };

@@ -24,6 +24,10 @@ pub enum Template {
     Welcome,
     PasswordReset,
     VerifyEmail,
+    /// To the new address of an email change: the link that proves it.
+    EmailChangeConfirm,
+    /// To the old address: a change was asked for, with the link that undoes it.
+    EmailChangeNotice,
 }
 
 impl Template {
@@ -40,6 +44,14 @@ impl Template {
             Template::VerifyEmail => (
                 include_str!("../../templates/email/verify_email.txt"),
                 include_str!("../../templates/email/verify_email.html"),
+            ),
+            Template::EmailChangeConfirm => (
+                include_str!("../../templates/email/email_change_confirm.txt"),
+                include_str!("../../templates/email/email_change_confirm.html"),
+            ),
+            Template::EmailChangeNotice => (
+                include_str!("../../templates/email/email_change_notice.txt"),
+                include_str!("../../templates/email/email_change_notice.html"),
             ),
         }
     }
@@ -95,8 +107,15 @@ mod tests {
             Template::Welcome,
             Template::PasswordReset,
             Template::VerifyEmail,
+            Template::EmailChangeConfirm,
+            Template::EmailChangeNotice,
         ] {
-            let r = t.render(&[("username", "u"), ("link", "l"), ("minutes", "1")]);
+            let r = t.render(&[
+                ("username", "u"),
+                ("link", "l"),
+                ("minutes", "1"),
+                ("days", "7"),
+            ]);
             assert!(!format!("{}{}{}", r.subject, r.text, r.html).contains("{{"));
             assert!(!format!("{r:?}").contains("Hello"));
         }

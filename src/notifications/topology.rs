@@ -8,7 +8,8 @@ use crate::infrastructure::messaging::names::Names;
 use ::actors::rabbit::{QueueKind, Topology, WorkQueue};
 use std::time::Duration;
 
-/// `UserCreated` events (welcome mail) and account-mail requests (reset, verification).
+/// `UserCreated` events (welcome mail) and account-mail requests (reset, verification, email
+/// change).
 pub fn work_queues(names: &Names, retry_tiers: &[Duration]) -> [WorkQueue; 2] {
     [
         WorkQueue::new(&names.notifications_queue, retry_tiers),

@@ -75,6 +75,7 @@ pub(super) fn start(
         sessions: auth.sessions,
         mfa: auth.mfa,
         recovery: auth.recovery,
+        email_change: auth.email_change,
         authentication: auth.authentication,
         default_wait: settings.http.command_wait,
         reply_queue: messaging.reply_queue.clone(),

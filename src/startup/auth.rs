@@ -1,11 +1,12 @@
 //! The auth context's actors (API side): its store and revocation listener (under
-//! `persistence`), the token service, and the login, account, MFA and recovery services (under
-//! `application`).
+//! `persistence`), the token service, and the login, account, MFA, recovery and email-change
+//! services (under `application`).
 
 use super::persistence::Persistence;
 use super::threads::Threads;
 use crate::application::account::AccountService;
 use crate::application::auth::{AuthPolicy, AuthPorts, AuthService};
+use crate::application::email_change::{EmailChangePorts, EmailChangeService, Lockouts};
 use crate::application::mfa::{MfaPorts, MfaService};
 use crate::application::mfa_challenge::MfaLoginPorts;
 use crate::application::mfa_ports::SecretCipher;
@@ -30,6 +31,7 @@ pub(super) struct AuthWiring {
     pub sessions: crate::http::routes::SessionPorts,
     pub mfa: crate::http::routes::MfaEndpoints,
     pub recovery: crate::http::routes::RecoveryEndpoints,
+    pub email_change: crate::http::routes::EmailChangeEndpoints,
     pub authentication: AuthState,
 }
 
@@ -100,6 +102,10 @@ pub(super) fn start(
         base_lock: settings.auth.lockout_base,
         max_lock: settings.auth.lockout_max,
     };
+    let lockouts = Lockouts {
+        per_account: lockout(settings.auth.max_failures_per_account),
+        per_address: lockout(settings.auth.max_failures_per_address),
+    };
     let policy = AuthPolicy {
         bcrypt_cost: settings.bcrypt_cost,
         refresh_ttl: settings.auth.refresh_ttl,
@@ -136,14 +142,14 @@ pub(super) fn start(
             MfaService::new(ports, cipher, issuer)
         })
     };
+    let token_store = persistence.spawn("token-store", first_io, Restart::Permanent, {
+        let pool = pool.clone();
+        move || TokenStore::new(pool)
+    });
     let recovery = {
-        let tokens = persistence.spawn("token-store", first_io, Restart::Permanent, {
-            let pool = pool.clone();
-            move || TokenStore::new(pool)
-        });
         let ports = RecoveryPorts {
             commands: Port::pooled(command_stores),
-            tokens: tokens.port(),
+            tokens: token_store.port(),
             credentials: store.port(),
             hash: Port::pooled(hashers),
         };
@@ -151,7 +157,25 @@ pub(super) fn start(
             RecoveryService::new(ports)
         })
     };
+    let email_change = {
+        let ports = EmailChangePorts {
+            commands: Port::pooled(command_stores),
+            tokens: token_store.port(),
+            credentials: store.port(),
+            verify: Port::pooled(hashers),
+            check_throttle: store.port(),
+            record_failure: store.port(),
+        };
+        application.spawn("email-change", first_io, Restart::Permanent, move || {
+            EmailChangeService::new(ports, lockouts)
+        })
+    };
     Ok(AuthWiring {
+        email_change: crate::http::routes::EmailChangeEndpoints {
+            request: email_change.port(),
+            confirm: email_change.port(),
+            revert: email_change.port(),
+        },
         recovery: crate::http::routes::RecoveryEndpoints {
             request_reset: recovery.port(),
             confirm_reset: recovery.port(),

@@ -103,13 +103,14 @@ pub(super) fn start(
     }
 }
 
-/// How the workers issue one-time tokens (password reset, email verification).
+/// How the workers issue one-time tokens (password reset, email verification and change).
 fn token_policy(settings: &Settings) -> TokenPolicy {
     let mail = &settings.account_mail;
     TokenPolicy {
         key: TokenKey::derive(settings.secret_key.expose()),
         password_reset_ttl: mail.password_reset_ttl,
         email_verification_ttl: mail.email_verification_ttl,
+        email_change_ttl: mail.email_change_ttl,
         min_interval: mail.mail_min_interval,
     }
 }

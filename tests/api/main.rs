@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod configuration;
 mod contract;
+mod email_change;
 mod helpers;
 mod mail_tls;
 mod messaging;

@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod declare;
+mod email_change;
 mod mfa;
 mod recovery;
 mod roles;
 
 pub use declare::{Applies, CommandType, Declaration};
+pub use email_change::{ChangeEmailCommand, ConfirmEmailChangeCommand, RevertEmailChangeCommand};
 pub use mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
 pub use recovery::{
     RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
@@ -38,6 +40,11 @@ declare::commands! {
     RequestEmailVerification(RequestEmailVerificationCommand)
         => "users.request-email-verification", "request_email_verification", v 1;
     VerifyEmail(VerifyEmailCommand) => "users.verify-email", "verify_email", v 1;
+    ChangeEmail(ChangeEmailCommand) => "users.change-email", "change_email", v 1;
+    ConfirmEmailChange(ConfirmEmailChangeCommand)
+        => "users.confirm-email-change", "confirm_email_change", v 1;
+    RevertEmailChange(RevertEmailChangeCommand)
+        => "users.revert-email-change", "revert_email_change", v 1;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

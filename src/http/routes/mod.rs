@@ -5,6 +5,7 @@ pub mod auth;
 pub mod command_reply;
 pub mod commands;
 pub mod cursor;
+pub mod email_change;
 pub mod mfa;
 pub mod openapi;
 pub mod ops;
@@ -66,6 +67,14 @@ pub struct RecoveryEndpoints {
     pub resend_verification: Port<crate::application::recovery::ResendVerification>,
 }
 
+/// Email change with re-verification (`routes/email_change.rs`).
+#[derive(Clone)]
+pub struct EmailChangeEndpoints {
+    pub request: Port<crate::application::email_change::RequestEmailChange>,
+    pub confirm: Port<crate::application::email_change::ConfirmEmailChange>,
+    pub revert: Port<crate::application::email_change::RevertEmailChange>,
+}
+
 #[derive(Clone)]
 pub struct ApiState {
     pub register: Port<RegisterUser>,
@@ -78,6 +87,7 @@ pub struct ApiState {
     pub sessions: SessionPorts,
     pub mfa: MfaEndpoints,
     pub recovery: RecoveryEndpoints,
+    pub email_change: EmailChangeEndpoints,
     pub authentication: AuthState,
     pub default_wait: Duration,
     pub reply_queue: String,
@@ -136,6 +146,11 @@ pub fn api_routes() -> Vec<RouteEntry> {
         route(Method::POST, "/api/v1/users/", users::register_with_slash),
         route(Method::GET, "/api/v1/users/me", users::me),
         route(
+            Method::POST,
+            "/api/v1/users/me/email",
+            email_change::request_email_change,
+        ),
+        route(
             Method::GET,
             "/api/v1/users/me/sessions",
             sessions::list_sessions,
@@ -190,6 +205,16 @@ pub fn api_routes() -> Vec<RouteEntry> {
             Method::POST,
             "/api/v1/auth/verify-email/resend",
             recovery::resend_verification,
+        ),
+        route(
+            Method::POST,
+            "/api/v1/auth/email-change/confirm",
+            email_change::confirm_email_change,
+        ),
+        route(
+            Method::POST,
+            "/api/v1/auth/email-change/revert",
+            email_change::revert_email_change,
         ),
     ]
 }

@@ -3,7 +3,7 @@
 //! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients. It lives among
 //! the routes because it is generated from them and served by one of them.
 
-use super::{auth, commands, mfa, ops, recovery, roles, sessions, users};
+use super::{auth, commands, email_change, mfa, ops, recovery, roles, sessions, users};
 use crate::http::{docs_page, dto};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,11 +23,14 @@ use utoipa::{Modify, OpenApi};
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         recovery::request_password_reset, recovery::confirm_password_reset,
         recovery::verify_email, recovery::resend_verification,
+        email_change::request_email_change, email_change::confirm_email_change,
+        email_change::revert_email_change,
         ops::health, ops::ready,
         openapi_json, docs_page::page, docs_page::asset,
     ),
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
-        recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification)),
+        recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification,
+        email_change::EmailChangeRequest, email_change::EmailChangeToken)),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "ops"))
 )]

@@ -2,7 +2,8 @@
 //! terminal state is not applied again (exactly-once effects over at-least-once delivery), and
 //! the state change, the command's outcome and the resulting event commit together. This is that
 //! frame; the statements of each command live with their context (`user_commands`,
-//! `role_commands`, `mfa_commands`, `recovery_commands`), found through `Applies`.
+//! `role_commands`, `mfa_commands`, `recovery_commands`, `email_change_commands`), found through
+//! `Applies`.
 
 use super::{Statements, record_event};
 use crate::application::commands::{Command, CommandResult, CommandStatus, CommandSubject};

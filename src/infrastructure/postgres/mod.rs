@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod command_store;
 pub mod command_transaction;
 pub mod credentials;
+pub mod email_change_commands;
 pub mod login_throttle;
 pub mod mfa_commands;
 pub mod mfa_store;

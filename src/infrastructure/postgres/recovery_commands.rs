@@ -76,6 +76,13 @@ pub async fn issue(
             expires_at,
             occurred_at: created_at,
         },
+        // Their rows name an address; `email_change_commands` issues them.
+        TokenPurpose::EmailChange | TokenPurpose::EmailChangeRevert => {
+            return Err(sqlx::Error::Protocol(format!(
+                "{} tokens are issued by email_change_commands",
+                purpose.as_str()
+            )));
+        }
     })
 }
 
