@@ -12,12 +12,12 @@ use super::account::{Origin, submit};
 use super::commands::{
     ChangeEmailCommand, Command, ConfirmEmailChangeCommand, RevertEmailChangeCommand,
 };
-use super::one_time_token::{TokenPurpose, hash_token};
+use super::one_time_token::TokenPurpose;
 use super::ports::{
     CheckLoginThrottle, FindCredentials, InfraError, RecordLoginFailure, Submission, SubmitCommand,
     VerifyPassword,
 };
-use super::recovery::FindLiveToken;
+use super::recovery::{FindLiveToken, live_token};
 use crate::domain::{Email, FieldError, LockoutPolicy, Password, Principal};
 use ::actors::Port;
 use actix::prelude::*;
@@ -180,28 +180,21 @@ impl Handler<RequestEmailChange> for EmailChangeService {
     }
 }
 
-async fn live_token(
-    ports: &EmailChangePorts,
-    purpose: TokenPurpose,
-    token: &str,
-) -> Result<Uuid, EmailChangeError> {
-    let found = ports
-        .tokens
-        .ask(FindLiveToken {
-            purpose,
-            token_hash: hash_token(token),
-        })
-        .await??;
-    found.map(|t| t.id).ok_or(EmailChangeError::InvalidToken)
-}
-
 impl Handler<ConfirmEmailChange> for EmailChangeService {
     type Result = ResponseFuture<Result<Submission, EmailChangeError>>;
 
     fn handle(&mut self, msg: ConfirmEmailChange, _: &mut Context<Self>) -> Self::Result {
         let ports = self.ports.clone();
         Box::pin(async move {
-            let token_id = live_token(&ports, TokenPurpose::EmailChange, &msg.token).await?;
+            let token = TokenPurpose::EmailChange;
+            let token_id = live_token(
+                &ports.tokens,
+                token,
+                &msg.token,
+                EmailChangeError::InvalidToken,
+            )
+            .await?
+            .id;
             let command = Command::from(ConfirmEmailChangeCommand {
                 command_id: Uuid::now_v7(),
                 token_id,
@@ -217,7 +210,15 @@ impl Handler<RevertEmailChange> for EmailChangeService {
     fn handle(&mut self, msg: RevertEmailChange, _: &mut Context<Self>) -> Self::Result {
         let ports = self.ports.clone();
         Box::pin(async move {
-            let token_id = live_token(&ports, TokenPurpose::EmailChangeRevert, &msg.token).await?;
+            let token = TokenPurpose::EmailChangeRevert;
+            let token_id = live_token(
+                &ports.tokens,
+                token,
+                &msg.token,
+                EmailChangeError::InvalidToken,
+            )
+            .await?
+            .id;
             let command = Command::from(RevertEmailChangeCommand {
                 command_id: Uuid::now_v7(),
                 token_id,

@@ -106,19 +106,20 @@ impl Actor for RecoveryService {
 
 impl Supervised for RecoveryService {}
 
-async fn live_token(
-    ports: &RecoveryPorts,
+/// The live token with the presented value's hash; `invalid` when there is none.
+pub(super) async fn live_token<E: From<InfraError> + From<MailboxError>>(
+    tokens: &Port<FindLiveToken>,
     purpose: TokenPurpose,
     token: &str,
-) -> Result<LiveToken, RecoveryError> {
-    ports
-        .tokens
+    invalid: E,
+) -> Result<LiveToken, E> {
+    let found = tokens
         .ask(FindLiveToken {
             purpose,
             token_hash: hash_token(token),
         })
-        .await??
-        .ok_or(RecoveryError::InvalidToken)
+        .await??;
+    found.ok_or(invalid)
 }
 
 impl Handler<RequestPasswordReset> for RecoveryService {
@@ -149,7 +150,13 @@ impl Handler<ConfirmPasswordReset> for RecoveryService {
     fn handle(&mut self, msg: ConfirmPasswordReset, _: &mut Context<Self>) -> Self::Result {
         let ports = self.ports.clone();
         Box::pin(async move {
-            let token = live_token(&ports, TokenPurpose::PasswordReset, &msg.token).await?;
+            let token = live_token(
+                &ports.tokens,
+                TokenPurpose::PasswordReset,
+                &msg.token,
+                RecoveryError::InvalidToken,
+            )
+            .await?;
             let account = ports
                 .credentials
                 .ask(FindCredentials::ById(token.user_id))
@@ -191,7 +198,13 @@ impl Handler<VerifyEmail> for RecoveryService {
     fn handle(&mut self, msg: VerifyEmail, _: &mut Context<Self>) -> Self::Result {
         let ports = self.ports.clone();
         Box::pin(async move {
-            let token = live_token(&ports, TokenPurpose::EmailVerification, &msg.token).await?;
+            let token = live_token(
+                &ports.tokens,
+                TokenPurpose::EmailVerification,
+                &msg.token,
+                RecoveryError::InvalidToken,
+            )
+            .await?;
             let command = Command::from(VerifyEmailCommand {
                 command_id: Uuid::now_v7(),
                 token_id: token.id,

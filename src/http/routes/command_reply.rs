@@ -39,6 +39,16 @@ pub(super) async fn respond(
     }
 }
 
+/// 202 for a command the caller is never made to wait for (its outcome tells nothing).
+pub(super) fn accepted_now(submission: Submission) -> Result<HttpResponse, ApiError> {
+    match submission {
+        Submission::Accepted { command_id } | Submission::Replayed { command_id } => {
+            Ok(accepted(command_id))
+        }
+        Submission::KeyReused => Err(ApiError::IdempotencyKeyReused),
+    }
+}
+
 /// Where a command stands once the caller has waited as long as `Prefer` allows.
 pub(super) enum Settled {
     Pending(Uuid),

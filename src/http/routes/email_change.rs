@@ -4,12 +4,11 @@
 
 use super::ApiState;
 use super::auth::client_address;
-use super::command_reply::{Success, accepted, respond};
+use super::command_reply::{Success, accepted_now, respond};
 use super::request::origin;
 use crate::application::email_change::{
     ConfirmEmailChange, EmailChangeError, RequestEmailChange, RevertEmailChange,
 };
-use crate::application::ports::Submission;
 use crate::http::auth::Authenticated;
 use crate::http::dto::{Accepted, Problem};
 use crate::http::problem::ApiError;
@@ -77,12 +76,7 @@ pub async fn request_email_change(
             origin: origin(&state, &req),
         })
         .await??;
-    match submission {
-        Submission::Accepted { command_id } | Submission::Replayed { command_id } => {
-            Ok(accepted(command_id))
-        }
-        Submission::KeyReused => Err(ApiError::IdempotencyKeyReused),
-    }
+    accepted_now(submission)
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/email-change/confirm", tag = "auth", request_body = EmailChangeToken,

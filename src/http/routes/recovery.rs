@@ -3,9 +3,8 @@
 //! with the same body whatever the address (enumeration-safe), the others wait like the rest.
 
 use super::ApiState;
-use super::command_reply::{Success, accepted, respond};
+use super::command_reply::{Success, accepted_now, respond};
 use super::request::origin;
-use crate::application::ports::Submission;
 use crate::application::recovery::{
     ConfirmPasswordReset, RecoveryError, RequestPasswordReset, ResendVerification, VerifyEmail,
 };
@@ -137,10 +136,5 @@ pub async fn resend_verification(
             origin: origin(&state, &req),
         })
         .await??;
-    match submission {
-        Submission::Accepted { command_id } | Submission::Replayed { command_id } => {
-            Ok(accepted(command_id))
-        }
-        Submission::KeyReused => Err(ApiError::IdempotencyKeyReused),
-    }
+    accepted_now(submission)
 }
