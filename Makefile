@@ -17,7 +17,7 @@ CHAOS_ROUNDS ?= 3
 # binary's built-in defaults apply (see .env.example).
 LOAD_ENV := set -a; if [ -f .env ]; then . ./.env; fi; set +a
 
-.PHONY: help services bench-tools clean-test-resources build run migrate test bench bench-profile chaos \
+.PHONY: help services screenshots bench-tools clean-test-resources build run migrate test bench bench-profile chaos \
         fmt lint deny ci compose-check monitoring-check contract clean
 
 help: ## List the targets
@@ -82,6 +82,13 @@ test: services ## Run the whole test suite, then the chaos tests serially (nexte
 
 # The benchmark must measure optimised code, hence the release build before scripts/bench.sh.
 # bench-tools runs in the recipe, after services, so two apt-get runs can never overlap.
+# The README's page screenshots, from the browser tests (which write every page at 1280 and 360 px).
+screenshots: services ## Refresh docs/pages/*.png from the browser tests' screenshots
+	@$(LOAD_ENV); $(CARGO) nextest run --test api -E 'test(/^pages::flows::/)'
+	@mkdir -p docs/pages
+	@for page in sign-in account admin-users; do cp target/page-screenshots/$$page-1280.png docs/pages/$$page.png; done
+	@echo "==> docs/pages/ refreshed"
+
 bench: services ## Release build, then the benchmark suite (docs/benchmarks.md; BENCH_QUICK=1: ~2 min)
 	@scripts/services.sh bench-tools
 	$(CARGO) build --release --bins --examples

@@ -3,7 +3,8 @@
 #
 #   scripts/services.sh [up]        PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672,
 #                                   the database named in DATABASE_URL, cargo-nextest and Prometheus
-#                                   (promtool) for the monitoring tests (default)
+#                                   (promtool) for the monitoring tests, Chromium and chromedriver
+#                                   for the page tests (default)
 #   scripts/services.sh bench-tools wrk and valgrind, for `make bench` (alias: --bench-tools)
 #
 # Idempotent: a service already listening is used as it is. Otherwise, in order of preference:
@@ -258,6 +259,21 @@ ensure_prometheus() {
     fi
 }
 
+# Chromium and its WebDriver: `make test` drives the pages in headless Chromium
+# (tests/api/pages/). Debian's chromium and chromium-driver (/usr/bin/chromium, chromedriver).
+ensure_browser() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        log "chromium: $(command -v chromium), $(command -v chromedriver)"
+        return
+    fi
+    log "chromium/chromedriver: missing"
+    if is_root; then
+        apt_install chromium chromium-driver
+    else
+        warn "chromium/chromedriver missing and not root: the page tests will fail (apt-get install chromium chromium-driver)"
+    fi
+}
+
 ensure_bench_tools() {
     # wrk drives the load; valgrind (callgrind, callgrind_control) is `make bench-profile`'s.
     local tool
@@ -282,12 +298,13 @@ cmd_up() {
     ensure_database
     ensure_nextest
     ensure_prometheus
+    ensure_browser
     log "services up"
 }
 
 case "${1:-up}" in
     up) cmd_up ;;
     bench-tools|--bench-tools) ensure_bench_tools ;;
-    -h|--help|help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command '$1' (expected: up | bench-tools)" ;;
 esac

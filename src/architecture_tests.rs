@@ -134,11 +134,12 @@ fn imports_of(tops: &[&str], outer: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const ADAPTERS: [&str; 4] = [
+const ADAPTERS: [&str; 5] = [
     "crate::infrastructure",
     "crate::http",
     "crate::metrics",
     "crate::notifications",
+    "crate::pages",
 ];
 
 #[test]
@@ -155,6 +156,22 @@ fn the_domain_and_the_use_cases_import_no_adapter() {
 fn configuration_imports_no_adapter() {
     let outer = [&ADAPTERS[..], &["crate::startup", "crate::cli"]].concat();
     assert_eq!(imports_of(&["config"], &outer), Vec::<String>::new());
+}
+
+/// A page handler sends messages to actors like a route does: no SQL, no AMQP, no mail.
+#[test]
+fn page_handlers_import_no_infrastructure() {
+    let outer = [
+        "crate::infrastructure",
+        "crate::notifications",
+        "crate::startup",
+        "crate::cli",
+    ];
+    assert_eq!(imports_of(&["pages"], &outer), Vec::<String>::new());
+    assert_eq!(
+        imports_of(&["http"], &["crate::pages"]),
+        Vec::<String>::new()
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //!   imports `domain` only.
 //! - `infrastructure` (PostgreSQL, RabbitMQ, bcrypt, JWT) and `http` (the actix-web adapter)
 //!   implement or call those ports; neither imports the other.
+//! - `pages`: the pages for people, a browser adapter beside `http` on the same ports (it uses
+//!   `http`'s port bundle and command settlement; it imports no infrastructure).
 //! - `notifications`: a bounded context of its own, fed by the public event contract; it uses
 //!   the users context's topology names and one-time-token derivation, nothing else.
 //! - `config` + `variables`: settings from the environment (validated with the adapters' own
@@ -24,6 +26,7 @@ pub mod http;
 pub mod infrastructure;
 pub mod metrics;
 pub mod notifications;
+pub mod pages;
 pub mod startup;
 pub mod telemetry;
 pub mod trace_context;

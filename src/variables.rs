@@ -88,6 +88,12 @@ variables! {
     ACCOUNT_MAIL_MIN_INTERVAL_SECONDS = "60",
         "at most one reset/resend mail per account in this interval";
     REQUIRE_VERIFIED_EMAIL = "false", "true: logins to unverified addresses answer 403";
+    // Pages for people (config/ui.rs)
+    UI_ENABLED = "true", "serve the sign-in, account and admin pages on the public port";
+    UI_PRODUCT_NAME = "hexactor", "the name the pages show";
+    UI_STYLESHEET = "", "path of a CSS file served after the built-in one (restyle without rebuilding)";
+    UI_SESSION_IDLE_SECONDS = "1800", "a browser session ends after this long without a request";
+    UI_SESSION_MAX_SECONDS = "43200", "a browser session ends this long after sign-in, used or not";
     // Supervision, monitoring, logs (config/runtime.rs)
     SUPERVISOR_MAX_RESTARTS = "5", "restarts before a supervisor escalates...";
     SUPERVISOR_WINDOW_SECONDS = "10", "...within this window";

@@ -113,6 +113,8 @@ pub struct ListUsers {
     pub limit: u32,
     pub after: Option<(chrono::DateTime<chrono::Utc>, Uuid)>,
     pub offset: Option<u64>,
+    /// Only users whose email or username starts with this, ignoring case.
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 //! One module per concern, each reading its variables through their entries in
 //! [`crate::variables`] (name, default and meaning are written there once):
 //! `database`, `messaging` (RabbitMQ), `http` (listeners and what guards them), `auth` (tokens,
-//! sessions, lockouts), `account_mail`, `runtime` (supervision, monitoring, logs). What is left
+//! sessions, lockouts), `account_mail`, `ui` (the pages), `runtime` (supervision, monitoring, logs). What is left
 //! here is what several concerns share: the environment, the two keys, the bcrypt cost.
 //!
 //! Invalid configuration is one clear line naming the variable (and exit code 2 in `main`).
@@ -17,6 +17,7 @@ pub mod messaging;
 pub mod runtime;
 mod sources;
 mod trusted_proxies;
+pub mod ui;
 
 pub use auth::{AuthSettings, JwtKeys};
 pub use runtime::LogFormat;
@@ -69,6 +70,8 @@ pub struct Settings {
     /// Email delivery, password recovery, email verification.
     pub account_mail: account_mail::AccountMailSettings,
     pub runtime: runtime::RuntimeSettings,
+    /// The pages for people (`pages/`).
+    pub ui: ui::UiSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +198,7 @@ impl Settings {
             account_mail: account_mail::AccountMailSettings::read(&env, production)?,
             http: http::HttpSettings::read(&env)?,
             auth: AuthSettings::read(&env)?,
+            ui: ui::UiSettings::read(&env)?,
         })
     }
 }

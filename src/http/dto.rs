@@ -180,6 +180,8 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
     pub offset: Option<u64>,
+    /// Only users whose email or username starts with this (case-insensitive).
+    pub q: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, ToSchema)]

@@ -32,6 +32,16 @@ pub const LIMITED: &[&str] = &[
     "* /api/v1/auth/email-change*",
     // Authenticated, but it takes a password: guessing is bounded by the lockout and by this.
     "POST /api/v1/users/me/email",
+    // The pages' forms that stand for the endpoints above (`pages::ANONYMOUS_FORMS`).
+    "POST /login",
+    "POST /login/code",
+    "POST /register",
+    "POST /forgot-password",
+    "POST /reset-password",
+    "POST /verify-email",
+    "POST /confirm-email-change",
+    "POST /revert-email-change",
+    "POST /account/email",
 ];
 
 pub fn is_limited(method: &str, path: &str) -> bool {

@@ -198,10 +198,12 @@ pub(super) fn start(
             confirm: mfa.port(),
             disable: mfa.port(),
             login: auth.port(),
+            status: store.port(),
         },
         sessions: crate::http::routes::SessionPorts {
             list: store.port(),
             end: store.port(),
+            revoke: store.port(),
         },
         authentication: AuthState {
             tokens,

@@ -34,6 +34,10 @@ pub(super) fn start(
         settings.http.rate_limit_burst,
     )
     .map(web::Data::new);
+    let pages = settings
+        .ui
+        .enabled
+        .then(|| crate::pages::PageConfig::new(settings));
     let public = match api {
         Some(api_state) => {
             let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
@@ -41,6 +45,7 @@ pub(super) fn start(
             let ops_state = ops_state.clone();
             let server = HttpServer::new(move || {
                 let (api_state, ops_state) = (api_state.clone(), ops_state.clone());
+                let pages = pages.clone();
                 let mut app = App::new().app_data(trusted_proxies.clone());
                 if let Some(limit) = &rate_limit {
                     app = app.app_data(limit.clone());
@@ -52,10 +57,15 @@ pub(super) fn start(
                         !origins.is_empty(),
                         http::cors(&origins),
                     ))
+                    // Errors to a browser become pages (a no-op when the pages are off).
+                    .wrap(from_fn(crate::pages::render::browser_errors))
                     .wrap(from_fn(http::middleware::observe))
                     .configure(move |cfg| {
                         http::routes::configure_api(cfg, api_state);
                         http::routes::configure_probes(cfg, ops_state);
+                        if let Some(pages) = pages {
+                            crate::pages::configure(cfg, pages);
+                        }
                     })
                     .default_service(web::to(http::routes::not_found))
             });

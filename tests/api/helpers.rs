@@ -17,7 +17,7 @@ pub use crate::support::logs::{capture_logs, captured_logs};
 use hexactor::startup::{AmqpShutdown, Application, ProcessRole};
 pub use http::Reply;
 use lapin::Connection;
-use namespace::block_on_own_thread;
+pub use namespace::block_on_own_thread;
 pub use namespace::{Namespace, postgres_base, rabbitmq_url};
 use serde_json::Value;
 use sqlx::PgPool;

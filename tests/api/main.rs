@@ -15,6 +15,7 @@ mod notifications;
 mod openapi;
 mod operations;
 mod ops;
+mod pages;
 mod rate_limit;
 mod readme;
 mod recovery;

@@ -32,6 +32,17 @@ impl Received {
             .to_owned()
     }
 
+    /// The whole first `{page}?token=` link of the message, as a person would click it.
+    pub fn link(&self, page: &str) -> String {
+        let text = self.text();
+        let marker = format!("/{page}?token=");
+        let at = text
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {marker} link in: {text}"));
+        let start = text[..at].rfind("http").expect("an absolute link");
+        format!("{}{}", &text[start..at + marker.len()], self.token(page))
+    }
+
     /// The token in the first `{page}?token=` link of the message.
     pub fn token(&self, page: &str) -> String {
         let text = self.text();

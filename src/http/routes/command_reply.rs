@@ -50,13 +50,13 @@ pub(super) fn accepted_now(submission: Submission) -> Result<HttpResponse, ApiEr
 }
 
 /// Where a command stands once the caller has waited as long as `Prefer` allows.
-pub(super) enum Settled {
+pub enum Settled {
     Pending(Uuid),
     Succeeded(Uuid, CommandRecord),
 }
 
 /// Waits (per `Prefer`) for the command; a failed command is the matching client error.
-pub(super) async fn settle(
+pub async fn settle(
     state: &ApiState,
     req: &HttpRequest,
     submission: Submission,

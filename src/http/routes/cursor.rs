@@ -5,7 +5,7 @@ use crate::http::problem::ApiError;
 use base64::Engine as _;
 use uuid::Uuid;
 
-pub(super) fn encode_cursor(u: &UserResponse) -> String {
+pub fn encode_cursor(u: &UserResponse) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
         "{}|{}",
         u.created_at.to_rfc3339(),
@@ -13,7 +13,7 @@ pub(super) fn encode_cursor(u: &UserResponse) -> String {
     ))
 }
 
-pub(super) fn decode_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, Uuid), ApiError> {
+pub fn decode_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, Uuid), ApiError> {
     let bad = || ApiError::BadRequest("the cursor is not one this API issued".into());
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw)

@@ -50,12 +50,17 @@ pub struct MfaEndpoints {
     pub confirm: Port<crate::application::mfa::ConfirmTotp>,
     pub disable: Port<crate::application::mfa::DisableTotp>,
     pub login: Port<crate::application::mfa_login::LoginMfa>,
+    /// Whether TOTP is on (the account page shows it).
+    pub status: Port<crate::application::mfa_ports::FindTotp>,
 }
 
 #[derive(Clone)]
 pub struct SessionPorts {
     pub list: Port<crate::application::sessions::ListSessions>,
     pub end: Port<crate::application::sessions::EndSession>,
+    /// An admin ends every session of a user (the admin console); written directly, like
+    /// every revocation, so it holds at the moment of the answer.
+    pub revoke: Port<crate::application::ports::RevokeSessions>,
 }
 
 /// Password recovery and email verification (`routes/recovery.rs`).

@@ -14,7 +14,7 @@ pub fn parse_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a UUID")))
 }
 
-pub(super) fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
+pub fn origin(state: &ApiState, req: &HttpRequest) -> Origin {
     Origin {
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         traceparent: req

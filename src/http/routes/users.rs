@@ -131,6 +131,7 @@ pub async fn list_users(
             limit,
             after,
             offset: query.offset,
+            prefix: query.q.clone(),
         })
         .await??;
     let items: Vec<UserResponse> = page.users.iter().map(UserResponse::from).collect();

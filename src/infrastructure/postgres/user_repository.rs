@@ -116,16 +116,24 @@ impl Handler<ListUsers> for UserRepository {
         Box::pin(observed::query("list_users", "users", async move {
             // One row more than asked tells whether there is a next page.
             let fetch = i64::from(msg.limit) + 1;
+            // starts_with rather than LIKE: the prefix is data, never a pattern.
+            let prefix = msg
+                .prefix
+                .map(|p| p.trim().to_lowercase())
+                .filter(|p| !p.is_empty());
+            let matching = "($1::text IS NULL OR starts_with(lower(email), $1) OR starts_with(lower(username), $1))";
             let rows: Vec<UserRow> = match msg.after {
                 Some((created_at, id)) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3"
+                    "SELECT {USER_COLUMNS} FROM users WHERE {matching} AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"
                 )))
+                .bind(prefix)
                 .bind(created_at)
                 .bind(id)
                 .bind(fetch),
                 None => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2"
+                    "SELECT {USER_COLUMNS} FROM users WHERE {matching} ORDER BY created_at, id LIMIT $2 OFFSET $3"
                 )))
+                .bind(prefix)
                 .bind(fetch)
                 .bind(msg.offset.unwrap_or(0) as i64),
             }

@@ -48,10 +48,7 @@ impl Drop for Cleanup {
 
 /// Drop cannot await: runs `work` to completion (or for at most `within`) on a short-lived
 /// runtime on a thread of its own, and waits for it.
-pub(super) fn block_on_own_thread(
-    within: Duration,
-    work: impl Future<Output = ()> + Send + 'static,
-) {
+pub fn block_on_own_thread(within: Duration, work: impl Future<Output = ()> + Send + 'static) {
     let _ = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
