@@ -13,8 +13,8 @@ use crate::application::email_change::{
 };
 use crate::application::recovery::ResendVerification;
 use crate::http::ApiState;
-use crate::http::client_address::ClientAddress;
 use crate::http::problem::ApiError;
+use crate::http::routes::auth::client_address;
 use crate::http::routes::request::origin;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -153,9 +153,7 @@ pub async fn change_email(
         password,
         ..
     } = form.into_inner();
-    let client_address = ClientAddress::from_request(&req)
-        .map(|c| c.0.to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let client_address = client_address(&req).unwrap_or_else(|| "unknown".into());
     let asked = state.email_change.request.ask(RequestEmailChange {
         principal: principal.clone(),
         new_email,

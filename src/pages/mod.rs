@@ -24,6 +24,7 @@ mod sign_up;
 mod two_factor;
 
 use crate::config::Settings;
+use crate::http::routes::{RouteEntry, register, route};
 use actix_web::http::Method;
 use actix_web::web;
 use hmac::{Hmac, Mac};
@@ -100,72 +101,61 @@ pub const ANONYMOUS_FORMS: &[&str] = &[
     "/revert-email-change",
 ];
 
-type PageRoute = (Method, &'static str, actix_web::Route);
-
-fn page<F, Args>(method: Method, path: &'static str, handler: F) -> PageRoute
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    (method.clone(), path, web::method(method).to(handler))
-}
-
 /// Every page, one line each.
-pub fn page_routes() -> Vec<PageRoute> {
+pub fn page_routes() -> Vec<RouteEntry> {
     use Method as M;
     vec![
-        page(M::GET, "/", sign_in::home),
-        page(M::GET, "/ui/style.css", render::stylesheet),
-        page(M::GET, "/ui/custom.css", render::custom_stylesheet),
-        page(M::GET, "/login", sign_in::login_page),
-        page(M::POST, "/login", sign_in::login),
-        page(M::POST, "/login/code", sign_in::login_code),
-        page(M::POST, "/logout", sign_in::logout),
-        page(M::GET, "/register", sign_up::register_page),
-        page(M::POST, "/register", sign_up::register),
-        page(M::GET, "/verify-email", recovery::verify_email_page),
-        page(M::POST, "/verify-email", recovery::verify_email),
-        page(M::GET, "/forgot-password", recovery::forgot_password_page),
-        page(M::POST, "/forgot-password", recovery::forgot_password),
-        page(M::GET, "/reset-password", recovery::reset_password_page),
-        page(M::POST, "/reset-password", recovery::reset_password),
-        page(
+        route(M::GET, "/", sign_in::home),
+        route(M::GET, "/ui/style.css", render::stylesheet),
+        route(M::GET, "/ui/custom.css", render::custom_stylesheet),
+        route(M::GET, "/login", sign_in::login_page),
+        route(M::POST, "/login", sign_in::login),
+        route(M::POST, "/login/code", sign_in::login_code),
+        route(M::POST, "/logout", sign_in::logout),
+        route(M::GET, "/register", sign_up::register_page),
+        route(M::POST, "/register", sign_up::register),
+        route(M::GET, "/verify-email", recovery::verify_email_page),
+        route(M::POST, "/verify-email", recovery::verify_email),
+        route(M::GET, "/forgot-password", recovery::forgot_password_page),
+        route(M::POST, "/forgot-password", recovery::forgot_password),
+        route(M::GET, "/reset-password", recovery::reset_password_page),
+        route(M::POST, "/reset-password", recovery::reset_password),
+        route(
             M::GET,
             "/confirm-email-change",
             email::confirm_email_change_page,
         ),
-        page(
+        route(
             M::POST,
             "/confirm-email-change",
             email::confirm_email_change,
         ),
-        page(
+        route(
             M::GET,
             "/revert-email-change",
             email::revert_email_change_page,
         ),
-        page(M::POST, "/revert-email-change", email::revert_email_change),
-        page(M::GET, "/account", account::account_page),
-        page(M::POST, "/account/profile", account::update_profile),
-        page(M::POST, "/account/password", account::change_password),
-        page(M::POST, "/account/email", email::change_email),
-        page(M::POST, "/account/sessions/end", account::end_session),
-        page(
+        route(M::POST, "/revert-email-change", email::revert_email_change),
+        route(M::GET, "/account", account::account_page),
+        route(M::POST, "/account/profile", account::update_profile),
+        route(M::POST, "/account/password", account::change_password),
+        route(M::POST, "/account/email", email::change_email),
+        route(M::POST, "/account/sessions/end", account::end_session),
+        route(
             M::POST,
             "/account/sessions/end-all",
             account::end_all_sessions,
         ),
-        page(M::POST, "/account/deactivate", account::deactivate),
-        page(M::POST, "/account/verification", email::resend_verification),
-        page(M::POST, "/account/two-factor/start", two_factor::start),
-        page(M::POST, "/account/two-factor/confirm", two_factor::confirm),
-        page(M::POST, "/account/two-factor/disable", two_factor::disable),
-        page(M::GET, "/admin", admin::users_page),
-        page(M::GET, "/admin/users/{id}", admin::user_page),
-        page(M::POST, "/admin/users/{id}/role", admin::change_role),
-        page(M::POST, "/admin/users/{id}/deactivate", admin::deactivate),
-        page(
+        route(M::POST, "/account/deactivate", account::deactivate),
+        route(M::POST, "/account/verification", email::resend_verification),
+        route(M::POST, "/account/two-factor/start", two_factor::start),
+        route(M::POST, "/account/two-factor/confirm", two_factor::confirm),
+        route(M::POST, "/account/two-factor/disable", two_factor::disable),
+        route(M::GET, "/admin", admin::users_page),
+        route(M::GET, "/admin/users/{id}", admin::user_page),
+        route(M::POST, "/admin/users/{id}/role", admin::change_role),
+        route(M::POST, "/admin/users/{id}/deactivate", admin::deactivate),
+        route(
             M::POST,
             "/admin/users/{id}/sessions/end-all",
             admin::end_sessions,
@@ -180,24 +170,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: PageConfig) {
         .limit(crate::http::routes::BODY_LIMIT)
         .error_handler(|err, _| render::PageError::BadForm(err.to_string()).into());
     cfg.app_data(web::Data::new(config)).app_data(form);
-    let routes = page_routes();
-    let mut paths: Vec<&'static str> = Vec::new();
-    for (_, path, _) in &routes {
-        if !paths.contains(path) {
-            paths.push(path);
-        }
-    }
-    let mut routes: Vec<Option<PageRoute>> = routes.into_iter().map(Some).collect();
-    for path in paths {
-        let mut resource = web::resource(path);
-        for slot in routes.iter_mut() {
-            if slot.as_ref().is_some_and(|(_, p, _)| *p == path) {
-                let (_, _, route) = slot.take().expect("checked above");
-                resource = resource.route(route);
-            }
-        }
-        cfg.service(resource.default_service(web::to(render::method_not_allowed)));
-    }
+    // One resource per path, as the API's: another method is a 405 naming the ones served.
+    register(cfg, page_routes());
 }
 
 #[cfg(test)]

@@ -93,11 +93,11 @@ pub fn page_with(
 
 /// 303 See Other: after a POST the browser GETs the next page.
 pub fn redirect(visitor: &Visitor, to: &str) -> HttpResponse {
-    let mut response = secure(&mut HttpResponse::SeeOther())
-        .insert_header((header::LOCATION, to.to_owned()))
-        .finish();
-    response = visitor.finish(response);
-    response
+    visitor.finish(
+        secure(&mut HttpResponse::SeeOther())
+            .insert_header((header::LOCATION, to.to_owned()))
+            .finish(),
+    )
 }
 
 /// A `?next=` target: a path on this origin, or nothing.
@@ -192,10 +192,6 @@ pub async fn browser_errors(
     }
     let (req, _) = response.into_parts();
     Ok(ServiceResponse::new(req, rendered))
-}
-
-pub async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().finish()
 }
 
 pub async fn stylesheet() -> HttpResponse {

@@ -113,15 +113,16 @@ impl Visitor {
 
     /// The CSRF token the forms of this answer carry.
     pub fn csrf_token(&self) -> String {
+        B64.encode(self.csrf_mac().finalize().into_bytes())
+    }
+
+    /// The token's MAC, over the session (or, before sign-in, the random seed).
+    fn csrf_mac(&self) -> Hmac<Sha256> {
         let basis = match &self.ticket {
             Some(t) if self.principal.is_some() => format!("session:{}", t.session_id),
             _ => format!("anonymous:{}", self.seed),
         };
-        B64.encode(
-            mac(self.config.key(), "csrf", &basis)
-                .finalize()
-                .into_bytes(),
-        )
+        mac(self.config.key(), "csrf", &basis)
     }
 
     /// Refuses a form posted from another origin or without this session's token.
@@ -137,13 +138,10 @@ impl Visitor {
         {
             return Err(PageError::Csrf("the form was sent from another site"));
         }
-        let expected = self.csrf_token();
-        let same = expected.len() == token.len()
-            && expected
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
+        // hmac's verification compares in constant time.
+        let same = B64
+            .decode(token)
+            .is_ok_and(|tag| self.csrf_mac().verify_slice(&tag).is_ok());
         if self.new_seed || !same {
             return Err(PageError::Csrf(
                 "the form has expired or was not sent by this page; reload it and try again",

@@ -6,7 +6,7 @@ use super::session::Visitor;
 use crate::application::auth::{Login, LoginOutcome, Logout};
 use crate::application::mfa_login::LoginMfa;
 use crate::http::ApiState;
-use crate::http::client_address::ClientAddress;
+use crate::http::routes::auth::{client_address, user_agent};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -103,16 +103,10 @@ pub struct CodeForm {
     next: String,
 }
 
+/// The client address (as the REST login determines it) and user agent.
 fn client(req: &HttpRequest) -> (String, Option<String>) {
-    let address = ClientAddress::from_request(req)
-        .map(|c| c.0.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let agent = req
-        .headers()
-        .get(actix_web::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (address, agent)
+    let address = client_address(req).unwrap_or_else(|| "unknown".into());
+    (address, user_agent(req))
 }
 
 /// The page for an outcome of either step; `email` refills the form after a failure.

@@ -29,11 +29,11 @@ async fn end_sessions(
 /// The client address as this service determines it: the TCP peer or, behind a proxy listed in
 /// TRUSTED_PROXIES, the address it forwarded for (see `http::client_address`). Failed-login
 /// throttling, sessions and the rate limit all use this one.
-pub(super) fn client_address(req: &HttpRequest) -> Option<String> {
+pub fn client_address(req: &HttpRequest) -> Option<String> {
     ClientAddress::from_request(req).map(|c| c.0.to_string())
 }
 
-pub(super) fn user_agent(req: &HttpRequest) -> Option<String> {
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())

@@ -244,7 +244,7 @@ pub fn ops_routes() -> Vec<RouteEntry> {
 }
 
 /// Registers the routes, one resource per path (so a wrong method on a known path is a 405).
-fn register(cfg: &mut web::ServiceConfig, routes: Vec<RouteEntry>) {
+pub fn register(cfg: &mut web::ServiceConfig, routes: Vec<RouteEntry>) {
     let methods_of = |path: &str| -> Vec<Method> {
         routes
             .iter()
