@@ -92,6 +92,16 @@ pub struct GetCommand {
     pub id: Uuid,
 }
 
+/// The latest commands applied to a user, newest first (the admin console's history and
+/// `GET /api/v1/users/{id}/commands`). A command refused before it named a user has no subject
+/// and is not listed.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<CommandRecord>, InfraError>")]
+pub struct ListUserCommands {
+    pub user_id: UserId,
+    pub limit: u32,
+}
+
 #[derive(Message)]
 #[rtype(result = "Result<Option<User>, InfraError>")]
 pub struct GetUser {

@@ -12,7 +12,7 @@ use super::commands::{
 };
 use super::one_time_token::{TokenPurpose, hash_token};
 use super::ports::{FindCredentials, HashNewPassword, InfraError, Submission, SubmitCommand};
-use crate::domain::{Email, FieldError, Password, Principal, UserId, ValidationErrors};
+use crate::domain::{Email, FieldError, Password, Principal, UserId, ValidationErrors, can_manage};
 use ::actors::Port;
 use actix::prelude::*;
 use uuid::Uuid;
@@ -43,6 +43,9 @@ pub enum RecoveryError {
     InvalidToken,
     #[error("invalid input")]
     Invalid(ValidationErrors),
+    /// Not the caller's account and the caller is no admin: existence is not revealed.
+    #[error("user not found")]
+    NotFound,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -79,6 +82,8 @@ pub struct VerifyEmail {
 #[rtype(result = "Result<Submission, RecoveryError>")]
 pub struct ResendVerification {
     pub principal: Principal,
+    /// Whose address: the caller's own, or (an admin) anyone's.
+    pub user_id: UserId,
     pub origin: Origin,
 }
 
@@ -220,9 +225,12 @@ impl Handler<ResendVerification> for RecoveryService {
     fn handle(&mut self, msg: ResendVerification, _: &mut Context<Self>) -> Self::Result {
         let commands = self.ports.commands.clone();
         Box::pin(async move {
+            if !can_manage(&msg.principal, msg.user_id) {
+                return Err(RecoveryError::NotFound);
+            }
             let command = Command::from(RequestEmailVerificationCommand {
                 command_id: Uuid::now_v7(),
-                user_id: msg.principal.user_id,
+                user_id: msg.user_id,
             });
             submit(&commands, command, msg.origin).await
         })

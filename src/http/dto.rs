@@ -85,6 +85,12 @@ pub struct CommandResponse {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+/// A user's recent commands, newest first.
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
+pub struct CommandList {
+    pub items: Vec<CommandResponse>,
+}
+
 /// The URL a command is polled at.
 pub fn command_location(id: uuid::Uuid) -> String {
     format!("/api/v1/commands/{id}")

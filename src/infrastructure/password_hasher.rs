@@ -17,9 +17,15 @@ impl PasswordHasher {
     }
 
     fn hash(&self, password: &Password) -> Result<PasswordHash, InfraError> {
-        // Non-truncating: bcrypt ignores bytes past 72; the domain already rejects longer input,
-        // and this refuses rather than silently hashing a prefix if that ever changes.
-        bcrypt::non_truncating_hash(password.expose_secret(), self.cost)
+        // bcrypt reads at most 72 bytes. The domain rejects longer input, and this refuses
+        // rather than silently hashing a prefix if that ever changes. (Not the crate's
+        // `non_truncating_hash`: it refuses exactly 72 bytes too, counting a C string's NUL
+        // terminator that a 72-byte password does not need — a 72-byte password was a 503.)
+        let secret = password.expose_secret();
+        if secret.len() > 72 {
+            return Err(InfraError::msg("bcrypt: a password over 72 bytes"));
+        }
+        bcrypt::hash(secret, self.cost)
             .map(PasswordHash::new)
             .map_err(|e| InfraError::new("bcrypt", e))
     }
@@ -72,3 +78,18 @@ impl Handler<crate::application::ports::VerifyPassword> for PasswordHasher {
 }
 
 ::actors::instrument!(PasswordHasher: crate::application::ports::VerifyPassword);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_password_the_domain_accepts_hashes_and_verifies() {
+        let longest = "p".repeat(72);
+        let password = Password::parse(longest.clone()).expect("72 bytes are allowed");
+        let hash = PasswordHasher::new(4).hash(&password).expect("hashed");
+        assert!(bcrypt::verify(&longest, hash.as_str()).unwrap());
+        // One byte less is another password: all 72 bytes count.
+        assert!(!bcrypt::verify(&longest[..71], hash.as_str()).unwrap());
+    }
+}

@@ -1,19 +1,23 @@
 //! `/admin` (admins only; anyone else gets 404): the users, searched by email or username
-//! prefix with cursor paging, and a user's page: role, deactivation, sign out all sessions.
-//! The same `ListUsers`, `GetUser`, `ChangeRole` and `DeactivateAccount` as the REST API.
+//! prefix with cursor paging, and a user's page: role, deactivation, sign out all sessions,
+//! resend the verification mail, the latest commands. The same `ListUsers`, `GetUser`,
+//! `ChangeRole`, `DeactivateAccount`, `ResendVerification` and `ListUserCommands` as the REST API.
 
 use super::forms::{Fields, Outcome, outcome, refusal};
 use super::render::{Chrome, PageError, page, page_with, redirect};
 use super::session::Visitor;
 use super::sign_in::CsrfForm;
 use crate::application::account::DeactivateAccount;
-use crate::application::ports::{GetUser, ListUsers, RevokeSessions, Submission};
+use crate::application::commands::CommandRecord;
+use crate::application::ports::{GetUser, ListUserCommands, ListUsers, RevokeSessions, Submission};
+use crate::application::recovery::ResendVerification;
 use crate::application::roles::{ChangeRole, RoleError};
 use crate::application::sessions::ListSessions;
 use crate::domain::{Principal, Role, User, UserId};
 use crate::http::ApiState;
 use crate::http::dto::UserResponse;
 use crate::http::problem::ApiError;
+use crate::http::routes::commands::HISTORY;
 use crate::http::routes::cursor::{decode_cursor, encode_cursor};
 use crate::http::routes::request::origin;
 use actix_web::http::StatusCode;
@@ -96,6 +100,7 @@ struct UserPage {
     title: &'static str,
     user: User,
     sessions: usize,
+    commands: Vec<CommandRecord>,
     notice: Option<&'static str>,
     errors: Fields,
 }
@@ -128,6 +133,13 @@ async fn show_user(
         .ask(ListSessions { user_id: id })
         .await??
         .len();
+    let commands = state
+        .user_commands
+        .ask(ListUserCommands {
+            user_id: id,
+            limit: HISTORY,
+        })
+        .await??;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -142,6 +154,7 @@ async fn show_user(
             title: "User",
             user,
             sessions,
+            commands,
             notice,
             errors,
         },
@@ -159,6 +172,7 @@ pub async fn user_page(
         "role" => Some("The role is changed."),
         "deactivated" => Some("The account is deactivated; its sessions have ended."),
         "sessions" => Some("Every session of this user has ended."),
+        "verification" => Some("A new verification link is on its way to the user."),
         _ => None,
     };
     show_user(&state, &visitor, user_id(&id)?, notice, Fields::default()).await
@@ -265,4 +279,23 @@ pub async fn end_sessions(
         &visitor,
         &format!("/admin/users/{}?done=sessions", id.as_uuid()),
     ))
+}
+
+pub async fn resend_verification(
+    state: web::Data<ApiState>,
+    visitor: Visitor,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let principal = admin(&visitor)?;
+    visitor.check_form(&req, &form.csrf)?;
+    let id = user_id(&id)?;
+    let asked = state.recovery.resend_verification.ask(ResendVerification {
+        principal,
+        user_id: id,
+        origin: origin(&state, &req),
+    });
+    let submission = asked.await?.map_err(ApiError::from)?;
+    settled(&state, &visitor, &req, id, submission, "verification").await
 }

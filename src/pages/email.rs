@@ -196,6 +196,7 @@ pub async fn resend_verification(
 ) -> Result<HttpResponse, PageError> {
     let principal = signed_in_form!(visitor, req, &form.csrf);
     let asked = state.recovery.resend_verification.ask(ResendVerification {
+        user_id: principal.user_id,
         principal,
         origin: origin(&state, &req),
     });

@@ -157,6 +157,11 @@ pub fn page_routes() -> Vec<RouteEntry> {
         route(M::POST, "/admin/users/{id}/deactivate", admin::deactivate),
         route(
             M::POST,
+            "/admin/users/{id}/verification",
+            admin::resend_verification,
+        ),
+        route(
+            M::POST,
             "/admin/users/{id}/sessions/end-all",
             admin::end_sessions,
         ),

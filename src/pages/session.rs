@@ -312,4 +312,42 @@ mod tests {
         assert_eq!(Ticket::open(b"k", &format!("{later}.{tag}")), None);
         assert_eq!(Ticket::open(b"k", body), None);
     }
+
+    fn config(idle: u64, max: u64) -> PageConfig {
+        PageConfig {
+            product_name: "hexactor".into(),
+            stylesheet: None,
+            origin: "http://localhost:8000".into(),
+            secure_context: true,
+            key: b"k".to_vec(),
+            session_idle: std::time::Duration::from_secs(idle),
+            session_max: std::time::Duration::from_secs(max),
+            command_wait: std::time::Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_ticket_expires_when_idle_or_too_old_or_from_the_future() {
+        // started 1000, seen 1500; idle 600 s, at most 3600 s in all.
+        let (t, c) = (ticket(), config(600, 3_600));
+        assert!(
+            !t.expired(2_100, &c),
+            "idle exactly the limit is still live"
+        );
+        assert!(t.expired(2_101, &c), "idle past the limit");
+        let busy = Ticket { seen: 4_500, ..t };
+        assert!(
+            !busy.expired(4_600, &c),
+            "used recently, within the absolute limit"
+        );
+        assert!(
+            busy.expired(4_601, &c),
+            "the absolute limit holds however busy"
+        );
+        assert!(
+            t.expired(1_439, &c),
+            "a last-seen more than a minute ahead is forged"
+        );
+        assert!(!t.expired(1_440, &c), "a minute of clock skew is tolerated");
+    }
 }

@@ -70,6 +70,7 @@ pub(super) fn start(
         users: Port::pooled(&persistence.user_repositories),
         list_users: Port::pooled(&persistence.user_repositories),
         commands: Port::pooled(stores),
+        user_commands: Port::pooled(stores),
         auth: auth.routes,
         account: auth.account,
         sessions: auth.sessions,

@@ -2,6 +2,7 @@
 //! real stack, mails taken from the SMTP listener; and the guards (CSRF, origin, headers, the
 //! admin console's 404, https) checked over plain HTTP.
 
+mod account;
 mod browser;
 mod flows;
 mod guards;

@@ -239,3 +239,64 @@ async fn without_smtp_in_development_the_message_and_its_link_are_logged() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn an_admin_resends_someones_link_and_reads_their_latest_commands() {
+    let (app, smtp, _ns) = spawn_with_mail(&[("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "0")]).await;
+    let admin = app.admin().await;
+    let (user, access) = app.user("reminded").await;
+    let (_, other) = app.user("bystander").await;
+    let (id, email) = (
+        user["id"].as_str().unwrap(),
+        user["email"].as_str().unwrap(),
+    );
+    smtp.wait_for(email, SUBJECT, 1).await;
+    let path = format!("/api/v1/users/{id}/verification");
+
+    // Someone else's account is not found; an unknown id is not found even for an admin.
+    app.send_as("POST", &path, &other, None, &[])
+        .await
+        .problem(404);
+    let unknown = format!("/api/v1/users/{}/verification", uuid::Uuid::now_v7());
+    app.send_as("POST", &unknown, &admin, None, &[])
+        .await
+        .problem(404);
+    let res = app.send_as("POST", &path, &admin, None, &[]).await;
+    assert_eq!(res.status, 202);
+    let command = app.wait_for_command(&res.header("location").unwrap()).await;
+    assert_eq!(command["status"], "succeeded", "{command}");
+    let new = smtp.wait_for(email, SUBJECT, 2).await[1].token("verify-email");
+    // The user may ask for their own address by id as well.
+    let res = app.send_as("POST", &path, &access, None, &[]).await;
+    assert_eq!(res.status, 202);
+    app.wait_for_command(&res.header("location").unwrap()).await;
+    let newest = smtp.wait_for(email, SUBJECT, 3).await[2].token("verify-email");
+    verify(&app, &new).await.problem(400);
+    assert_eq!(verify(&app, &newest).await.status, 204);
+
+    // Newest first, each with where it points; only the user and admins may read them.
+    let history = format!("/api/v1/users/{id}/commands");
+    let listed = app.get_as(&history, &admin).await.json();
+    let kinds: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "VerifyEmail",
+            "RequestEmailVerification",
+            "RequestEmailVerification",
+            "RegisterUser"
+        ],
+        "{listed}"
+    );
+    assert_eq!(
+        listed["items"][0]["location"],
+        format!("/api/v1/users/{id}")
+    );
+    assert_eq!(app.get_as(&history, &access).await.status, 200);
+    app.get_as(&history, &other).await.problem(404);
+}

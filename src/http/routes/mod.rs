@@ -19,7 +19,9 @@ use super::auth::AuthState;
 use super::problem::{ApiError, json_error};
 use crate::application::account::{ChangePassword, DeactivateAccount, UpdateProfile};
 use crate::application::auth::{Login, Logout, Refresh};
-use crate::application::ports::{AwaitCompletion, GetCommand, GetUser, ListUsers};
+use crate::application::ports::{
+    AwaitCompletion, GetCommand, GetUser, ListUserCommands, ListUsers,
+};
 use crate::application::readiness::CheckReadiness;
 use crate::application::register_user::RegisterUser;
 use ::actors::{Port, SupervisorRef};
@@ -87,6 +89,7 @@ pub struct ApiState {
     pub users: Port<GetUser>,
     pub list_users: Port<ListUsers>,
     pub commands: Port<GetCommand>,
+    pub user_commands: Port<ListUserCommands>,
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
     pub sessions: SessionPorts,
@@ -183,6 +186,16 @@ pub fn api_routes() -> Vec<RouteEntry> {
             users::change_password,
         ),
         route(Method::PUT, "/api/v1/users/{id}/role", roles::change_role),
+        route(
+            Method::GET,
+            "/api/v1/users/{id}/commands",
+            commands::list_user_commands,
+        ),
+        route(
+            Method::POST,
+            "/api/v1/users/{id}/verification",
+            recovery::resend_verification_for,
+        ),
         route(Method::GET, "/api/v1/commands/{id}", commands::get_command),
         route(Method::POST, "/api/v1/auth/register", users::auth_register),
         route(Method::POST, "/api/v1/auth/login", auth::login),

@@ -13,16 +13,18 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "hexactor", description = "User management and authentication as a supervised actor system. \
         State changes are commands through RabbitMQ: by default the API waits for the outcome (up to 5 s, \
-        `Prefer: wait=N`), otherwise it answers 202 with the command to poll. Errors are RFC 9457 problem documents."),
+        `Prefer: wait=N`), otherwise it answers 202 with the command to poll. Errors are RFC 9457 problem documents. \
+        The pages for people (`/login`, `/register`, `/account`, `/admin`, the pages mailed links open) are HTML served \
+        on the same port through the same use cases; they are not part of this API and are not described here."),
     paths(
         users::register, users::register_with_slash, users::list_users, users::me, users::get_user,
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
         roles::change_role, sessions::list_sessions, sessions::end_session,
         mfa::enrol, mfa::confirm, mfa::disable, mfa::login_mfa,
-        commands::get_command,
+        commands::get_command, commands::list_user_commands,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         recovery::request_password_reset, recovery::confirm_password_reset,
-        recovery::verify_email, recovery::resend_verification,
+        recovery::verify_email, recovery::resend_verification, recovery::resend_verification_for,
         email_change::request_email_change, email_change::confirm_email_change,
         email_change::revert_email_change,
         ops::health, ops::ready,

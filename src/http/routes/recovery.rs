@@ -4,10 +4,12 @@
 
 use super::ApiState;
 use super::command_reply::{Success, accepted_now, respond};
-use super::request::origin;
+use super::request::{origin, parse_id};
+use crate::application::ports::GetUser;
 use crate::application::recovery::{
     ConfirmPasswordReset, RecoveryError, RequestPasswordReset, ResendVerification, VerifyEmail,
 };
+use crate::domain::{UserId, can_manage};
 use crate::http::auth::Authenticated;
 use crate::http::dto::{Accepted, Problem};
 use crate::http::problem::ApiError;
@@ -43,6 +45,7 @@ impl From<RecoveryError> for ApiError {
         match e {
             RecoveryError::InvalidToken => ApiError::InvalidToken,
             RecoveryError::Invalid(errors) => ApiError::Validation(errors),
+            RecoveryError::NotFound => ApiError::NotFound("user not found".into()),
             RecoveryError::Infra(e) => ApiError::Unavailable(e),
         }
     }
@@ -132,7 +135,37 @@ pub async fn resend_verification(
         .recovery
         .resend_verification
         .ask(ResendVerification {
+            user_id: who.0.user_id,
             principal: who.0,
+            origin: origin(&state, &req),
+        })
+        .await??;
+    accepted_now(submission)
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/verification", tag = "users", security(("bearer" = [])), params(("id" = String, Path, description = "User id (UUID)")),
+    responses((status = 202, description = "A new verification link goes out to the user (older ones stop working) unless the address is verified already, the account is deactivated or a link went out within ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", body = Accepted),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Missing, invalid or revoked access token", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such user, or not yours (an admin may ask for anyone)", body = Problem, content_type = "application/problem+json")))]
+pub async fn resend_verification_for(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = UserId::from_uuid(parse_id(&id, "user")?);
+    // The answer comes at once (a mail is the work), so an unknown id is found here rather
+    // than only in the command's outcome; for anyone but an admin the use case says 404 first.
+    if can_manage(&who.0, user_id) && state.users.ask(GetUser { id: user_id }).await??.is_none() {
+        return Err(ApiError::NotFound("user not found".into()));
+    }
+    let submission = state
+        .recovery
+        .resend_verification
+        .ask(ResendVerification {
+            principal: who.0,
+            user_id,
             origin: origin(&state, &req),
         })
         .await??;

@@ -3,7 +3,9 @@
 
 use super::observed;
 use crate::application::commands::{CommandRecord, CommandStatus, CommandSubject, FailureCode};
-use crate::application::ports::{GetCommand, InfraError, Submission, SubmitCommand};
+use crate::application::ports::{
+    GetCommand, InfraError, ListUserCommands, Submission, SubmitCommand,
+};
 use crate::infrastructure::messaging::names::Names;
 use crate::infrastructure::postgres::outbox_relay::{Kick, OutboxHeaders, OutboxRelay};
 use actix::prelude::*;
@@ -99,6 +101,25 @@ pub(crate) async fn fetch_command(
     row.map(record).transpose()
 }
 
+async fn user_commands(
+    pool: &PgPool,
+    msg: ListUserCommands,
+) -> Result<Vec<CommandRecord>, InfraError> {
+    // Served by commands_by_subject (subject_id, created_at DESC).
+    let rows: Vec<CommandRow> = sqlx::query_as(
+        "SELECT id, type, status, error_code, error_detail, subject_kind, subject_id, created_at,
+                completed_at
+         FROM commands WHERE subject_kind = 'user' AND subject_id = $1
+         ORDER BY created_at DESC LIMIT $2",
+    )
+    .bind(msg.user_id.as_uuid())
+    .bind(i64::from(msg.limit))
+    .fetch_all(pool)
+    .await
+    .map_err(|e| InfraError::new("listing a user's commands", e))?;
+    rows.into_iter().map(record).collect()
+}
+
 async fn submit(pool: PgPool, names: Names, msg: SubmitCommand) -> Result<Submission, sqlx::Error> {
     let command_id = msg.command.id();
     let mut tx = pool.begin().await?;
@@ -191,4 +212,15 @@ impl Handler<GetCommand> for CommandStore {
     }
 }
 
-::actors::instrument!(CommandStore: SubmitCommand, GetCommand);
+impl Handler<ListUserCommands> for CommandStore {
+    type Result = ResponseFuture<Result<Vec<CommandRecord>, InfraError>>;
+
+    fn handle(&mut self, msg: ListUserCommands, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            observed::query("list_user_commands", "commands", user_commands(&pool, msg)).await
+        })
+    }
+}
+
+::actors::instrument!(CommandStore: SubmitCommand, GetCommand, ListUserCommands);

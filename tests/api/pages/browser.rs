@@ -4,7 +4,8 @@
 //! label text and button text — the way a person and a screen reader find them.
 //!
 //! Each browser has its own chromedriver, port and profile folder; dropping it ends the session
-//! and kills chromedriver's whole process group, so no Chromium outlives the test.
+//! and kills chromedriver's whole process group, so no Chromium outlives the test (a guard owns
+//! chromedriver from its spawn, so a failure while starting leaves nothing either).
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -16,8 +17,27 @@ const AXE: &str = include_str!("../../fixtures/axe/axe.min.js");
 pub struct Browser {
     pub client: Client,
     pub base: String,
-    driver: Child,
+    // Dropped after `Browser::drop` has closed the session.
+    _driver: Driver,
+}
+
+/// chromedriver and its profile folder, owned from the moment it is spawned: a test that panics
+/// while the browser is still starting (chromedriver never answering, say) leaves nothing behind.
+struct Driver {
+    child: Child,
     profile: std::path::PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // chromedriver and every Chromium process it started share its process group.
+        let group = self.child.id() as i32;
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 fn free_port() -> u16 {
@@ -35,13 +55,19 @@ impl Browser {
             std::env::temp_dir().join(format!("hexactor-chromium-{}", uuid::Uuid::new_v4()));
         let driver = {
             use std::os::unix::process::CommandExt;
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .process_group(0)
-                .spawn()
-                .expect("chromedriver runs (make services installs chromium-driver)")
+            let child = Command::new(
+                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()),
+            )
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver runs (make services installs chromium-driver)");
+            Driver {
+                child,
+                profile: profile.clone(),
+            }
         };
         let caps = json!({
             "browserName": "chrome",
@@ -73,8 +99,7 @@ impl Browser {
         Browser {
             client,
             base: base.to_owned(),
-            driver,
-            profile,
+            _driver: driver,
         }
     }
 
@@ -245,12 +270,5 @@ impl Drop for Browser {
         crate::helpers::block_on_own_thread(Duration::from_secs(10), async move {
             let _ = client.close().await;
         });
-        // chromedriver and every Chromium process it started share its process group.
-        let group = self.driver.id() as i32;
-        unsafe {
-            libc::kill(-group, libc::SIGKILL);
-        }
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

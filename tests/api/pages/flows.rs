@@ -60,6 +60,7 @@ async fn a_person_signs_up_verifies_signs_in_and_signs_in_again_with_a_code() {
         "{}",
         b.text().await
     );
+    b.check_page("registered").await;
 
     // The link in the mail the SMTP listener received, as the person clicks it.
     let link = smtp.wait_for(email, VERIFY_SUBJECT, 1).await[0].link("verify-email");
@@ -80,6 +81,7 @@ async fn a_person_signs_up_verifies_signs_in_and_signs_in_again_with_a_code() {
         b.text().await
     );
     assert_eq!(app.count(unverified).await, 1);
+    b.check_page("email-verified").await;
 
     sign_in(&b, email, "not the password").await;
     assert!(
@@ -116,6 +118,7 @@ async fn a_person_signs_up_verifies_signs_in_and_signs_in_again_with_a_code() {
         "ten recovery codes, shown once: {codes}"
     );
     assert!(b.text().await.contains("Two-factor authentication is on."));
+    b.check_page("two-factor-codes").await;
 
     b.press("Sign out").await;
     assert_eq!(b.path().await, "/login?done=signed-out");
@@ -154,6 +157,7 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link() {
     b.fill("Email", &email).await;
     b.press("Send reset link").await;
     assert_eq!(b.text().await, unknown, "the same answer for every address");
+    b.check_page("forgot-password-sent").await;
 
     let link = smtp.wait_for(&email, RESET_SUBJECT, 1).await[0].link("reset-password");
     b.go(&link).await;
@@ -268,8 +272,10 @@ async fn a_session_revoked_elsewhere_is_refused_and_keyboard_alone_signs_in() {
 }
 
 #[actix_web::test]
-async fn an_admin_finds_promotes_and_deactivates_a_user() {
-    let (app, _smtp, _ns, base) = spawn_pages_app(&[]).await;
+async fn an_admin_finds_promotes_reminds_and_deactivates_a_user() {
+    // A resend right after registration's mail is not throttled here.
+    let (app, smtp, _ns, base) =
+        spawn_pages_app(&[("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "0")]).await;
     app.admin().await;
     let (user, _) = app.user("3").await;
     app.user("4").await;
@@ -294,6 +300,31 @@ async fn an_admin_finds_promotes_and_deactivates_a_user() {
     assert_eq!(app.count(admins).await, 1);
     b.press("Make user").await;
     assert_eq!(app.count(admins).await, 0);
+    b.press("Resend verification email").await;
+    assert!(
+        b.text()
+            .await
+            .contains("A new verification link is on its way"),
+        "{}",
+        b.text().await
+    );
+    smtp.wait_for(&email, VERIFY_SUBJECT, 2).await;
+    // The latest commands, newest first: what the admin just did, then the registration.
+    let history = b.text_of("#commands-heading + table tbody").await;
+    let kinds: Vec<&str> = history
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "RequestEmailVerification",
+            "ChangeRole",
+            "ChangeRole",
+            "RegisterUser"
+        ],
+        "{history}"
+    );
     b.press("Deactivate").await;
     assert!(
         b.text().await.contains("The account is deactivated"),
