@@ -24,7 +24,13 @@ pub const APPLICATION_ERRORS: &[(&str, &str)] = &[
     ("poison", "worker"),
 ];
 /// `query_processing_total` query types (reads answered by repository actors).
-pub const QUERY_TYPES: &[&str] = &["get_user", "list_users", "get_command"];
+pub const QUERY_TYPES: &[&str] = &[
+    "get_user",
+    "list_users",
+    "get_command",
+    "list_user_commands",
+    "read_events",
+];
 const OUTCOMES: &[&str] = &["success", "failure"];
 
 const DB_BUCKETS: &[f64] = &[
@@ -296,6 +302,7 @@ pub const DB_OPERATIONS: &[(&str, &str)] = &[
     ("select", "outbox"),
     ("update", "outbox"),
     ("select", "one_time_tokens"),
+    ("select", "event_log"),
 ];
 
 /// Creates every series whose labels are known up front, at 0.

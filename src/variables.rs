@@ -43,6 +43,7 @@ variables! {
     DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hexactor",
         "PostgreSQL; TLS with ?sslmode=verify-full&sslrootcert=ca.pem";
     DB_MAX_CONNECTIONS = "20", "PostgreSQL pool size per process";
+    EVENT_RETENTION_DAYS = "90", "how long GET /api/v1/events keeps an event (days)";
     // RabbitMQ (config/messaging.rs)
     RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2f", "RabbitMQ; amqps:// for TLS";
     RABBITMQ_CA_FILE = "", "PEM CA bundle trusted for amqps:// (besides the system roots)";

@@ -9,13 +9,15 @@
 //!   exactly once, whatever the number of deliveries.
 //! - API side: [`auth::AuthService`], [`account::AccountService`], [`mfa::MfaService`] and
 //!   [`recovery::RecoveryService`] (login, account changes, TOTP, password reset).
-//! - Query side: `GetUser` / `GetCommand` are answered by read-model actors.
+//! - Query side: `GetUser` / `GetCommand` are answered by read-model actors, and
+//!   [`event_feed::ReadEvents`] by the event log (the public events, in commit order).
 
 pub mod account;
 pub mod auth;
 pub mod client_info;
 pub mod commands;
 pub mod email_change;
+pub mod event_feed;
 #[cfg(test)]
 mod fake_ports;
 pub mod mfa;

@@ -8,6 +8,8 @@ pub struct DatabaseSettings {
     pub url: Secret,
     /// The pool size per process.
     pub max_connections: u32,
+    /// How long the event log behind `GET /api/v1/events` keeps an event.
+    pub event_retention_days: u32,
 }
 
 impl DatabaseSettings {
@@ -20,6 +22,7 @@ impl DatabaseSettings {
         Ok(Self {
             url: Secret::new(url),
             max_connections: env.num(var::DB_MAX_CONNECTIONS, 1, 500)?,
+            event_retention_days: env.num(var::EVENT_RETENTION_DAYS, 1, 36_500)?,
         })
     }
 }

@@ -71,6 +71,7 @@ pub(super) fn start(
         list_users: Port::pooled(&persistence.user_repositories),
         commands: Port::pooled(stores),
         user_commands: Port::pooled(stores),
+        events: persistence.event_log.port(),
         auth: auth.routes,
         account: auth.account,
         sessions: auth.sessions,

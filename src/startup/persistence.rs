@@ -1,5 +1,6 @@
 //! The `persistence` supervisor: the actors that own the PostgreSQL pool's work — the outbox
-//! relay, the command-store and user-repository pools, the pool monitor and the health probe.
+//! relay, the command-store and user-repository pools, the pool monitor, the event log and the
+//! health probe.
 
 use super::ProcessRole;
 use super::messaging::Messaging;
@@ -8,6 +9,7 @@ use super::threads::Threads;
 use crate::application::one_time_token::{TokenKey, TokenPolicy};
 use crate::config::Settings;
 use crate::infrastructure::health::HealthProbe;
+use crate::infrastructure::postgres::event_log::EventLog;
 use crate::infrastructure::postgres::outbox_relay::OutboxRelay;
 use crate::infrastructure::postgres::pool_monitor::PoolMonitor;
 use crate::infrastructure::postgres::{
@@ -24,6 +26,8 @@ pub(super) struct Persistence {
     /// One per core: reads, and in workers the exactly-once command transactions.
     pub user_repositories: Vec<ActorRef<UserRepository>>,
     pub health: ActorRef<HealthProbe>,
+    /// The public events for `GET /api/v1/events`; prunes them after EVENT_RETENTION_DAYS.
+    pub event_log: ActorRef<EventLog>,
     pub token_policy: TokenPolicy,
 }
 
@@ -84,6 +88,15 @@ pub(super) fn start(
             move || PoolMonitor::new(pool, every),
         );
     }
+    let event_log = {
+        let (pool, days) = (pool.clone(), settings.database.event_retention_days);
+        supervisor.spawn(
+            "event-log",
+            threads.first_io(),
+            Restart::Permanent,
+            move || EventLog::new(pool, days),
+        )
+    };
     let health = {
         let (pool, manager) = (pool.clone(), messaging.manager.clone());
         supervisor.spawn(
@@ -99,6 +112,7 @@ pub(super) fn start(
         command_stores,
         user_repositories,
         health,
+        event_log,
         token_policy,
     }
 }

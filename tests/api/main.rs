@@ -5,6 +5,7 @@ mod bad_input;
 mod configuration;
 mod contract;
 mod email_change;
+mod events;
 mod helpers;
 mod mail_tls;
 mod messaging;

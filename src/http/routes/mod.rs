@@ -6,6 +6,7 @@ pub mod command_reply;
 pub mod commands;
 pub mod cursor;
 pub mod email_change;
+pub mod events;
 pub mod mfa;
 pub mod openapi;
 pub mod ops;
@@ -90,6 +91,7 @@ pub struct ApiState {
     pub list_users: Port<ListUsers>,
     pub commands: Port<GetCommand>,
     pub user_commands: Port<ListUserCommands>,
+    pub events: Port<crate::application::event_feed::ReadEvents>,
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
     pub sessions: SessionPorts,
@@ -197,6 +199,7 @@ pub fn api_routes() -> Vec<RouteEntry> {
             recovery::resend_verification_for,
         ),
         route(Method::GET, "/api/v1/commands/{id}", commands::get_command),
+        route(Method::GET, "/api/v1/events", events::read_events),
         route(Method::POST, "/api/v1/auth/register", users::auth_register),
         route(Method::POST, "/api/v1/auth/login", auth::login),
         route(Method::POST, "/api/v1/auth/refresh", auth::refresh),

@@ -3,7 +3,7 @@
 //! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients. It lives among
 //! the routes because it is generated from them and served by one of them.
 
-use super::{auth, commands, email_change, mfa, ops, recovery, roles, sessions, users};
+use super::{auth, commands, email_change, events, mfa, ops, recovery, roles, sessions, users};
 use crate::http::{docs_page, dto};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
         users::update_user, users::deactivate_user, users::change_password, users::auth_register,
         roles::change_role, sessions::list_sessions, sessions::end_session,
         mfa::enrol, mfa::confirm, mfa::disable, mfa::login_mfa,
-        commands::get_command, commands::list_user_commands,
+        commands::get_command, commands::list_user_commands, events::read_events,
         auth::login, auth::refresh, auth::logout, auth::logout_all, auth::verify, auth::jwks,
         recovery::request_password_reset, recovery::confirm_password_reset,
         recovery::verify_email, recovery::resend_verification, recovery::resend_verification_for,
@@ -34,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification,
         email_change::EmailChangeRequest, email_change::EmailChangeToken)),
     modifiers(&BearerAuth),
-    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "ops"))
+    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "events"), (name = "ops"))
 )]
 pub struct ApiDoc;
 

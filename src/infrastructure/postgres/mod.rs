@@ -10,6 +10,7 @@ pub mod command_store;
 pub mod command_transaction;
 pub mod credentials;
 pub mod email_change_commands;
+pub mod event_log;
 pub mod login_throttle;
 pub mod mfa_commands;
 pub mod mfa_store;
@@ -87,16 +88,33 @@ pub(crate) async fn record_event(
         reply_to: None,
         mandatory: false,
     };
-    sqlx::query("INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ($1, $2, $3, $4, $5)")
-        .bind(event.event_id())
-        .bind(&names.events_exchange)
-        .bind(event.routing_key())
-        .bind(serde_json::to_vec(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
-        .bind(sqlx::types::Json(headers))
-        .execute(&mut *tx)
-        .await?;
+    let payload = serde_json::to_vec(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let outbox = |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(event.event_id())
+            .bind(&names.events_exchange)
+            .bind(event.routing_key())
+            .bind(payload.clone())
+            .bind(sqlx::types::Json(headers.clone()))
+    };
+    match event_log::public_entry(event)? {
+        // The feed's copy in the same round trip as the outbox row: one statement.
+        Some(entry) => {
+            outbox(event_log::WITH_OUTBOX)
+                .bind(entry.public_type)
+                .bind(entry.subject)
+                .bind(entry.occurred_at)
+                .bind(sqlx::types::Json(entry.data))
+                .execute(&mut *tx)
+                .await?
+        }
+        None => outbox(OUTBOX).execute(&mut *tx).await?,
+    };
     Ok(())
 }
+
+const OUTBOX: &str = "INSERT INTO outbox (message_id, exchange, routing_key, payload, headers)
+     VALUES ($1, $2, $3, $4, $5)";
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
