@@ -303,6 +303,7 @@ pub const DB_OPERATIONS: &[(&str, &str)] = &[
     ("update", "outbox"),
     ("select", "one_time_tokens"),
     ("select", "event_log"),
+    ("upsert", "rate_limits"),
 ];
 
 /// Creates every series whose labels are known up front, at 0.

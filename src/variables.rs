@@ -62,8 +62,10 @@ variables! {
     COMMAND_WAIT_SECONDS = "5", "how long the API waits for a command's outcome";
     ALLOWED_ORIGINS = "", "CORS origins, comma-separated (empty: CORS off)";
     RATE_LIMIT_PER_MINUTE = "30",
-        "requests/minute per client on unauthenticated endpoints, per replica (0: off)";
+        "requests/minute per client on unauthenticated endpoints (0: off)";
     RATE_LIMIT_BURST = "10", "requests at once before the rate applies";
+    RATE_LIMIT_SHARED = "true",
+        "one rate per client across API replicas, through PostgreSQL (false: per replica)";
     TRUSTED_PROXIES = "", "CIDRs whose X-Forwarded-For/Forwarded name the client";
     // Tokens, sessions and lockouts (config/auth.rs)
     JWT_ALGORITHM = "HS256", "HS256 | EdDSA";

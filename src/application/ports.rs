@@ -86,6 +86,16 @@ pub enum Submission {
     KeyReused,
 }
 
+/// Takes one request from a client's rate, shared by every API replica: `Ok(Err(wait))` when
+/// the client must wait. GCRA: one request per `interval`, at most `burst` at once.
+#[derive(Message)]
+#[rtype(result = "Result<Result<(), Duration>, InfraError>")]
+pub struct TakeRequest {
+    pub client: String,
+    pub interval: Duration,
+    pub burst: u32,
+}
+
 #[derive(Message)]
 #[rtype(result = "Result<Option<CommandRecord>, InfraError>")]
 pub struct GetCommand {

@@ -20,6 +20,8 @@ pub struct HttpSettings {
     /// Requests a minute per client on the unauthenticated endpoints, per replica (0: off).
     pub rate_limit_per_minute: u32,
     pub rate_limit_burst: u32,
+    /// The rate is held in PostgreSQL, shared by every replica (else each replica has its own).
+    pub rate_limit_shared: bool,
     /// Proxies whose X-Forwarded-For / Forwarded headers name the client.
     pub trusted_proxies: TrustedProxies,
 }
@@ -36,6 +38,11 @@ impl HttpSettings {
             allowed_origins: env.list(var::ALLOWED_ORIGINS),
             rate_limit_per_minute: env.num(var::RATE_LIMIT_PER_MINUTE, 0, 1_000_000)?,
             rate_limit_burst: env.num(var::RATE_LIMIT_BURST, 1, 1_000_000)?,
+            rate_limit_shared: env.choice(
+                var::RATE_LIMIT_SHARED,
+                &[("true", true), ("1", true), ("false", false), ("0", false)],
+                "true or false",
+            )?,
             trusted_proxies: TrustedProxies::parse(&env.get(var::TRUSTED_PROXIES))
                 .map_err(|e| err(var::TRUSTED_PROXIES.name, e))?,
         })

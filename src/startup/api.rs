@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::http::ApiState;
 use crate::infrastructure::messaging::completions::CompletionTracker;
 use crate::infrastructure::password_hasher::PasswordHasher;
+use crate::infrastructure::postgres::rate_limits::RateLimitStore;
 use ::actors::rabbit::{ConsumerConfig, QueueConsumer};
 use ::actors::{ActorRef, Port, Restart, SupervisorRef};
 
@@ -64,6 +65,16 @@ pub(super) fn start(
     };
     let reply_consumer = messaging.consumer("reply-consumer", tracker.port(), config, None);
     let auth = auth::start(settings, persistence, application, threads, &hashers)?;
+    // The per-client request rate every replica shares (RATE_LIMIT_SHARED).
+    let rate_limits = {
+        let pool = persistence.pool.clone();
+        persistence.supervisor.spawn(
+            "rate-limit-store",
+            threads.first_io(),
+            Restart::Permanent,
+            move || RateLimitStore::new(pool),
+        )
+    };
     let state = ApiState {
         register: registration.port(),
         completions: tracker.port(),
@@ -72,6 +83,7 @@ pub(super) fn start(
         commands: Port::pooled(stores),
         user_commands: Port::pooled(stores),
         events: persistence.event_log.port(),
+        rate_limits: rate_limits.port(),
         auth: auth.routes,
         account: auth.account,
         sessions: auth.sessions,

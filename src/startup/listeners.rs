@@ -29,9 +29,14 @@ pub(super) fn start(
     // the metrics are not on the internet. A worker has only the ops listener, on WORKER_PORT.
     let origins = settings.http.allowed_origins.clone();
     let trusted_proxies = web::Data::new(settings.http.trusted_proxies.clone());
+    let shared_rate = api
+        .as_ref()
+        .filter(|_| settings.http.rate_limit_shared)
+        .map(|state| state.rate_limits.clone());
     let rate_limit = http::rate_limit::RateLimit::new(
         settings.http.rate_limit_per_minute,
         settings.http.rate_limit_burst,
+        shared_rate,
     )
     .map(web::Data::new);
     let pages = settings

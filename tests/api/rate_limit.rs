@@ -124,3 +124,33 @@ async fn failed_login_throttling_uses_the_forwarded_client_address() {
     // Behind the same proxy, another client is not locked out with the first one.
     assert_eq!(login(4, "203.0.113.2").await.status, 401);
 }
+
+/// A client spreading a burst over two API replicas of one deployment.
+async fn burst_over_two_replicas(shared: &'static str) -> usize {
+    let ns = Namespace::new().await;
+    let vars = limited(BURST, &[("RATE_LIMIT_SHARED", shared)]);
+    let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = spawn_role(&ns, hexactor::startup::ProcessRole::All, &overrides).await;
+    let b = spawn_role(&ns, hexactor::startup::ProcessRole::Api, &overrides).await;
+    let mut allowed = 0;
+    for replica in [&a, &b].into_iter().cycle().take(4 * BURST) {
+        let status = refresh(replica, &[]).await.status;
+        assert!(status == 401 || status == 429, "{status}");
+        allowed += usize::from(status == 401);
+    }
+    allowed
+}
+
+#[actix_web::test]
+async fn the_rate_holds_across_replicas() {
+    assert_eq!(
+        burst_over_two_replicas("true").await,
+        BURST,
+        "one burst for the client, whichever replica it reaches"
+    );
+    assert_eq!(
+        burst_over_two_replicas("false").await,
+        2 * BURST,
+        "per replica: a burst each"
+    );
+}

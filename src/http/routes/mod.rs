@@ -92,6 +92,8 @@ pub struct ApiState {
     pub commands: Port<GetCommand>,
     pub user_commands: Port<ListUserCommands>,
     pub events: Port<crate::application::event_feed::ReadEvents>,
+    /// The shared request rate (`http::rate_limit`), when RATE_LIMIT_SHARED.
+    pub rate_limits: Port<crate::application::ports::TakeRequest>,
     pub auth: AuthEndpoints,
     pub account: AccountPorts,
     pub sessions: SessionPorts,

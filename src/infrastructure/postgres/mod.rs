@@ -18,6 +18,7 @@ pub mod observed;
 pub mod one_time_tokens;
 pub mod outbox_relay;
 pub mod pool_monitor;
+pub mod rate_limits;
 pub mod recovery_commands;
 pub mod refresh_tokens;
 pub mod revocation_listener;
