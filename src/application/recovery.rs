@@ -11,7 +11,9 @@ use super::commands::{
     VerifyEmailCommand,
 };
 use super::one_time_token::{TokenPurpose, hash_token};
-use super::ports::{FindCredentials, HashNewPassword, InfraError, Submission, SubmitCommand};
+use super::ports::{
+    FindCredentials, HashNewPassword, InfraError, NewPasswordRefused, Submission, SubmitCommand,
+};
 use crate::domain::{Email, FieldError, Password, Principal, UserId, ValidationErrors};
 use ::actors::Port;
 use actix::prelude::*;
@@ -43,6 +45,12 @@ pub enum RecoveryError {
     InvalidToken,
     #[error("invalid input")]
     Invalid(ValidationErrors),
+    /// The new password is in the breached-password corpus.
+    #[error("the password appears in known data breaches")]
+    BreachedPassword,
+    /// The breach check failed and the policy is to refuse then.
+    #[error("the password could not be checked against known breaches")]
+    Unscreened,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -181,7 +189,11 @@ impl Handler<ConfirmPasswordReset> for RecoveryService {
                     email: account.email,
                 })
                 .await??
-                .map_err(invalid)?;
+                .map_err(|refused| match refused {
+                    NewPasswordRefused::Weak(weak) => invalid(weak),
+                    NewPasswordRefused::Breached => RecoveryError::BreachedPassword,
+                    NewPasswordRefused::Unscreened => RecoveryError::Unscreened,
+                })?;
             let command = Command::from(ResetPasswordCommand {
                 command_id: Uuid::now_v7(),
                 token_id: token.id,

@@ -43,6 +43,10 @@ impl From<RecoveryError> for ApiError {
         match e {
             RecoveryError::InvalidToken => ApiError::InvalidToken,
             RecoveryError::Invalid(errors) => ApiError::Validation(errors),
+            RecoveryError::BreachedPassword => ApiError::BreachedPassword {
+                field: "new_password",
+            },
+            RecoveryError::Unscreened => ApiError::Unscreened,
             RecoveryError::Infra(e) => ApiError::Unavailable(e),
         }
     }

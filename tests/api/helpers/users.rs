@@ -46,7 +46,7 @@ impl TestApp {
             "root@example.com",
             "root_admin",
             ADMIN_PASSWORD.into(),
-            4,
+            &hexactor::domain::PasswordHashing::Bcrypt { cost: 4 },
         )
         .await
         .expect("admin created");
