@@ -19,9 +19,12 @@ fn sha1(password: &str) -> String {
     ScreenPassword::of(password).sha1
 }
 
-/// What the range server was sent: each request's path and headers.
+/// One request the range server was sent: its path and its headers.
+type Request = (String, Vec<(String, String)>);
+
+/// What the range server was sent.
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+struct Seen(Arc<Mutex<Vec<Request>>>);
 
 /// A Have-I-Been-Pwned-style range server on 127.0.0.1, stopped when dropped.
 struct RangeServer {
@@ -174,6 +177,42 @@ async fn a_breached_password_is_refused_a_fresh_one_accepted_and_only_prefixes_l
             assert!(!leaked(path) && !headers.iter().any(|(k, v)| leaked(k) || leaked(v)));
         }
     }
+}
+
+#[actix_web::test]
+async fn a_password_reset_is_screened_too() {
+    let server = range_server().await;
+    let (app, smtp, _ns) = crate::smtp::spawn_with_mail(&[
+        ("BREACHED_PASSWORDS_URL", &server.url),
+        ("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", "true"),
+    ])
+    .await;
+    let res = app.register(&body_with("1", FRESH), &[]).await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let reset = json!({ "email": "user1@example.com" });
+    let res = app
+        .post_json("/api/v1/auth/password-reset", &reset, &[])
+        .await;
+    assert_eq!(res.status, 202);
+    let mail = smtp
+        .wait_for("user1@example.com", "Reset your hexactor password", 1)
+        .await;
+    let token = mail[0].token("reset-password");
+    let confirm = |password: &str| json!({ "token": token, "new_password": password });
+    let path = "/api/v1/auth/password-reset/confirm";
+    let p = app
+        .post_json(path, &confirm(BREACHED), &[])
+        .await
+        .problem(422);
+    assert_eq!(p["type"], "/problems/breached-password");
+    assert_eq!(p["errors"][0]["field"], "new_password");
+    // The refusal did not spend the token.
+    let res = app
+        .post_json(path, &confirm("another fresh passphrase 8"), &[])
+        .await;
+    assert_eq!(res.status, 204, "{}", String::from_utf8_lossy(&res.body));
+    app.login("user1@example.com", "another fresh passphrase 8")
+        .await;
 }
 
 #[actix_web::test]
