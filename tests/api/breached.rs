@@ -7,7 +7,7 @@ use crate::helpers::*;
 use crate::metrics::sample;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use hexactor::infrastructure::breached_passwords::ScreenPassword;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 
 /// Strong enough for the strength check, and listed by the range server below.
@@ -83,12 +83,6 @@ async fn range_server() -> RangeServer {
     RangeServer { url, seen, handle }
 }
 
-fn body_with(n: &str, password: &str) -> Value {
-    let mut body = user_body(n);
-    body["password"] = json!(password);
-    body
-}
-
 async fn app_with(vars: &[(&str, &str)]) -> TestApp {
     spawn_role(
         &Namespace::new().await,
@@ -112,14 +106,14 @@ async fn a_breached_password_is_refused_a_fresh_one_accepted_and_only_prefixes_l
     ])
     .await;
     let p = app
-        .register(&body_with("1", BREACHED), &[])
+        .register(&user_body_with("1", BREACHED), &[])
         .await
         .problem(422);
     assert_eq!(p["type"], "/problems/breached-password");
     assert_eq!(p["errors"][0]["field"], "password");
     assert_eq!(p["errors"][0]["code"], "breached");
     assert_eq!(app.count("SELECT count(*) FROM commands").await, 0);
-    let res = app.register(&body_with("1", FRESH), &[]).await;
+    let res = app.register(&user_body_with("1", FRESH), &[]).await;
     assert_eq!(
         res.status,
         201,
@@ -187,7 +181,7 @@ async fn a_password_reset_is_screened_too() {
         ("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", "true"),
     ])
     .await;
-    let res = app.register(&body_with("1", FRESH), &[]).await;
+    let res = app.register(&user_body_with("1", FRESH), &[]).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
     let reset = json!({ "email": "user1@example.com" });
     let res = app
@@ -229,7 +223,7 @@ async fn the_range_server_down_allows_by_default_and_refuses_with_deny() {
         ("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", "true"),
     ];
     let allow = app_with(&down).await;
-    let res = allow.register(&body_with("1", BREACHED), &[]).await;
+    let res = allow.register(&user_body_with("1", BREACHED), &[]).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
     assert_eq!(checks(&allow, "error_allowed").await, 1.0);
     let logs = captured_logs();
@@ -241,7 +235,7 @@ async fn the_range_server_down_allows_by_default_and_refuses_with_deny() {
 
     let deny = app_with(&[down[0], down[1], ("BREACHED_PASSWORDS_ON_ERROR", "deny")]).await;
     let p = deny
-        .register(&body_with("1", FRESH), &[])
+        .register(&user_body_with("1", FRESH), &[])
         .await
         .problem(503);
     assert_eq!(p["type"], "/problems/password-screening-unavailable");
@@ -258,7 +252,10 @@ async fn without_the_opt_in_a_loopback_range_server_is_never_contacted() {
         ("BREACHED_PASSWORDS_ON_ERROR", "deny"),
     ])
     .await;
-    let p = app.register(&body_with("1", FRESH), &[]).await.problem(503);
+    let p = app
+        .register(&user_body_with("1", FRESH), &[])
+        .await
+        .problem(503);
     assert_eq!(p["type"], "/problems/password-screening-unavailable");
     assert!(captured_logs().contains("not a public address"));
     assert!(
@@ -295,11 +292,11 @@ async fn the_file_variant_refuses_a_listed_password_and_accepts_another() {
     std::fs::write(&file.0, lines.join("\n") + "\n").unwrap();
     let app = app_with(&[("BREACHED_PASSWORDS_FILE", file.0.to_str().unwrap())]).await;
     let p = app
-        .register(&body_with("1", BREACHED), &[])
+        .register(&user_body_with("1", BREACHED), &[])
         .await
         .problem(422);
     assert_eq!(p["type"], "/problems/breached-password");
-    let res = app.register(&body_with("1", FRESH), &[]).await;
+    let res = app.register(&user_body_with("1", FRESH), &[]).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
     assert_eq!(
         (checks(&app, "breached").await, checks(&app, "clean").await),

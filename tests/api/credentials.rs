@@ -7,14 +7,8 @@ use hexactor::application::ports::Verified;
 use hexactor::domain::{Password, PasswordHash, PasswordHashing};
 use hexactor::infrastructure::password_hashing;
 use hexactor::startup::ProcessRole;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
-
-fn body_with(n: &str, password: &str) -> Value {
-    let mut body = user_body(n);
-    body["password"] = json!(password);
-    body
-}
 
 async fn stored_hash(app: &TestApp, email: &str) -> String {
     let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE email = $1")
@@ -37,11 +31,14 @@ async fn seven_multibyte_characters_are_too_short_and_eight_are_enough() {
     let app = spawn_app().await;
     let seven = "Ω9λ#π÷Ê";
     assert_eq!((seven.chars().count(), seven.len()), (7, 12));
-    let p = app.register(&body_with("1", seven), &[]).await.problem(422);
+    let p = app
+        .register(&user_body_with("1", seven), &[])
+        .await
+        .problem(422);
     assert_eq!(p["errors"][0]["field"], "password");
     assert_eq!(p["errors"][0]["code"], "too_short");
     assert_eq!(app.count("SELECT count(*) FROM commands").await, 0);
-    let res = app.register(&body_with("1", "Ω9λ#π÷Êж"), &[]).await;
+    let res = app.register(&user_body_with("1", "Ω9λ#π÷Êж"), &[]).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
 }
 
@@ -52,7 +49,7 @@ async fn a_password_typed_composed_or_decomposed_is_the_same_password() {
     let decomposed = "cre\u{300}me bru\u{302}le\u{301}e a\u{300} volonte\u{301}";
     assert_ne!(composed, decomposed);
     for (n, registered, typed) in [("1", composed, decomposed), ("2", decomposed, composed)] {
-        let res = app.register(&body_with(n, registered), &[]).await;
+        let res = app.register(&user_body_with(n, registered), &[]).await;
         assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
         let email = format!("user{n}@example.com");
         app.login(&email, typed).await;
@@ -106,7 +103,7 @@ async fn a_200_byte_passphrase_registers_and_logs_in_and_over_1024_bytes_is_refu
         .take(197)
         .collect();
     assert_eq!(passphrase.len(), 200, "ü is two bytes");
-    let res = app.register(&body_with("1", &passphrase), &[]).await;
+    let res = app.register(&user_body_with("1", &passphrase), &[]).await;
     assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
     app.login("user1@example.com", &passphrase).await;
     // bcrypt would have hashed only a prefix: a different tail must not log in.
@@ -121,7 +118,7 @@ async fn a_200_byte_passphrase_registers_and_logs_in_and_over_1024_bytes_is_refu
         .await;
     assert_eq!(res.status, 401);
     let p = app
-        .register(&body_with("2", &"x".repeat(1025)), &[])
+        .register(&user_body_with("2", &"x".repeat(1025)), &[])
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["code"], "too_long");
@@ -134,7 +131,7 @@ async fn a_200_byte_passphrase_registers_and_logs_in_and_over_1024_bytes_is_refu
     )
     .await;
     let p = bcrypt
-        .register(&body_with("3", &passphrase), &[])
+        .register(&user_body_with("3", &passphrase), &[])
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["code"], "too_long");

@@ -22,7 +22,7 @@ pub use namespace::{Namespace, postgres_base, rabbitmq_url};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::time::Duration;
-pub use users::{ADMIN_PASSWORD, PASSWORD, user_body};
+pub use users::{ADMIN_PASSWORD, PASSWORD, user_body, user_body_with};
 
 pub struct TestApp {
     pub address: String,

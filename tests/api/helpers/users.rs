@@ -63,3 +63,10 @@ pub const ADMIN_PASSWORD: &str = "an admin's long passphrase 42";
 pub fn user_body(n: &str) -> Value {
     crate::support::registration(&format!("user{n}"), &format!("user_{n}"))
 }
+
+/// `user_body(n)` with another password.
+pub fn user_body_with(n: &str, password: &str) -> Value {
+    let mut body = user_body(n);
+    body["password"] = serde_json::json!(password);
+    body
+}
