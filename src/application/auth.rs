@@ -242,7 +242,7 @@ impl Handler<Login> for AuthService {
                                 .await;
                             tracing::info!(%user_id, to, "password hash upgraded");
                         }
-                        // bcrypt refuses a password over 72 bytes: the old hash stays.
+                        // bcrypt refuses a password over 71 bytes: the old hash stays.
                         Ok(Err(e)) => {
                             tracing::warn!(%user_id, error = %::actors::ErrorChain(&e), "password hash not upgraded");
                         }

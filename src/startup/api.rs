@@ -144,3 +144,37 @@ pub(super) fn start(
     };
     Ok((state, reply_consumer))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(vars: &[(&str, &str)], cores: usize) -> usize {
+        let settings = Settings::from_lookup(|k| {
+            (vars.iter().find(|(name, _)| *name == k)).map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        hashing_pool_size(&settings, cores).1
+    }
+
+    #[test]
+    fn the_hashing_pool_has_a_hasher_per_core_within_its_memory() {
+        // 256 MiB hold 13 Argon2id hashes of 19 MiB: the cores decide.
+        assert_eq!(pool(&[], 2), 2);
+        assert_eq!(pool(&[], 32), 13);
+        // 64 MiB hold 3; 1 GiB per hash still leaves one hasher.
+        assert_eq!(pool(&[("PASSWORD_HASH_MEMORY_MIB", "64")], 8), 3);
+        assert_eq!(pool(&[("ARGON2_MEMORY_KIB", "1048576")], 8), 1);
+        // bcrypt's 4 KiB never limits it.
+        assert_eq!(
+            pool(
+                &[
+                    ("PASSWORD_HASH", "bcrypt"),
+                    ("PASSWORD_HASH_MEMORY_MIB", "1")
+                ],
+                64
+            ),
+            64
+        );
+    }
+}
