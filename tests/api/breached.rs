@@ -264,15 +264,6 @@ async fn without_the_opt_in_a_loopback_range_server_is_never_contacted() {
     );
 }
 
-/// A sorted hash file in the temporary directory, removed on drop (even when the test fails).
-struct HashFile(std::path::PathBuf);
-
-impl Drop for HashFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[actix_web::test]
 async fn the_file_variant_refuses_a_listed_password_and_accepts_another() {
     let mut lines: Vec<String> = (0..2000u32)
@@ -286,11 +277,8 @@ async fn the_file_variant_refuses_a_listed_password_and_accepts_another() {
         .collect();
     lines.push(format!("{}:12", sha1(BREACHED)));
     lines.sort();
-    let file = HashFile(
-        std::env::temp_dir().join(format!("hexactor-breached-{}.txt", uuid::Uuid::new_v4())),
-    );
-    std::fs::write(&file.0, lines.join("\n") + "\n").unwrap();
-    let app = app_with(&[("BREACHED_PASSWORDS_FILE", file.0.to_str().unwrap())]).await;
+    let file = TempFile::with(&(lines.join("\n") + "\n"));
+    let app = app_with(&[("BREACHED_PASSWORDS_FILE", file.path())]).await;
     let p = app
         .register(&user_body_with("1", BREACHED), &[])
         .await

@@ -122,3 +122,25 @@ impl TestApp {
 pub async fn amqp() -> Connection {
     crate::support::amqp::connect(&rabbitmq_url()).await
 }
+
+/// A file in the temporary directory, removed on drop (even when the test fails).
+pub struct TempFile(pub std::path::PathBuf);
+
+impl TempFile {
+    pub fn with(contents: &str) -> Self {
+        let name = format!("hexactor-test-{}.txt", uuid::Uuid::new_v4());
+        let file = Self(std::env::temp_dir().join(name));
+        std::fs::write(&file.0, contents).expect("a temporary file");
+        file
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
