@@ -177,6 +177,13 @@ fn constrain_schemas(doc: &mut Value) {
         "maxLength": 1024,
         "description": "A new password. Normalised to Unicode NFKC before anything else (the strength check, the breached-password check, hashing), so composed and decomposed forms of the same characters are one password. At least 8 characters (Unicode code points), counted as sent and again after normalisation; at most 1,024 bytes of UTF-8, as sent and after normalisation (71 bytes with PASSWORD_HASH=bcrypt, all that bcrypt hashes whole). Refused with 422 when guessable (zxcvbn), when it contains the username or email, and, with screening configured, when it appears in known data breaches (type /problems/breached-password)."
     });
+    // A password offered to prove who someone is: only bounded, so that one set under an older
+    // policy (shorter, say) still works; anything else is a wrong password (401 or 422).
+    let presented = json!({
+        "type": "string",
+        "minLength": 1,
+        "description": "Normalised to Unicode NFKC, then verified (a hash made before normalisation is also tried against the password as sent). Longer than 1,024 bytes never matches."
+    });
     let nullable = |v: &Value| {
         let mut v = v.clone();
         v["type"] = json!(["string", "null"]);
@@ -200,13 +207,9 @@ fn constrain_schemas(doc: &mut Value) {
         (
             "ChangePasswordRequest",
             "current_password",
-            json!({ "type": "string", "minLength": 1 }),
+            presented.clone(),
         ),
-        (
-            "LoginRequest",
-            "password",
-            json!({ "type": "string", "minLength": 1 }),
-        ),
+        ("LoginRequest", "password", presented.clone()),
         (
             "RefreshRequest",
             "refresh_token",
