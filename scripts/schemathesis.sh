@@ -72,7 +72,7 @@ trap cleanup EXIT INT TERM
 psql "$PG/postgres" -qtAX -c "CREATE DATABASE \"$DATABASE\"" >/dev/null
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export DATABASE_URL="$PG/$DATABASE" RABBITMQ_URL AMQP_PREFIX="$PREFIX" PORT OPS_PORT=0 \
-    BCRYPT_COST=4 QUEUE_TYPE=classic LOG_LEVEL=warn LOG_FORMAT=json RETRY_DELAYS_MS=100,200 \
+    BCRYPT_COST=4 ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 QUEUE_TYPE=classic LOG_LEVEL=warn LOG_FORMAT=json RETRY_DELAYS_MS=100,200 \
     COMMAND_WAIT_SECONDS=5 RATE_LIMIT_PER_MINUTE=0 LOGIN_MAX_FAILURES=1000 \
     LOGIN_MAX_FAILURES_PER_IP=100000
 # Run from the work directory so that a developer's ./.env cannot change the set-up.

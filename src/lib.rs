@@ -5,7 +5,7 @@
 //! - `domain`: pure types and rules; imports nothing of the crate.
 //! - `application`: use cases as actors, and the ports (message protocols) they talk through;
 //!   imports `domain` only.
-//! - `infrastructure` (PostgreSQL, RabbitMQ, bcrypt, JWT) and `http` (the actix-web adapter)
+//! - `infrastructure` (PostgreSQL, RabbitMQ, password hashing, JWT) and `http` (the actix-web adapter)
 //!   implement or call those ports; neither imports the other.
 //! - `pages`: the pages for people, a browser adapter beside `http` on the same ports (it uses
 //!   `http`'s port bundle and command settlement; it imports no infrastructure).

@@ -107,7 +107,7 @@ fn main() -> ExitCode {
                     &email,
                     &username,
                     password,
-                    settings.bcrypt_cost,
+                    &settings.credentials.hashing,
                 )
                 .await?;
                 println!("admin {email} ready (id {id})");

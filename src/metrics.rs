@@ -50,6 +50,7 @@ struct Metrics {
     http_duration: HistogramVec,
     http_in_progress: IntGauge,
     auth_attempts: IntCounterVec,
+    breached_password_checks: IntCounterVec,
     tokens_issued: IntCounter,
     active_users: IntGauge,
     db_operations: IntCounterVec,
@@ -129,6 +130,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
         "Login attempts by outcome (success|invalid|locked)",
         &["status"],
     ),
+    breached_password_checks: counter(
+        "breached_password_checks_total",
+        "New passwords screened against breached passwords, by outcome (clean|breached|error_allowed|error_denied)",
+        &["outcome"],
+    ),
     tokens_issued: register_int_counter!("jwt_tokens_issued_total", "Access tokens issued")
         .expect("registered once"),
     active_users: gauge(
@@ -173,6 +179,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
 
 pub fn auth_attempt(status: &str) {
     METRICS.auth_attempts.with_label_values(&[status]).inc();
+}
+
+/// `breached_password_checks_total` outcomes, all known up front.
+pub const BREACH_CHECK_OUTCOMES: &[&str] = &["clean", "breached", "error_allowed", "error_denied"];
+
+pub fn breached_password_check(outcome: &'static str) {
+    METRICS
+        .breached_password_checks
+        .with_label_values(&[outcome])
+        .inc();
 }
 
 pub fn token_issued() {
@@ -330,6 +346,9 @@ fn touch_known_series() {
     }
     for result in crate::application::outcomes::LoginResult::ALL {
         m.auth_attempts.with_label_values(&[result.as_str()]);
+    }
+    for outcome in BREACH_CHECK_OUTCOMES {
+        m.breached_password_checks.with_label_values(&[outcome]);
     }
     for (operation, table) in DB_OPERATIONS {
         for o in OUTCOMES {

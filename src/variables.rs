@@ -38,7 +38,21 @@ variables! {
         "HS256 and fingerprint key; production needs >= 32 bytes of your own";
     DATA_ENCRYPTION_KEY = DEV_DATA_ENCRYPTION_KEY,
         "base64 of 32 bytes: encrypts TOTP secrets at rest (production needs your own)";
-    BCRYPT_COST = "12", "password hashing work factor (production >= 10)";
+    // Credentials: password hashing and breached-password screening (config/credentials.rs)
+    PASSWORD_HASH = "argon2id", "argon2id | bcrypt: how new password hashes are made";
+    BCRYPT_COST = "12", "bcrypt work factor (production >= 10)";
+    ARGON2_MEMORY_KIB = "19456", "Argon2id memory per hash, KiB (OWASP: 19456)";
+    ARGON2_ITERATIONS = "2", "Argon2id passes over the memory (OWASP: 2)";
+    ARGON2_PARALLELISM = "1", "Argon2id lanes (OWASP: 1)";
+    PASSWORD_HASH_MEMORY_MIB = "256",
+        "memory the hashing pool may hold at once; fewer hashers than cores if Argon2id needs it";
+    BREACHED_PASSWORDS_URL = "",
+        "k-anonymity range API (https://api.pwnedpasswords.com); unset with FILE unset: no screening";
+    BREACHED_PASSWORDS_FILE = "", "sorted uppercase SHA-1 hashes (`HASH[:COUNT]` lines), checked offline";
+    BREACHED_PASSWORDS_TIMEOUT_MS = "2000", "how long a breach check may take";
+    BREACHED_PASSWORDS_ON_ERROR = "allow", "allow | deny a new password when the breach check fails";
+    OUTBOUND_ALLOW_PRIVATE_ADDRESSES = "false",
+        "true: outbound HTTP may reach private, loopback and link-local addresses (tests only)";
     // PostgreSQL (config/database.rs)
     DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hexactor",
         "PostgreSQL; TLS with ?sslmode=verify-full&sslrootcert=ca.pem";

@@ -33,6 +33,8 @@ fn hexactor(args: &[&str], env: &[(&str, String)], deadline: Duration) -> (Outpu
         .env("PORT", "0")
         .env("WORKER_PORT", "0")
         .env("BCRYPT_COST", "4")
+        .env("ARGON2_MEMORY_KIB", "1024")
+        .env("ARGON2_ITERATIONS", "1")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(dir.path())
         .stdout(Stdio::piped())
@@ -129,6 +131,8 @@ fn tls_rabbitmq_registration_end_to_end_and_a_wrong_ca_fails_fast() {
         ("PORT", "0".into()),
         ("WORKER_PORT", "0".into()),
         ("BCRYPT_COST", "4".into()),
+        ("ARGON2_MEMORY_KIB", "1024".into()),
+        ("ARGON2_ITERATIONS", "1".into()),
         ("QUEUE_TYPE", "classic".into()),
     ]);
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("settings");

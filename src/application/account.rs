@@ -17,8 +17,25 @@ pub enum AccountError {
     NotFound,
     #[error("invalid input")]
     Invalid(ValidationErrors),
+    /// The new password is in the breached-password corpus (`field`: the request's field).
+    #[error("the password appears in known data breaches")]
+    BreachedPassword { field: &'static str },
+    /// The breach check failed and the policy is to refuse then.
+    #[error("the password could not be checked against known breaches")]
+    Unscreened,
     #[error(transparent)]
     Infra(#[from] InfraError),
+}
+
+impl AccountError {
+    /// The answer to a refused new password sent in `field`.
+    pub fn refused(refusal: NewPasswordRefused, field: &'static str) -> Self {
+        match refusal {
+            NewPasswordRefused::Weak(weak) => AccountError::Invalid(weak.into()),
+            NewPasswordRefused::Breached => AccountError::BreachedPassword { field },
+            NewPasswordRefused::Unscreened => AccountError::Unscreened,
+        }
+    }
 }
 
 impl From<MailboxError> for AccountError {
@@ -188,13 +205,14 @@ impl Handler<ChangePassword> for AccountService {
                     .into(),
                 )
             };
-            let current = Password::parse(msg.current_password).map_err(|_| wrong_current())?;
+            let current = Password::presented(msg.current_password).map_err(|_| wrong_current())?;
             if !verify
                 .ask(VerifyPassword {
                     password: current,
                     hash: account.password_hash,
                 })
                 .await??
+                .matches()
             {
                 return Err(wrong_current());
             }
@@ -208,7 +226,7 @@ impl Handler<ChangePassword> for AccountService {
                     email: account.email,
                 })
                 .await??
-                .map_err(|e| AccountError::Invalid(e.into()))?;
+                .map_err(|refused| AccountError::refused(refused, "new_password"))?;
             let command = Command::from(ChangePasswordCommand {
                 command_id: Uuid::now_v7(),
                 user_id: msg.user_id,

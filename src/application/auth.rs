@@ -1,12 +1,13 @@
 //! The auth context's use cases: login, refresh-token rotation, logout.
 //!
 //! Login is built so that an observer learns nothing about which accounts exist: unknown email,
-//! wrong password and inactive account take the same path through one bcrypt verification (a
-//! dummy hash at the configured cost stands in for a missing account) and give the same answer.
+//! wrong password and inactive account take the same path through one password verification (a
+//! dummy hash made with the configured algorithm stands in for a missing account) and give the
+//! same answer.
 
 use super::outcomes::{AuthOutcomes, LoginResult};
 use super::ports::*;
-use crate::domain::{Email, LockoutPolicy, Password, PasswordHash, Principal};
+use crate::domain::{Email, LockoutPolicy, Password, PasswordHash, PasswordHashing, Principal};
 use ::actors::Port;
 use actix::prelude::*;
 use std::sync::Arc;
@@ -32,7 +33,8 @@ pub struct AuthPorts {
 
 #[derive(Clone, Debug)]
 pub struct AuthPolicy {
-    pub bcrypt_cost: u32,
+    /// What hashes should be made with: a login re-hashes one made otherwise.
+    pub hashing: PasswordHashing,
     pub refresh_ttl: Duration,
     pub per_account: LockoutPolicy,
     pub per_address: LockoutPolicy,
@@ -91,7 +93,7 @@ pub struct AuthService {
     pub(super) ports: AuthPorts,
     pub(super) tokens: Arc<dyn TokenService>,
     pub(super) policy: AuthPolicy,
-    /// Verified against when the account does not exist, so that a miss costs a real bcrypt.
+    /// Verified against when the account does not exist, so that a miss costs a real hash.
     dummy_hash: PasswordHash,
 }
 
@@ -163,10 +165,12 @@ impl Handler<Login> for AuthService {
                 .as_ref()
                 .map(|c| c.password_hash.clone())
                 .unwrap_or(dummy);
-            // Unparseable input (too long for bcrypt, say) still spends a verification.
-            let candidate = Password::parse(msg.password.clone())
-                .unwrap_or_else(|_| Password::parse("x".repeat(16)).expect("valid"));
-            let matches = ports
+            // Unparseable input (empty, or over 1,024 bytes) still spends a verification.
+            let presented = Password::presented(msg.password.clone()).ok();
+            let well_formed = presented.is_some();
+            let candidate =
+                presented.unwrap_or_else(|| Password::presented("x".repeat(16)).expect("valid"));
+            let verified = ports
                 .verify
                 .ask(VerifyPassword {
                     password: candidate,
@@ -174,9 +178,8 @@ impl Handler<Login> for AuthService {
                 })
                 .await
                 .map_err(mailbox)??;
-            let credentials = credentials.filter(|c| {
-                matches && c.is_active && Password::parse(msg.password.clone()).is_ok()
-            });
+            let credentials =
+                credentials.filter(|c| verified.matches() && c.is_active && well_formed);
             let Some(credentials) = credentials else {
                 let keys = vec![
                     (account_key.clone(), policy.per_account),
@@ -215,26 +218,35 @@ impl Handler<Login> for AuthService {
             ports.outcomes.login(LoginResult::Success);
             tracing::info!(outcome = "success", account = %account_key, client = %msg.client_address, user_id = %pair.principal.user_id, "login attempt");
 
-            // The configured cost was raised since this hash was made: upgrade it now that we
-            // hold the plaintext (the only moment we ever do).
-            if hash.cost().is_some_and(|c| c < policy.bcrypt_cost)
-                && let Ok(password) = Password::parse(msg.password)
+            // The hash was made with another algorithm or less work than configured now, or from
+            // the password before normalisation: re-hash it now that we hold the plaintext (the
+            // only moment we ever do), from the normalised form.
+            if (policy.hashing.needs_rehash(&hash) || verified == Verified::AsTyped)
+                && let Ok(password) = Password::presented(msg.password)
             {
                 let (hasher, upgrade, user_id) = (
                     ports.hash.clone(),
                     ports.upgrade_hash.clone(),
                     credentials.user_id,
                 );
+                let to = policy.hashing.name();
                 actix::spawn(async move {
-                    if let Ok(Ok(new_hash)) = hasher.ask(HashPassword { password }).await {
-                        let _ = upgrade
-                            .ask(UpgradePasswordHash {
-                                user_id,
-                                old_hash: hash,
-                                new_hash,
-                            })
-                            .await;
-                        tracing::info!(%user_id, "password hash upgraded to the configured cost");
+                    match hasher.ask(HashPassword { password }).await {
+                        Ok(Ok(new_hash)) => {
+                            let _ = upgrade
+                                .ask(UpgradePasswordHash {
+                                    user_id,
+                                    old_hash: hash,
+                                    new_hash,
+                                })
+                                .await;
+                            tracing::info!(%user_id, to, "password hash upgraded");
+                        }
+                        // bcrypt refuses a password over 71 bytes: the old hash stays.
+                        Ok(Err(e)) => {
+                            tracing::warn!(%user_id, error = %::actors::ErrorChain(&e), "password hash not upgraded");
+                        }
+                        Err(_) => {}
                     }
                 });
             }

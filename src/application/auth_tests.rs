@@ -5,7 +5,7 @@
 use super::*;
 use crate::application::mfa_challenge::MfaLoginPorts;
 use crate::application::outcomes::LoginResult;
-use crate::domain::{LockoutPolicy, Role};
+use crate::domain::{LockoutPolicy, Role, UserId};
 
 use crate::application::fake_ports::*;
 
@@ -20,7 +20,7 @@ fn policy() -> AuthPolicy {
         max_lock: Duration::from_secs(3600),
     };
     AuthPolicy {
-        bcrypt_cost: 4,
+        hashing: PasswordHashing::Bcrypt { cost: 4 },
         refresh_ttl: Duration::from_secs(86_400),
         per_account: lockout,
         per_address: lockout,
@@ -278,37 +278,56 @@ async fn an_unconfirmed_totp_enrolment_does_not_ask_for_a_second_step() {
     assert!(h.fake.received().await.challenges_created.is_empty());
 }
 
-#[actix_rt::test]
-async fn a_login_rehashes_a_password_hashed_below_the_configured_cost() {
-    let account = account(4);
-    let raised = AuthPolicy {
-        bcrypt_cost: 12,
-        ..policy()
-    };
-    let h = start(with_account(&account), raised);
-    let outcome = h.login(&account.email, RIGHT_PASSWORD).await;
-    assert!(matches!(outcome, LoginOutcome::Success(_)), "{outcome:?}");
-    // The upgrade runs after the answer, on a task of its own: poll for it, with a deadline.
+/// The hash upgrades the login spawned after answering (on a task of its own): polled for, with
+/// a deadline.
+async fn upgrades_after(h: &Harness) -> Vec<(UserId, String, String)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let upgrades = loop {
+    loop {
         let received = h.fake.received().await;
         if !received.hash_upgrades.is_empty() {
-            break received.hash_upgrades;
+            return received.hash_upgrades;
         }
         assert!(
             std::time::Instant::now() < deadline,
             "the hash was not upgraded"
         );
         actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_login_rehashes_a_password_hashed_below_the_configured_cost_or_with_bcrypt() {
+    let account = account(4);
+    let raised = AuthPolicy {
+        hashing: PasswordHashing::Bcrypt { cost: 12 },
+        ..policy()
     };
-    assert_eq!(
-        upgrades,
-        [(
-            account.user_id,
-            account.password_hash.as_str().to_owned(),
-            NEW_HASH.to_owned()
-        )]
-    );
+    let argon2id = AuthPolicy {
+        hashing: PasswordHashing::Argon2id(crate::domain::Argon2Params::OWASP),
+        ..policy()
+    };
+    for policy in [raised, argon2id] {
+        let h = start(with_account(&account), policy);
+        let outcome = h.login(&account.email, RIGHT_PASSWORD).await;
+        assert!(matches!(outcome, LoginOutcome::Success(_)), "{outcome:?}");
+        assert_eq!(
+            upgrades_after(&h).await,
+            [(
+                account.user_id,
+                account.password_hash.as_str().to_owned(),
+                NEW_HASH.to_owned()
+            )]
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_login_that_matched_only_the_password_as_typed_rehashes_it() {
+    let account = account(4);
+    let h = start(with_account(&account), policy());
+    let outcome = h.login(&account.email, TYPED_ONLY_PASSWORD).await;
+    assert!(matches!(outcome, LoginOutcome::Success(_)), "{outcome:?}");
+    assert_eq!(upgrades_after(&h).await.len(), 1);
 }
 
 async fn refresh(h: &Harness) -> Option<TokenPair> {

@@ -141,16 +141,15 @@ impl Handler<RequestEmailChange> for EmailChangeService {
             {
                 return Err(EmailChangeError::Locked { retry_after });
             }
-            let correct = match Password::parse(msg.password) {
-                Ok(password) => {
-                    ports
-                        .verify
-                        .ask(VerifyPassword {
-                            password,
-                            hash: account.password_hash,
-                        })
-                        .await??
-                }
+            let correct = match Password::presented(msg.password) {
+                Ok(password) => ports
+                    .verify
+                    .ask(VerifyPassword {
+                        password,
+                        hash: account.password_hash,
+                    })
+                    .await??
+                    .matches(),
                 Err(_) => false,
             };
             if !correct {

@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 /// The one password the fake hasher accepts.
 pub const RIGHT_PASSWORD: &str = "correct horse battery staple";
+/// Accepted only as typed (its normalised form does not match): a hash made before normalisation.
+pub const TYPED_ONLY_PASSWORD: &str = "cafe\u{301} au lait, typed decomposed";
 /// What the fake hasher returns for any password.
 pub const NEW_HASH: &str = "$2b$12$new-hash-from-the-hashing-port";
 
@@ -103,12 +105,18 @@ impl Handler<FindCredentials> for FakePorts {
 }
 
 impl Handler<VerifyPassword> for FakePorts {
-    type Result = Result<bool, InfraError>;
+    type Result = Result<Verified, InfraError>;
     fn handle(&mut self, msg: VerifyPassword, _: &mut Context<Self>) -> Self::Result {
         self.received
             .verified_against
             .push(msg.hash.as_str().to_owned());
-        Ok(msg.password.expose_secret() == RIGHT_PASSWORD)
+        Ok(if msg.password.expose_secret() == RIGHT_PASSWORD {
+            Verified::Yes
+        } else if msg.password.as_typed() == Some(TYPED_ONLY_PASSWORD) {
+            Verified::AsTyped
+        } else {
+            Verified::No
+        })
     }
 }
 
@@ -123,10 +131,10 @@ impl Handler<HashPassword> for FakePorts {
 /// Like the hashing pool: the real strength rule (a pure domain function), then a hash only for a
 /// strong password.
 impl Handler<HashNewPassword> for FakePorts {
-    type Result = Result<Result<PasswordHash, crate::domain::FieldError>, InfraError>;
+    type Result = Result<Result<PasswordHash, NewPasswordRefused>, InfraError>;
     fn handle(&mut self, msg: HashNewPassword, _: &mut Context<Self>) -> Self::Result {
         if let Err(weak) = crate::domain::check_strength(&msg.password, &msg.username, &msg.email) {
-            return Ok(Err(weak));
+            return Ok(Err(NewPasswordRefused::Weak(weak)));
         }
         self.received.hashed += 1;
         Ok(Ok(PasswordHash::new(NEW_HASH.into())))

@@ -213,14 +213,15 @@ impl Handler<DisableTotp> for MfaService {
                 .await??
                 .ok_or(MfaError::Account(AccountError::NotFound))?;
             let wrong = || invalid("password", "incorrect", "the password is not correct");
-            let password = Password::parse(msg.password).map_err(|_| wrong())?;
+            let password = Password::presented(msg.password).map_err(|_| wrong())?;
             let matches = ports
                 .verify
                 .ask(VerifyPassword {
                     password,
                     hash: account.password_hash,
                 })
-                .await??;
+                .await??
+                .matches();
             if !matches {
                 return Err(wrong());
             }

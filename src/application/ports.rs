@@ -52,7 +52,8 @@ impl PartialEq for InfraError {
 
 impl Eq for InfraError {}
 
-/// Hash a password on the hashing pool (bcrypt is CPU-bound and must not block other actors).
+/// Hash a password on the hashing pool (Argon2id and bcrypt are CPU-bound and must not block other
+/// actors), with the configured algorithm: a login's re-hash.
 #[derive(Message)]
 #[rtype(result = "Result<PasswordHash, InfraError>")]
 pub struct HashPassword {
@@ -199,15 +200,33 @@ pub enum FindCredentials {
     ById(UserId),
 }
 
-/// Check a password against a hash on the hashing pool.
+/// Check a password against a hash on the hashing pool, whichever algorithm made the hash.
 #[derive(Message)]
-#[rtype(result = "Result<bool, InfraError>")]
+#[rtype(result = "Result<Verified, InfraError>")]
 pub struct VerifyPassword {
     pub password: Password,
     pub hash: PasswordHash,
 }
 
-/// Re-hash at login after the configured cost was raised (a maintenance write, not a command).
+/// What a verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    /// The normalised password matches.
+    Yes,
+    /// Only the password *as typed* matches: a hash made before passwords were normalised. Right,
+    /// and to be re-hashed from the normalised form at the next chance (a login).
+    AsTyped,
+}
+
+impl Verified {
+    pub fn matches(self) -> bool {
+        self != Verified::No
+    }
+}
+
+/// Re-hash at login after the configured algorithm or cost changed, or for a hash of the
+/// non-normalised password (a maintenance write, not a command).
 #[derive(Message)]
 #[rtype(result = "Result<(), InfraError>")]
 pub struct UpgradePasswordHash {
@@ -287,20 +306,34 @@ pub struct ClearLoginFailures {
     pub key: String,
 }
 
-/// Check a new password's strength, then hash it, in one trip to the hashing pool. The strength
-/// check (zxcvbn) costs about as much CPU as bcrypt at a low cost factor, so it runs where bcrypt
-/// runs, on the pool's own threads, never on an HTTP worker or the use case's arbiter; and every
-/// path that sets a password (registration, change, reset) asks for it the same way.
+/// Check a new password's strength, screen it against breached passwords, then hash it, in one
+/// trip to the hashing pool. The strength check (zxcvbn) costs about as much CPU as bcrypt at a
+/// low cost factor, so it runs where the hashing runs, on the pool's own threads, never on an
+/// HTTP worker or the use case's arbiter; the screening's I/O runs off both (see
+/// `infrastructure::breached_passwords`); and every path that sets a password (registration,
+/// change, reset, and the pages' forms for them) asks for it the same way.
 ///
-/// The outer `Result` is the pool's health; the inner one is the verdict: `Err(FieldError)` is a
-/// weak password (field `password`: callers rename it to their own field), answered as a 422.
+/// The outer `Result` is the pool's health; the inner one is the verdict, see
+/// [`NewPasswordRefused`].
 #[derive(Message)]
-#[rtype(result = "Result<Result<PasswordHash, crate::domain::FieldError>, InfraError>")]
+#[rtype(result = "Result<Result<PasswordHash, NewPasswordRefused>, InfraError>")]
 pub struct HashNewPassword {
     pub password: Password,
     /// The account's own username and email: a password containing either is refused.
     pub username: String,
     pub email: String,
+}
+
+/// Why a new password was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPasswordRefused {
+    /// Too guessable, or too long for the configured algorithm (field `password`: callers
+    /// rename it to their own field); a 422 validation error.
+    Weak(crate::domain::FieldError),
+    /// It is in the breached-password corpus; a 422 of its own type.
+    Breached,
+    /// The breach check failed and `BREACHED_PASSWORDS_ON_ERROR=deny`; a 503.
+    Unscreened,
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use super::commands::{
     VerifyEmailCommand,
 };
 use super::one_time_token::{TokenPurpose, hash_token};
-use super::ports::{FindCredentials, HashNewPassword, InfraError, Submission, SubmitCommand};
+use super::ports::{
+    FindCredentials, HashNewPassword, InfraError, NewPasswordRefused, Submission, SubmitCommand,
+};
 use crate::domain::{Email, FieldError, Password, Principal, UserId, ValidationErrors, can_manage};
 use ::actors::Port;
 use actix::prelude::*;
@@ -46,6 +48,12 @@ pub enum RecoveryError {
     /// Not the caller's account and the caller is no admin: existence is not revealed.
     #[error("user not found")]
     NotFound,
+    /// The new password is in the breached-password corpus.
+    #[error("the password appears in known data breaches")]
+    BreachedPassword,
+    /// The breach check failed and the policy is to refuse then.
+    #[error("the password could not be checked against known breaches")]
+    Unscreened,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -186,7 +194,11 @@ impl Handler<ConfirmPasswordReset> for RecoveryService {
                     email: account.email,
                 })
                 .await??
-                .map_err(invalid)?;
+                .map_err(|refused| match refused {
+                    NewPasswordRefused::Weak(weak) => invalid(weak),
+                    NewPasswordRefused::Breached => RecoveryError::BreachedPassword,
+                    NewPasswordRefused::Unscreened => RecoveryError::Unscreened,
+                })?;
             let command = Command::from(ResetPasswordCommand {
                 command_id: Uuid::now_v7(),
                 token_id: token.id,

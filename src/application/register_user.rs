@@ -1,5 +1,5 @@
-//! Registration, API side: check the password's strength and hash it on the hashing pool (one
-//! message), then record the command and its outbox message durably. The plaintext password ends
+//! Registration, API side: check the password's strength, screen it and hash it on the hashing
+//! pool (one message), then record the command and its outbox message durably. The plaintext password ends
 //! its life in the hashing pool's message. A weak password is refused here, before anything is
 //! submitted, so the client still gets its 422 synchronously, even with `respond-async`.
 
@@ -13,7 +13,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 #[derive(Message)]
-/// `AccountError::Invalid` is a weak password; `NotFound` never happens here.
+/// `AccountError::Invalid` is a weak password, `BreachedPassword` a breached one; `NotFound`
+/// never happens here.
 #[rtype(result = "Result<Submission, AccountError>")]
 pub struct RegisterUser {
     pub details: NewUserDetails,
@@ -99,7 +100,7 @@ impl Handler<RegisterUser> for RegistrationService {
                 })
                 .await
                 .map_err(|e| InfraError::new("hashing pool", e))??
-                .map_err(|weak| AccountError::Invalid(weak.into()))?;
+                .map_err(|refused| AccountError::refused(refused, "password"))?;
             let command = Command::from(RegisterUserCommand {
                 command_id: uuid::Uuid::now_v7(),
                 user_id: UserId::new(),

@@ -3,14 +3,15 @@
 //! One module per concern, each reading its variables through their entries in
 //! [`crate::variables`] (name, default and meaning are written there once):
 //! `database`, `messaging` (RabbitMQ), `http` (listeners and what guards them), `auth` (tokens,
-//! sessions, lockouts), `account_mail`, `ui` (the pages), `runtime` (supervision, monitoring, logs). What is left
-//! here is what several concerns share: the environment, the two keys, the bcrypt cost.
+//! sessions, lockouts), `credentials` (password hashing, breached-password screening), `account_mail`, `ui` (the pages), `runtime` (supervision, monitoring, logs). What is left
+//! here is what several concerns share: the environment and the two keys.
 //!
 //! Invalid configuration is one clear line naming the variable (and exit code 2 in `main`).
 //! Secrets are wrapped so that they never reach a log line through `Debug`.
 
 pub mod account_mail;
 pub mod auth;
+pub mod credentials;
 pub mod database;
 pub mod http;
 pub mod messaging;
@@ -62,7 +63,8 @@ pub struct Settings {
     pub secret_key: Secret,
     /// 32 bytes (given as base64): the AEAD key for secrets stored at rest (TOTP secrets).
     pub data_encryption_key: Secret,
-    pub bcrypt_cost: u32,
+    /// Password hashing and breached-password screening.
+    pub credentials: credentials::CredentialSettings,
     pub database: database::DatabaseSettings,
     pub messaging: messaging::MessagingSettings,
     pub http: http::HttpSettings,
@@ -180,18 +182,11 @@ impl Settings {
         )?;
         let production = environment == Environment::Production;
         let (secret_key, data_encryption_key) = keys(&env, production)?;
-        let bcrypt_cost = env.num(var::BCRYPT_COST, 4, 31)?;
-        if production && bcrypt_cost < 10 {
-            return Err(err(
-                var::BCRYPT_COST.name,
-                "must be at least 10 in production",
-            ));
-        }
         Ok(Self {
             environment,
             secret_key,
             data_encryption_key,
-            bcrypt_cost,
+            credentials: credentials::CredentialSettings::read(&env, production)?,
             runtime: runtime::RuntimeSettings::read(&env)?,
             messaging: messaging::MessagingSettings::read(&env)?,
             database: database::DatabaseSettings::read(&env)?,

@@ -14,7 +14,14 @@ pub(crate) fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
 fn defaults_work_for_development() {
     let s = settings(&[]).unwrap();
     assert_eq!(s.http.port, 8000);
-    assert_eq!(s.bcrypt_cost, 12);
+    assert_eq!(
+        s.credentials.hashing,
+        crate::domain::PasswordHashing::Argon2id(crate::domain::Argon2Params::OWASP)
+    );
+    assert!(
+        s.credentials.breached.is_none(),
+        "screening is off by default"
+    );
     assert_eq!(s.messaging.retry_tiers.len(), 4);
 }
 
@@ -40,6 +47,63 @@ fn production_refuses_the_default_or_a_short_secret() {
     assert!(ok.is_ok(), "{ok:?}");
     let e = settings(&[("DATA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
     assert_eq!(e.variable, "DATA_ENCRYPTION_KEY");
+}
+
+#[test]
+fn credentials_hash_with_argon2id_or_bcrypt_and_screen_by_url_or_file() {
+    use super::credentials::BreachSource;
+    use crate::domain::PasswordHashing;
+    let bcrypt = settings(&[("PASSWORD_HASH", "bcrypt"), ("BCRYPT_COST", "5")]).unwrap();
+    assert_eq!(
+        bcrypt.credentials.hashing,
+        PasswordHashing::Bcrypt { cost: 5 }
+    );
+    let cheap = settings(&[
+        ("ARGON2_MEMORY_KIB", "64"),
+        ("ARGON2_ITERATIONS", "1"),
+        ("ARGON2_PARALLELISM", "2"),
+    ])
+    .unwrap();
+    let PasswordHashing::Argon2id(params) = cheap.credentials.hashing else {
+        panic!("argon2id is the default");
+    };
+    assert_eq!(
+        (params.memory_kib, params.iterations, params.parallelism),
+        (64, 1, 2)
+    );
+    for (name, value) in [
+        ("PASSWORD_HASH", "scrypt"),
+        ("ARGON2_MEMORY_KIB", "4"),
+        ("ARGON2_ITERATIONS", "0"),
+        ("BREACHED_PASSWORDS_URL", "ftp://example.com"),
+        ("BREACHED_PASSWORDS_FILE", "/nonexistent/hashes.txt"),
+    ] {
+        assert_eq!(
+            settings(&[(name, value)]).unwrap_err().variable,
+            name,
+            "{value}"
+        );
+    }
+    let url = settings(&[
+        ("BREACHED_PASSWORDS_URL", "https://api.pwnedpasswords.com/"),
+        ("BREACHED_PASSWORDS_ON_ERROR", "deny"),
+    ])
+    .unwrap();
+    let screening = url.credentials.breached.unwrap();
+    assert_eq!(
+        screening.source,
+        BreachSource::RangeApi {
+            base_url: "https://api.pwnedpasswords.com".into(),
+            allow_private: false
+        }
+    );
+    assert!(screening.deny_on_error);
+    assert_eq!(screening.timeout, Duration::from_millis(2000));
+    let both = settings(&[
+        ("BREACHED_PASSWORDS_URL", "https://example.com"),
+        ("BREACHED_PASSWORDS_FILE", "Cargo.toml"),
+    ]);
+    assert_eq!(both.unwrap_err().variable, "BREACHED_PASSWORDS_FILE");
 }
 
 #[test]

@@ -9,7 +9,7 @@ const MIN_SCORE: u8 = 2;
 
 /// zxcvbn sees at most this many characters of the password. Its cost grows faster than linearly
 /// with the length (it matches every substring against its dictionaries), so without a bound the
-/// longest allowed password (72 bytes) costs the most CPU per request, on purpose or not.
+/// longest allowed password (1,024 bytes) costs the most CPU per request, on purpose or not.
 ///
 /// Why judging a prefix is sound: whoever can guess the whole password in N tries can guess its
 /// first 40 characters in at most N tries (cut each guess to 40 characters), so a password is at

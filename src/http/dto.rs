@@ -208,14 +208,17 @@ pub struct Problem {
     /// `conflict`, `email-taken`, `username-taken`, `last-admin`, `mfa-conflict`,
     /// `idempotency-key-reused`, `invalid-token` (a one-time token unknown, expired, used or
     /// superseded), `email-not-verified` (login with `REQUIRE_VERIFIED_EMAIL`),
-    /// `service-unavailable`, `internal-error`.
+    /// `breached-password` (422: a new password found by breached-password screening; `errors`
+    /// names its field), `password-screening-unavailable` (503: the screening failed and
+    /// `BREACHED_PASSWORDS_ON_ERROR=deny`), `service-unavailable`, `internal-error`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
     pub instance: Option<String>,
-    /// Per-field validation errors (422 only).
+    /// Per-field validation errors (422 only: `validation-error`, and `breached-password` with
+    /// code `breached`).
     pub errors: Option<Vec<FieldProblem>>,
     /// Machine-readable reason of a 409 (`email_taken`, `last_admin`, `mfa_already_enabled`, …).
     pub code: Option<String>,

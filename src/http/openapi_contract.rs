@@ -39,6 +39,15 @@ fn complete_operation(path: &str, method: &str, op: &mut serde_json::Map<String,
         .get("requestBody")
         .map(|b| b["content"]["application/json"]["schema"]["$ref"].to_string())
         .unwrap_or_default();
+    // Registration, a password change and a reset set a new password: screened against breached
+    // passwords when screening is configured.
+    let sets_password = [
+        "RegisterUserRequest",
+        "ChangePasswordRequest",
+        "PasswordResetConfirmation",
+    ]
+    .iter()
+    .any(|s| body_schema.contains(s));
     // Registration and profile changes can collide with another account's email or username.
     let may_conflict = ["RegisterUserRequest", "UpdateUserRequest"]
         .iter()
@@ -93,6 +102,38 @@ fn complete_operation(path: &str, method: &str, op: &mut serde_json::Map<String,
             problem("A backing service (PostgreSQL, RabbitMQ) is unavailable; retry later"),
         );
     }
+    if sets_password {
+        describe_screening(responses);
+    }
+}
+
+/// The answers of breached-password screening, added to whatever the operation's own 422 and 503
+/// say (they are set at the end, once every other answer is in).
+fn describe_screening(responses: &mut serde_json::Map<String, Value>) {
+    let extra = [
+        (
+            "422",
+            "Invalid fields (`errors` lists each one, type /problems/validation-error), or the new password appears in known data breaches (type /problems/breached-password; `errors` names the field, code `breached`)",
+            " Or the new password appears in known data breaches (type /problems/breached-password; `errors` names the field, code `breached`).",
+        ),
+        (
+            "503",
+            "A backing service (PostgreSQL, RabbitMQ) is unavailable, or the breached-password check failed and BREACHED_PASSWORDS_ON_ERROR=deny (type /problems/password-screening-unavailable); retry later",
+            " Or the breached-password check failed and BREACHED_PASSWORDS_ON_ERROR=deny (type /problems/password-screening-unavailable).",
+        ),
+    ];
+    for (status, fresh, appended) in extra {
+        match responses.get_mut(status) {
+            Some(response) => {
+                let description = response["description"].as_str().unwrap_or_default();
+                response["description"] =
+                    json!(format!("{description}.{appended}").replace("..", "."));
+            }
+            None => {
+                responses.insert(status.to_owned(), problem(fresh));
+            }
+        }
+    }
 }
 
 /// Header and path parameters as the handlers parse them.
@@ -120,13 +161,29 @@ fn constrain_parameter(p: &mut Value) {
 }
 
 /// What the domain value objects accept (src/domain/*), as far as JSON Schema can say it. What it
-/// cannot (a guessable password, a password over 72 *bytes*, a duplicate) is a 409 or 422.
+/// cannot (a guessable or breached password, a password over 1,024 *bytes*, a duplicate) is a 409
+/// or 422.
 fn constrain_schemas(doc: &mut Value) {
     let email = json!({ "type": "string", "format": "email", "minLength": 3, "maxLength": 254 });
     let username = json!({ "type": "string", "pattern": "^[A-Za-z0-9_]{3,50}$" });
     let name = json!({ "type": "string", "minLength": 1, "maxLength": 100,
         "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$" });
-    let password = json!({ "type": "string", "minLength": 8, "maxLength": 72 });
+    // JSON Schema counts code points, like the domain's minimum (`Password::parse`); the maximum is
+    // in bytes, which JSON Schema cannot say: 1,024 code points are at least 1,024 bytes, so
+    // anything over maxLength is refused, and a shorter string of over 1,024 bytes is a 422.
+    let password = json!({
+        "type": "string",
+        "minLength": 8,
+        "maxLength": 1024,
+        "description": "A new password. Normalised to Unicode NFKC before anything else (the strength check, the breached-password check, hashing), so composed and decomposed forms of the same characters are one password. At least 8 characters (Unicode code points), counted as sent and again after normalisation; at most 1,024 bytes of UTF-8, as sent and after normalisation (71 bytes with PASSWORD_HASH=bcrypt, all that bcrypt hashes whole). Refused with 422 when guessable (zxcvbn), when it contains the username or email, and, with screening configured, when it appears in known data breaches (type /problems/breached-password)."
+    });
+    // A password offered to prove who someone is: only bounded, so that one set under an older
+    // policy (shorter, say) still works; anything else is a wrong password (401 or 422).
+    let presented = json!({
+        "type": "string",
+        "minLength": 1,
+        "description": "Normalised to Unicode NFKC, then verified (a hash made before normalisation is also tried against the password as sent). Longer than 1,024 bytes never matches."
+    });
     let nullable = |v: &Value| {
         let mut v = v.clone();
         v["type"] = json!(["string", "null"]);
@@ -143,15 +200,16 @@ fn constrain_schemas(doc: &mut Value) {
         ("UpdateUserRequest", "last_name", nullable(&name)),
         ("ChangePasswordRequest", "new_password", password.clone()),
         (
-            "ChangePasswordRequest",
-            "current_password",
-            json!({ "type": "string", "minLength": 1 }),
+            "PasswordResetConfirmation",
+            "new_password",
+            password.clone(),
         ),
         (
-            "LoginRequest",
-            "password",
-            json!({ "type": "string", "minLength": 1 }),
+            "ChangePasswordRequest",
+            "current_password",
+            presented.clone(),
         ),
+        ("LoginRequest", "password", presented.clone()),
         (
             "RefreshRequest",
             "refresh_token",

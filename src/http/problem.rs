@@ -13,6 +13,10 @@ use serde_json::{Map, Value};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// What a client (and the pages) says about a breached password.
+pub const BREACHED_DETAIL: &str =
+    "this password appears in known data breaches, so attackers try it early; choose another";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is invalid")]
@@ -54,6 +58,12 @@ pub enum ApiError {
     EmailNotVerified,
     #[error("invalid one-time token")]
     InvalidToken,
+    /// The new password (sent in `field`) is in the breached-password corpus.
+    #[error("the password appears in known data breaches")]
+    BreachedPassword { field: &'static str },
+    /// The breach check failed and `BREACHED_PASSWORDS_ON_ERROR=deny`.
+    #[error("the password could not be checked against known breaches")]
+    Unscreened,
     /// The cause is the source (not repeated in the message): the log shows the chain once.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] InfraError),
@@ -104,6 +114,14 @@ impl ApiError {
             ApiError::Forbidden => ("/problems/forbidden", "Forbidden"),
             ApiError::EmailNotVerified => ("/problems/email-not-verified", "Email not verified"),
             ApiError::InvalidToken => ("/problems/invalid-token", "Invalid or expired token"),
+            ApiError::BreachedPassword { .. } => (
+                "/problems/breached-password",
+                "This password appears in known data breaches",
+            ),
+            ApiError::Unscreened => (
+                "/problems/password-screening-unavailable",
+                "The password could not be checked against known breaches",
+            ),
             ApiError::MethodNotAllowed { .. } => {
                 ("/problems/method-not-allowed", "Method not allowed")
             }
@@ -173,6 +191,10 @@ impl ApiError {
             ApiError::InvalidToken => {
                 "the token is invalid, expired, already used or replaced by a newer one".into()
             }
+            ApiError::BreachedPassword { .. } => BREACHED_DETAIL.into(),
+            ApiError::Unscreened => {
+                "the check against known breached passwords is unavailable, and this service refuses new passwords it cannot check; retry later".into()
+            }
             ApiError::Unavailable(_) => "a backing service is unavailable; retry later".into(),
             ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
         }
@@ -196,6 +218,13 @@ impl ApiError {
             }
             ApiError::MfaRequired { mfa_token } => {
                 extensions.insert("mfa_token".into(), Value::String(mfa_token.clone()));
+            }
+            // Like a validation error's, so that a form can show it at its field.
+            ApiError::BreachedPassword { field } => {
+                extensions.insert(
+                    "errors".into(),
+                    serde_json::json!([{ "field": field, "code": "breached", "message": BREACHED_DETAIL }]),
+                );
             }
             ApiError::Conflict {
                 code, command_id, ..
@@ -244,7 +273,7 @@ impl ApiError {
     /// `application_errors_total{error_type}` for errors that were not the client's fault.
     pub fn server_error_type(&self) -> Option<&'static str> {
         match self {
-            ApiError::Unavailable(_) => Some("unavailable"),
+            ApiError::Unavailable(_) | ApiError::Unscreened => Some("unavailable"),
             ApiError::Internal(_) => Some("internal"),
             _ => None,
         }
@@ -254,9 +283,9 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) | ApiError::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Validation(_)
+            | ApiError::IdempotencyKeyReused
+            | ApiError::BreachedPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -270,7 +299,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Forbidden | ApiError::EmailNotVerified => StatusCode::FORBIDDEN,
             ApiError::InvalidToken => StatusCode::BAD_REQUEST,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Unscreened => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -292,6 +321,8 @@ impl From<crate::application::account::AccountError> for ApiError {
         match e {
             A::NotFound => ApiError::NotFound("user not found".into()),
             A::Invalid(errors) => ApiError::Validation(errors),
+            A::BreachedPassword { field } => ApiError::BreachedPassword { field },
+            A::Unscreened => ApiError::Unscreened,
             A::Infra(e) => ApiError::Unavailable(e),
         }
     }

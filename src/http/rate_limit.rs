@@ -1,5 +1,6 @@
-//! A per-client request-rate limit on the unauthenticated endpoints: each one can cost a bcrypt
-//! hash (~0.3 s of a core at cost 12), so without it one client can keep every core busy.
+//! A per-client request-rate limit on the unauthenticated endpoints: each one can cost a password
+//! hash (tens of milliseconds of a core with Argon2id at OWASP's defaults, ~0.3 s with bcrypt at
+//! cost 12), so without it one client can keep every core busy.
 //!
 //! GCRA (a token bucket without a timer per key), one bucket per client address (see
 //! [`ClientAddress`]) shared by every limited endpoint. With `RATE_LIMIT_SHARED` (the default)

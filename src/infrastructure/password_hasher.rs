@@ -1,33 +1,49 @@
-//! The hashing pool: bcrypt is deliberately slow CPU work (≈270 ms at cost 12), so each hasher
-//! actor runs on an arbiter (thread) of its own, one per core, and blocks only that thread. The
-//! strength check of a new password (zxcvbn, as costly as a cost-4 hash) runs here too, for the
-//! same reason: `HashNewPassword` is "check, then hash".
+//! The hashing pool: Argon2id and bcrypt are deliberately slow CPU work (tens to hundreds of
+//! milliseconds), so each hasher actor runs on an arbiter (thread) of its own and blocks only that
+//! thread; `startup::api` sizes the pool by cores and by memory (Argon2id holds
+//! `ARGON2_MEMORY_KIB` per hash in flight). The strength check of a new password (zxcvbn, as
+//! costly as a cheap hash) runs here too, for the same reason: `HashNewPassword` is "check,
+//! screen, then hash"; the screening's I/O waits on another actor, not on this thread.
 
-use crate::application::ports::{HashNewPassword, HashPassword, InfraError};
-use crate::domain::{FieldError, Password, PasswordHash, check_strength};
+use super::breached_passwords::ScreenPassword;
+use super::password_hashing;
+use crate::application::ports::{
+    HashNewPassword, HashPassword, InfraError, NewPasswordRefused, Verified, VerifyPassword,
+};
+use crate::domain::{FieldError, Password, PasswordHash, PasswordHashing, check_strength};
+use ::actors::Port;
 use actix::prelude::*;
 
 pub struct PasswordHasher {
-    cost: u32,
+    hashing: PasswordHashing,
+    /// `None`: screening is off (neither `BREACHED_PASSWORDS_URL` nor `_FILE` is set).
+    screen: Option<Port<ScreenPassword>>,
 }
 
 impl PasswordHasher {
-    pub fn new(cost: u32) -> Self {
-        Self { cost }
+    pub fn new(hashing: PasswordHashing, screen: Option<Port<ScreenPassword>>) -> Self {
+        Self { hashing, screen }
     }
 
     fn hash(&self, password: &Password) -> Result<PasswordHash, InfraError> {
-        // bcrypt reads at most 72 bytes. The domain rejects longer input, and this refuses
-        // rather than silently hashing a prefix if that ever changes. (Not the crate's
-        // `non_truncating_hash`: it refuses exactly 72 bytes too, counting a C string's NUL
-        // terminator that a 72-byte password does not need — a 72-byte password was a 503.)
-        let secret = password.expose_secret();
-        if secret.len() > 72 {
-            return Err(InfraError::msg("bcrypt: a password over 72 bytes"));
+        password_hashing::hash(&self.hashing, password.expose_secret())
+            .map_err(|e| InfraError::new("password hashing", e))
+    }
+
+    /// Strength, and what the configured algorithm can hash whole (bcrypt: 72 bytes).
+    fn check(&self, msg: &HashNewPassword) -> Result<(), FieldError> {
+        let max = self.hashing.max_password_bytes();
+        if msg.password.expose_secret().len() > max {
+            return Err(FieldError::new(
+                "password",
+                "too_long",
+                format!(
+                    "password must be at most {max} bytes with {}",
+                    self.hashing.name()
+                ),
+            ));
         }
-        bcrypt::hash(secret, self.cost)
-            .map(PasswordHash::new)
-            .map_err(|e| InfraError::new("bcrypt", e))
+        check_strength(&msg.password, &msg.username, &msg.email)
     }
 }
 
@@ -45,51 +61,47 @@ impl Handler<HashPassword> for PasswordHasher {
     }
 }
 
-::actors::instrument!(PasswordHasher: HashPassword);
-
 impl Handler<HashNewPassword> for PasswordHasher {
-    type Result = Result<Result<PasswordHash, FieldError>, InfraError>;
+    type Result =
+        ResponseActFuture<Self, Result<Result<PasswordHash, NewPasswordRefused>, InfraError>>;
 
     fn handle(&mut self, msg: HashNewPassword, _: &mut Context<Self>) -> Self::Result {
-        // Check first: a weak password is refused without spending a hash on it.
-        if let Err(weak) = check_strength(&msg.password, &msg.username, &msg.email) {
-            return Ok(Err(weak));
+        // Check first: a weak password is refused without a screening or a hash spent on it.
+        if let Err(weak) = self.check(&msg) {
+            return Box::pin(fut::ready(Ok(Err(NewPasswordRefused::Weak(weak)))));
         }
-        self.hash(&msg.password).map(Ok)
-    }
-}
-
-::actors::instrument!(PasswordHasher: HashNewPassword);
-
-impl Handler<crate::application::ports::VerifyPassword> for PasswordHasher {
-    type Result = Result<bool, InfraError>;
-
-    fn handle(
-        &mut self,
-        msg: crate::application::ports::VerifyPassword,
-        _: &mut Context<Self>,
-    ) -> Self::Result {
-        // A password over bcrypt's 72 bytes can never match (we never store such hashes).
-        Ok(
-            bcrypt::non_truncating_verify(msg.password.expose_secret(), msg.hash.as_str())
-                .unwrap_or(false),
+        let screening = self
+            .screen
+            .clone()
+            .map(|screen| (screen, ScreenPassword::of(msg.password.expose_secret())));
+        let screened = async move {
+            match screening {
+                None => Ok(Ok(())),
+                Some((screen, ask)) => screen
+                    .ask(ask)
+                    .await
+                    .map_err(|e| InfraError::new("breached-password screen", e)),
+            }
+        };
+        // While the screening is awaited this thread serves other hashes; the hash itself runs
+        // here, on the pool, once the verdict is in.
+        Box::pin(
+            screened
+                .into_actor(self)
+                .map(move |screened, act, _| match screened? {
+                    Ok(()) => act.hash(&msg.password).map(Ok),
+                    Err(refused) => Ok(Err(refused)),
+                }),
         )
     }
 }
 
-::actors::instrument!(PasswordHasher: crate::application::ports::VerifyPassword);
+impl Handler<VerifyPassword> for PasswordHasher {
+    type Result = Result<Verified, InfraError>;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_longest_password_the_domain_accepts_hashes_and_verifies() {
-        let longest = "p".repeat(72);
-        let password = Password::parse(longest.clone()).expect("72 bytes are allowed");
-        let hash = PasswordHasher::new(4).hash(&password).expect("hashed");
-        assert!(bcrypt::verify(&longest, hash.as_str()).unwrap());
-        // One byte less is another password: all 72 bytes count.
-        assert!(!bcrypt::verify(&longest[..71], hash.as_str()).unwrap());
+    fn handle(&mut self, msg: VerifyPassword, _: &mut Context<Self>) -> Self::Result {
+        Ok(password_hashing::verify(&msg.password, &msg.hash))
     }
 }
+
+::actors::instrument!(PasswordHasher: HashPassword, HashNewPassword, VerifyPassword);

@@ -175,6 +175,9 @@ pub(super) async fn settled(
     let submission = match submitted {
         Ok(s) => s,
         Err(ApiError::Validation(errors)) => return again(errors.into()).await,
+        Err(ApiError::BreachedPassword { field }) => {
+            return again(Fields::one(field, super::forms::BREACHED)).await;
+        }
         Err(ApiError::Conflict { code, .. }) => {
             return again(Fields::one(refusal(code).0, refusal(code).1)).await;
         }

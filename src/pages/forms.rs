@@ -72,6 +72,10 @@ pub async fn outcome(
     }
 }
 
+/// What a person is told about a password found by breached-password screening.
+pub const BREACHED: &str =
+    "This password appears in known data breaches, so attackers try it early. Choose another.";
+
 /// What a person is told about a refused command.
 pub fn refusal(code: FailureCode) -> (&'static str, &'static str) {
     match code {

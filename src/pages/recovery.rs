@@ -244,6 +244,10 @@ pub async fn reset_password(
     let submission = match asked.await? {
         Ok(s) => s,
         Err(RecoveryError::InvalidToken) => return invalid_link(&visitor),
+        Err(RecoveryError::BreachedPassword) => {
+            let fields = Fields::one("new_password", super::forms::BREACHED);
+            return token_page(&visitor, &RESET, token, fields);
+        }
         Err(RecoveryError::Invalid(errors)) => {
             let mut fields = Fields::from(errors);
             if fields.get("new_password").is_none() {

@@ -1,7 +1,7 @@
 //! `/register`: the same `RegisterUser` use case as `POST /api/v1/users`, waited for so that
 //! a taken address or username is shown next to its field.
 
-use super::forms::{Fields, Outcome, outcome, refusal};
+use super::forms::{BREACHED, Fields, Outcome, outcome, refusal};
 use super::render::{Chrome, PageError, page, page_with};
 use super::session::Visitor;
 use crate::application::account::AccountError;
@@ -111,6 +111,9 @@ pub async fn register(
     let submission = match submission {
         Ok(s) => s,
         Err(AccountError::Invalid(errors)) => return again(&visitor, form, errors.into()),
+        Err(AccountError::BreachedPassword { field }) => {
+            return again(&visitor, form, Fields::one(field, BREACHED));
+        }
         Err(e) => return Err(crate::http::problem::ApiError::from(e).into()),
     };
     let pending = match outcome(&state, &req, submission).await? {

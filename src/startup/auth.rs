@@ -13,7 +13,7 @@ use crate::application::mfa_ports::SecretCipher;
 use crate::application::ports::TokenService;
 use crate::application::recovery::{RecoveryPorts, RecoveryService};
 use crate::config::Settings;
-use crate::domain::{LockoutPolicy, PasswordHash};
+use crate::domain::LockoutPolicy;
 use crate::http::auth::AuthState;
 use crate::http::routes::AccountPorts;
 use crate::infrastructure::crypto::DataCipher;
@@ -70,12 +70,12 @@ pub(super) fn start(
         DataCipher::new(settings.data_encryption_key.expose())
             .ok_or_else(|| anyhow::anyhow!("DATA_ENCRYPTION_KEY is not base64 of 32 bytes"))?,
     );
-    // A real hash at the configured cost, verified against when an email is unknown so that a
-    // miss costs the same bcrypt work as a hit (made once, at start-up).
-    let dummy_hash = PasswordHash::new(bcrypt::hash(
-        uuid::Uuid::new_v4().to_string(),
-        settings.bcrypt_cost,
-    )?);
+    // A real hash with the configured algorithm and cost, verified against when an email is
+    // unknown so that a miss costs the same work as a hit (made once, at start-up).
+    let dummy_hash = crate::infrastructure::password_hashing::hash(
+        &settings.credentials.hashing,
+        &uuid::Uuid::new_v4().to_string(),
+    )?;
     let ports = AuthPorts {
         credentials: store.port(),
         verify: Port::pooled(hashers),
@@ -107,7 +107,7 @@ pub(super) fn start(
         per_address: lockout(settings.auth.max_failures_per_address),
     };
     let policy = AuthPolicy {
-        bcrypt_cost: settings.bcrypt_cost,
+        hashing: settings.credentials.hashing,
         refresh_ttl: settings.auth.refresh_ttl,
         per_account: lockout(settings.auth.max_failures_per_account),
         per_address: lockout(settings.auth.max_failures_per_address),

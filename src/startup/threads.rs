@@ -20,7 +20,7 @@ impl Threads {
         Self { io, amqp, arbiters }
     }
 
-    /// A new thread of its own (e.g. for an actor that blocks, like bcrypt hashing).
+    /// A new thread of its own (e.g. for an actor that blocks, like password hashing).
     pub fn dedicated(&mut self) -> ArbiterHandle {
         let arbiter = Arbiter::new();
         let handle = arbiter.handle();

@@ -125,6 +125,7 @@ async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_
         &ns,
         ProcessRole::All,
         &[
+            ("PASSWORD_HASH", "bcrypt"),
             ("BCRYPT_COST", "10"),
             ("LOGIN_MAX_FAILURES", "1000"),
             ("LOGIN_MAX_FAILURES_PER_IP", "100000"),
@@ -174,9 +175,10 @@ async fn timing_unknown_email_wrong_password_and_inactive_account_take_the_same_
 #[actix_web::test]
 async fn a_login_upgrades_a_hash_made_at_a_lower_cost() {
     let ns = Namespace::new().await;
-    let old = spawn_role(&ns, ProcessRole::All, &[("BCRYPT_COST", "4")]).await;
+    let bcrypt = ("PASSWORD_HASH", "bcrypt");
+    let old = spawn_role(&ns, ProcessRole::All, &[bcrypt, ("BCRYPT_COST", "4")]).await;
     old.user("1").await;
-    let new = spawn_role(&ns, ProcessRole::Api, &[("BCRYPT_COST", "5")]).await;
+    let new = spawn_role(&ns, ProcessRole::Api, &[bcrypt, ("BCRYPT_COST", "5")]).await;
     new.login("user1@example.com", PASSWORD).await;
     eventually(
         "the hash is re-made at cost 5",

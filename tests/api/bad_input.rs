@@ -91,9 +91,9 @@ async fn every_invalid_field_is_reported_at_once() {
     for f in ["email", "username", "first_name", "last_name", "password"] {
         assert!(fields.contains(&f), "{f} missing from {fields:?}");
     }
-    // 73 bytes is one over bcrypt's limit: rejected, never truncated.
+    // 1,025 bytes is one over the limit (bcrypt's 72 bytes is none under Argon2id).
     let mut long = user_body("1");
-    long["password"] = json!("a".repeat(73));
+    long["password"] = json!("a".repeat(1025));
     let p = app.register(&long, &[]).await.problem(422);
     assert_eq!(p["errors"][0]["field"], "password");
     assert_eq!(app.count("SELECT count(*) FROM commands").await, 0);

@@ -72,6 +72,37 @@ async fn the_spec_documents_served_statuses_and_constraints() {
     assert_eq!(key["schema"]["maxLength"], 255);
     let register = &spec["components"]["schemas"]["RegisterUserRequest"]["properties"];
     assert_eq!(register["password"]["minLength"], 8);
+    // The maximum is 1,024 bytes; 1,024 code points are at least that many (the rest is a 422).
+    assert_eq!(register["password"]["maxLength"], 1024);
+    let says = register["password"]["description"].as_str().unwrap();
+    for enforced in ["NFKC", "code points", "1,024 bytes", "breached-password"] {
+        assert!(says.contains(enforced), "{enforced}: {says}");
+    }
+    let reset = &spec["components"]["schemas"]["PasswordResetConfirmation"]["properties"];
+    assert_eq!(reset["new_password"], register["password"]);
+    for (path, method) in [
+        ("/api/v1/users", "post"),
+        ("/api/v1/users/{id}/password", "put"),
+        ("/api/v1/auth/password-reset/confirm", "post"),
+    ] {
+        let responses = &op(path, method)["responses"];
+        let unprocessable = responses["422"]["description"].as_str().unwrap();
+        assert!(
+            unprocessable.contains("/problems/breached-password"),
+            "{path}: {unprocessable}"
+        );
+        let unavailable = responses["503"]["description"].as_str().unwrap();
+        assert!(
+            unavailable.contains("/problems/password-screening-unavailable"),
+            "{path}"
+        );
+    }
+    assert!(
+        !op("/api/v1/auth/login", "post")["responses"]["422"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("breached")
+    );
     assert_eq!(register["username"]["pattern"], "^[A-Za-z0-9_]{3,50}$");
 }
 

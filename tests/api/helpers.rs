@@ -22,7 +22,7 @@ pub use namespace::{Namespace, postgres_base, rabbitmq_url};
 use serde_json::Value;
 use sqlx::PgPool;
 use std::time::Duration;
-pub use users::{ADMIN_PASSWORD, PASSWORD, user_body};
+pub use users::{ADMIN_PASSWORD, PASSWORD, user_body, user_body_with};
 
 pub struct TestApp {
     pub address: String,
@@ -121,4 +121,26 @@ impl TestApp {
 /// A connection to the shared broker.
 pub async fn amqp() -> Connection {
     crate::support::amqp::connect(&rabbitmq_url()).await
+}
+
+/// A file in the temporary directory, removed on drop (even when the test fails).
+pub struct TempFile(pub std::path::PathBuf);
+
+impl TempFile {
+    pub fn with(contents: &str) -> Self {
+        let name = format!("hexactor-test-{}.txt", uuid::Uuid::new_v4());
+        let file = Self(std::env::temp_dir().join(name));
+        std::fs::write(&file.0, contents).expect("a temporary file");
+        file
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

@@ -2,8 +2,10 @@
 
 mod auth;
 mod bad_input;
+mod breached;
 mod configuration;
 mod contract;
+mod credentials;
 mod email_change;
 mod events;
 mod helpers;

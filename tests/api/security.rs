@@ -37,7 +37,7 @@ async fn the_plaintext_password_is_nowhere_outside_the_api_process() {
     .await;
     let payload = String::from_utf8(message.unwrap().delivery.data.clone()).unwrap();
     assert!(
-        payload.contains("password_hash") && payload.contains("$2b$"),
+        payload.contains("password_hash") && payload.contains("$argon2id$"),
         "the hash travels: {payload}"
     );
     assert!(
@@ -92,8 +92,13 @@ async fn the_plaintext_password_is_nowhere_outside_the_api_process() {
         .fetch_one(&api.pool)
         .await
         .unwrap();
-    assert!(
-        bcrypt::verify(PASSWORD, &hash).unwrap(),
+    let password = hexactor::domain::Password::presented(PASSWORD.to_owned()).unwrap();
+    assert_eq!(
+        hexactor::infrastructure::password_hashing::verify(
+            &password,
+            &hexactor::domain::PasswordHash::new(hash)
+        ),
+        hexactor::application::ports::Verified::Yes,
         "the stored hash is of the password"
     );
 

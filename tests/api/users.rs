@@ -313,6 +313,8 @@ async fn the_admin_create_cli_makes_an_admin_and_never_takes_the_password_from_a
         ])
         .env("DATABASE_URL", format!("{}/{}", postgres_base(), ns_db))
         .env("BCRYPT_COST", "4")
+        .env("ARGON2_MEMORY_KIB", "1024")
+        .env("ARGON2_ITERATIONS", "1")
         .env_remove("ADMIN_PASSWORD");
         if let Some(p) = password {
             cmd.env("ADMIN_PASSWORD", p);

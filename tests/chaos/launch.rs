@@ -47,6 +47,8 @@ impl Cluster {
             // the per-client rate limit is not what these scenarios test.
             .env("RATE_LIMIT_PER_MINUTE", "0")
             .env("BCRYPT_COST", "4")
+            .env("ARGON2_MEMORY_KIB", "1024")
+            .env("ARGON2_ITERATIONS", "1")
             .env("LOG_FORMAT", "json")
             .env("LOG_LEVEL", "info")
             .env("PORT", "0")

@@ -46,6 +46,10 @@ impl From<RecoveryError> for ApiError {
             RecoveryError::InvalidToken => ApiError::InvalidToken,
             RecoveryError::Invalid(errors) => ApiError::Validation(errors),
             RecoveryError::NotFound => ApiError::NotFound("user not found".into()),
+            RecoveryError::BreachedPassword => ApiError::BreachedPassword {
+                field: "new_password",
+            },
+            RecoveryError::Unscreened => ApiError::Unscreened,
             RecoveryError::Infra(e) => ApiError::Unavailable(e),
         }
     }

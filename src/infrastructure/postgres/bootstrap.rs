@@ -2,7 +2,7 @@
 //! directly rather than through a command: it runs before any worker may exist, and it is an
 //! operator's act on the database they own.
 
-use crate::domain::{RegistrationForm, Role, ValidationErrors, check_strength};
+use crate::domain::{PasswordHashing, RegistrationForm, Role, ValidationErrors, check_strength};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -10,8 +10,8 @@ use uuid::Uuid;
 pub enum BootstrapError {
     #[error("{0}")]
     Invalid(ValidationErrors),
-    #[error("bcrypt: {0}")]
-    Hash(#[from] bcrypt::BcryptError),
+    #[error("password hashing")]
+    Hash(#[from] crate::infrastructure::password_hashing::HashError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -22,13 +22,14 @@ pub async fn create_admin(
     email: &str,
     username: &str,
     password: String,
-    bcrypt_cost: u32,
+    hashing: &PasswordHashing,
 ) -> Result<Uuid, BootstrapError> {
     let (details, password) = RegistrationForm::parse(email, username, "Admin", "User", password)
         .map_err(BootstrapError::Invalid)?;
     check_strength(&password, details.username.as_str(), details.email.as_str())
         .map_err(|e| BootstrapError::Invalid(e.into()))?;
-    let hash = bcrypt::non_truncating_hash(password.expose_secret(), bcrypt_cost)?;
+    let hash = crate::infrastructure::password_hashing::hash(hashing, password.expose_secret())?
+        .into_inner();
     let (id,): (Uuid,) = sqlx::query_as(
         // The operator vouches for the address: the first admin is not locked out by
         // REQUIRE_VERIFIED_EMAIL (there is no one to verify it for them).

@@ -1,5 +1,6 @@
 //! The auth store's credential ports: who is logging in (by email or id), and re-hashing a
-//! password at login after the configured cost was raised.
+//! password at login (another algorithm or a higher cost configured since, or a hash of the
+//! password before normalisation).
 
 use super::auth_store::{AuthStore, infra};
 use super::observed;

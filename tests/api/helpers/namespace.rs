@@ -106,6 +106,11 @@ impl Namespace {
             ("RABBITMQ_URL".into(), rabbitmq_url()),
             ("AMQP_PREFIX".into(), self.prefix.clone()),
             ("BCRYPT_COST".into(), "4".into()),
+            // Argon2id (the default) at 1 MiB and one pass: about a millisecond a hash, where
+            // OWASP's 19 MiB and two passes cost tens of milliseconds; tests/api/credentials.rs
+            // keeps one test at those defaults.
+            ("ARGON2_MEMORY_KIB".into(), "1024".into()),
+            ("ARGON2_ITERATIONS".into(), "1".into()),
             ("PORT".into(), "0".into()),
             ("WORKER_PORT".into(), "0".into()),
             ("OPS_PORT".into(), "0".into()),

@@ -46,7 +46,7 @@ impl TestApp {
             "root@example.com",
             "root_admin",
             ADMIN_PASSWORD.into(),
-            4,
+            &hexactor::domain::PasswordHashing::Bcrypt { cost: 4 },
         )
         .await
         .expect("admin created");
@@ -62,4 +62,11 @@ pub const ADMIN_PASSWORD: &str = "an admin's long passphrase 42";
 
 pub fn user_body(n: &str) -> Value {
     crate::support::registration(&format!("user{n}"), &format!("user_{n}"))
+}
+
+/// `user_body(n)` with another password.
+pub fn user_body_with(n: &str, password: &str) -> Value {
+    let mut body = user_body(n);
+    body["password"] = serde_json::json!(password);
+    body
 }

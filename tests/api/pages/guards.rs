@@ -327,3 +327,35 @@ async fn plain_http_elsewhere_gets_a_page_saying_https_is_needed() {
     let (off, _smtp, _ns) = crate::smtp::spawn_with_mail(&[("UI_ENABLED", "false")]).await;
     off.request("GET", "/login", &[], None).await.problem(404);
 }
+
+#[actix_web::test]
+async fn the_sign_up_page_refuses_a_breached_password_at_its_field() {
+    let breached = hexactor::infrastructure::breached_passwords::ScreenPassword::of(PASSWORD);
+    let file = TempFile::with(&format!("{}:7\n", breached.sha1));
+    let (app, _smtp, _ns, base) =
+        spawn_pages_app(&[("BREACHED_PASSWORDS_FILE", file.path())]).await;
+    let mut forms = Forms::new(&app, &base);
+    let token = Forms::token(&forms.get("/register").await);
+    let mut fields = vec![
+        ("email", "page@example.com"),
+        ("username", "page_person"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("password", PASSWORD),
+        ("csrf", token.as_str()),
+    ];
+    let refused = forms.post("/register", &fields, None).await;
+    assert_eq!(refused.status, 422, "{}", text(&refused));
+    assert!(
+        text(&refused)
+            .contains("id=\"password-error\">This password appears in known data breaches"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(app.count("SELECT count(*) FROM commands").await, 0);
+    fields[4] = ("password", "a fresh and unlisted passphrase 7");
+    let token = Forms::token(&refused);
+    fields[5] = ("csrf", token.as_str());
+    let accepted = forms.post("/register", &fields, None).await;
+    assert_eq!(accepted.status, 201, "{}", text(&accepted));
+}
