@@ -115,6 +115,19 @@ fn user_id(raw: &str) -> Result<UserId, PageError> {
     UserId::parse_str(raw).ok_or(PageError::NotFound)
 }
 
+/// What every form on a user's page starts with: the admin, the form's CSRF token checked, and
+/// the user the form is about.
+fn admin_form(
+    visitor: &Visitor,
+    req: &HttpRequest,
+    id: &str,
+    csrf: &str,
+) -> Result<(Principal, UserId), PageError> {
+    let principal = admin(visitor)?;
+    visitor.check_form(req, csrf)?;
+    Ok((principal, user_id(id)?))
+}
+
 async fn show_user(
     state: &ApiState,
     visitor: &Visitor,
@@ -219,9 +232,7 @@ pub async fn change_role(
     id: web::Path<String>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, PageError> {
-    let principal = admin(&visitor)?;
-    visitor.check_form(&req, &form.csrf)?;
-    let id = user_id(&id)?;
+    let (principal, id) = admin_form(&visitor, &req, &id, &form.csrf)?;
     let role = match form.role.as_str() {
         "admin" => Role::Admin,
         "user" => Role::User,
@@ -248,9 +259,7 @@ pub async fn deactivate(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let principal = admin(&visitor)?;
-    visitor.check_form(&req, &form.csrf)?;
-    let id = user_id(&id)?;
+    let (principal, id) = admin_form(&visitor, &req, &id, &form.csrf)?;
     let asked = state.account.deactivate.ask(DeactivateAccount {
         principal,
         user_id: id,
@@ -267,9 +276,7 @@ pub async fn end_sessions(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    admin(&visitor)?;
-    visitor.check_form(&req, &form.csrf)?;
-    let id = user_id(&id)?;
+    let (_, id) = admin_form(&visitor, &req, &id, &form.csrf)?;
     state
         .sessions
         .revoke
@@ -288,9 +295,7 @@ pub async fn resend_verification(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let principal = admin(&visitor)?;
-    visitor.check_form(&req, &form.csrf)?;
-    let id = user_id(&id)?;
+    let (principal, id) = admin_form(&visitor, &req, &id, &form.csrf)?;
     let asked = state.recovery.resend_verification.ask(ResendVerification {
         principal,
         user_id: id,

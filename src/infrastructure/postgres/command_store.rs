@@ -31,6 +31,10 @@ impl Actor for CommandStore {
 
 impl Supervised for CommandStore {}
 
+/// The columns a [`CommandRow`] is read from, in its order.
+const COLUMNS: &str = "id, type, status, error_code, error_detail, subject_kind, subject_id, \
+                       created_at, completed_at";
+
 type CommandRow = (
     Uuid,
     String,
@@ -89,11 +93,9 @@ pub(crate) async fn fetch_command(
     pool: &PgPool,
     id: Uuid,
 ) -> Result<Option<CommandRecord>, InfraError> {
-    let row: Option<CommandRow> = sqlx::query_as(
-        "SELECT id, type, status, error_code, error_detail, subject_kind, subject_id, created_at,
-                completed_at
-         FROM commands WHERE id = $1",
-    )
+    let row: Option<CommandRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM commands WHERE id = $1"
+    )))
     .bind(id)
     .fetch_optional(pool)
     .await
@@ -106,12 +108,10 @@ async fn user_commands(
     msg: ListUserCommands,
 ) -> Result<Vec<CommandRecord>, InfraError> {
     // Served by commands_by_subject (subject_id, created_at DESC).
-    let rows: Vec<CommandRow> = sqlx::query_as(
-        "SELECT id, type, status, error_code, error_detail, subject_kind, subject_id, created_at,
-                completed_at
-         FROM commands WHERE subject_kind = 'user' AND subject_id = $1
-         ORDER BY created_at DESC LIMIT $2",
-    )
+    let rows: Vec<CommandRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM commands WHERE subject_kind = 'user' AND subject_id = $1
+             ORDER BY created_at DESC LIMIT $2"
+    )))
     .bind(msg.user_id.as_uuid())
     .bind(i64::from(msg.limit))
     .fetch_all(pool)
