@@ -14,6 +14,7 @@ pub mod auth;
 pub mod database;
 pub mod http;
 pub mod messaging;
+pub mod oidc;
 pub mod runtime;
 mod sources;
 mod trusted_proxies;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub runtime: runtime::RuntimeSettings,
     /// The pages for people (`pages/`).
     pub ui: ui::UiSettings,
+    /// The OpenID Connect provider (`oauth2/`).
+    pub oidc: oidc::OidcSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +199,7 @@ impl Settings {
             messaging: messaging::MessagingSettings::read(&env)?,
             database: database::DatabaseSettings::read(&env)?,
             account_mail: account_mail::AccountMailSettings::read(&env, production)?,
+            oidc: oidc::OidcSettings::read(&env, &env.get(var::PUBLIC_BASE_URL))?,
             http: http::HttpSettings::read(&env)?,
             auth: AuthSettings::read(&env)?,
             ui: ui::UiSettings::read(&env)?,

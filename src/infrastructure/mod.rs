@@ -4,6 +4,7 @@
 pub mod crypto;
 pub mod health;
 pub mod messaging;
+pub mod oidc_keys;
 pub mod outcome_metrics;
 pub mod password_hasher;
 pub mod postgres;

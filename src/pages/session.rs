@@ -111,6 +111,12 @@ impl Visitor {
             .is_some_and(|p| p.role == Role::Admin)
     }
 
+    /// When the signed-in person signed in (OIDC's `auth_time`).
+    pub fn signed_in_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let ticket = self.ticket.as_ref().filter(|_| self.principal.is_some())?;
+        chrono::DateTime::from_timestamp(ticket.started, 0)
+    }
+
     /// The CSRF token the forms of this answer carry.
     pub fn csrf_token(&self) -> String {
         B64.encode(self.csrf_mac().finalize().into_bytes())

@@ -46,6 +46,8 @@ pub struct NextQuery {
     next: Option<String>,
     /// A notice key from the page that sent the browser here (`reset`, `verified`, ...).
     done: Option<String>,
+    /// The address an OpenID Connect client expects (`login_hint`), filled in.
+    login_hint: Option<String>,
 }
 
 fn notice(done: Option<&str>) -> Option<String> {
@@ -75,7 +77,7 @@ pub async fn login_page(
         &LoginPage {
             c: Chrome::of(&visitor),
             title: "Sign in",
-            email: String::new(),
+            email: query.login_hint.clone().unwrap_or_default(),
             next: next.unwrap_or_default(),
             error: None,
             notice: notice(query.done.as_deref()),

@@ -64,6 +64,14 @@ pub(super) fn start(
     };
     let reply_consumer = messaging.consumer("reply-consumer", tracker.port(), config, None);
     let auth = auth::start(settings, persistence, application, threads, &hashers)?;
+    let oauth2 = super::oauth2::start(
+        settings,
+        application,
+        threads,
+        &auth.store,
+        Port::pooled(&persistence.user_repositories),
+        Port::pooled(stores),
+    )?;
     let state = ApiState {
         register: registration.port(),
         completions: tracker.port(),
@@ -76,6 +84,7 @@ pub(super) fn start(
         mfa: auth.mfa,
         recovery: auth.recovery,
         email_change: auth.email_change,
+        oauth2,
         authentication: auth.authentication,
         default_wait: settings.http.command_wait,
         reply_queue: messaging.reply_queue.clone(),

@@ -21,6 +21,7 @@ mod api;
 mod auth;
 mod listeners;
 mod messaging;
+mod oauth2;
 mod persistence;
 mod shutdown;
 mod supervision;

@@ -2,9 +2,9 @@
 //! real stack, mails taken from the SMTP listener; and the guards (CSRF, origin, headers, the
 //! admin console's 404, https) checked over plain HTTP.
 
-mod browser;
+pub(crate) mod browser;
 mod flows;
-mod guards;
+pub(crate) mod guards;
 
 use crate::helpers::{Namespace, TestApp};
 use crate::support::smtp::SmtpServer;

@@ -13,6 +13,8 @@ pub mod email_change_commands;
 pub mod login_throttle;
 pub mod mfa_commands;
 pub mod mfa_store;
+pub mod oauth2_clients;
+pub mod oauth2_grants;
 pub mod observed;
 pub mod one_time_tokens;
 pub mod outbox_relay;

@@ -25,7 +25,7 @@ fn new_refresh_token() -> (String, Vec<u8>) {
     (token, hash)
 }
 
-async fn insert_refresh(
+pub(super) async fn insert_refresh(
     tx: &mut sqlx::PgConnection,
     session_id: Uuid,
     ttl: Duration,
@@ -94,10 +94,11 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
          FROM refresh_tokens r
          JOIN auth_sessions s ON s.id = r.session_id
          JOIN users u ON u.id = s.user_id
-         WHERE r.token_hash = $1
+         WHERE r.token_hash = $1 AND s.client_id IS NOT DISTINCT FROM $2
          FOR UPDATE OF r, s",
     )
     .bind(&hash)
+    .bind(msg.oauth_client)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((session_id, used_at, expires_at, revoked_at, is_active, user_id, email, role)) = row

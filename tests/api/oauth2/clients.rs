@@ -1,0 +1,138 @@
+//! Registering clients: admins only, commands with events, the secret shown once and rotated.
+
+use super::*;
+
+#[actix_web::test]
+async fn oauth2_clients_are_registered_changed_rotated_and_deleted_by_admins() {
+    let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
+    let admin = app.admin().await;
+    let (_, user) = app.user("1").await;
+    let body = web_app(&base, false, &["authorization_code", "client_credentials"]);
+    let refused = app
+        .send_as("POST", "/api/v1/oauth2/clients", &user, Some(&body), &[])
+        .await;
+    assert_eq!(refused.status, 403, "admins only");
+    assert_eq!(
+        app.get_as("/api/v1/oauth2/clients", &user).await.status,
+        403
+    );
+    let bad = json!({ "name": "x", "grant_types": ["implicit"], "token_endpoint_auth_method": "none", "scopes": ["openid"] });
+    assert_eq!(
+        app.send_as("POST", "/api/v1/oauth2/clients", &admin, Some(&bad), &[])
+            .await
+            .status,
+        422
+    );
+    let open_redirect = json!({ "name": "x", "redirect_uris": ["http://evil.example/cb"], "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "none", "scopes": ["openid"] });
+    assert_eq!(
+        app.send_as(
+            "POST",
+            "/api/v1/oauth2/clients",
+            &admin,
+            Some(&open_redirect),
+            &[]
+        )
+        .await
+        .status,
+        422
+    );
+
+    let created = client(&app, &admin, body).await;
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT secret_hash FROM oauth2_clients WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    use sha2::Digest as _;
+    assert_eq!(
+        stored,
+        sha2::Sha256::digest(secret.as_bytes()).to_vec(),
+        "only the hash is stored"
+    );
+    let outbox: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE position($1 in convert_from(payload, 'UTF8')) > 0",
+    )
+    .bind(&secret)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(outbox, 0, "the secret is in no command and no event");
+    let commands: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM commands WHERE type = 'RegisterClient' AND status = 'succeeded'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(commands, 1, "registration is a command");
+
+    let path = format!("/api/v1/oauth2/clients/{id}");
+    let one = app.get_as(&path, &admin).await.json();
+    assert_eq!(one["name"], "Grafana");
+    assert!(one.get("client_secret").is_none(), "shown once only");
+    let list = app.get_as("/api/v1/oauth2/clients", &admin).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let renamed = app
+        .send_as(
+            "PATCH",
+            &path,
+            &admin,
+            Some(&json!({ "name": "Grafana (ops)" })),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        renamed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&renamed.body)
+    );
+    assert_eq!(renamed.json()["name"], "Grafana (ops)");
+
+    let grant = [("grant_type", "client_credentials")];
+    let works = |secret: String| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            post_form(
+                app,
+                "/oauth2/token",
+                &grant,
+                &[("authorization", &basic(&id, &secret))],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(works(secret.clone()).await, 200);
+    let rotated = app
+        .send_as("POST", &format!("{path}/secret"), &admin, None, &[])
+        .await;
+    assert_eq!(rotated.status, 200);
+    let new_secret = rotated.json()["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    assert_eq!(
+        works(secret.clone()).await,
+        401,
+        "the old secret stops working"
+    );
+    assert_eq!(works(new_secret.clone()).await, 200);
+
+    let deleted = app.send_as("DELETE", &path, &admin, None, &[]).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(app.get_as(&path, &admin).await.status, 404);
+    assert_eq!(works(new_secret).await, 401, "a deleted client is unknown");
+    let events: Vec<String> = sqlx::query_scalar("SELECT routing_key FROM outbox ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    for key in ["registered", "updated", "secret-rotated", "deleted"] {
+        assert!(
+            events.contains(&format!("users.oauth2-client.{key}")),
+            "{key}: {events:?}"
+        );
+    }
+}
