@@ -13,6 +13,7 @@
 
 mod account;
 mod admin;
+mod applications;
 mod email;
 mod error;
 mod forms;
@@ -147,6 +148,16 @@ pub fn page_routes() -> Vec<RouteEntry> {
             account::end_all_sessions,
         ),
         route(M::POST, "/account/deactivate", account::deactivate),
+        route(
+            M::GET,
+            "/account/applications",
+            applications::applications_page,
+        ),
+        route(
+            M::POST,
+            "/account/applications/revoke",
+            applications::revoke,
+        ),
         route(M::POST, "/account/verification", email::resend_verification),
         route(M::POST, "/account/two-factor/start", two_factor::start),
         route(M::POST, "/account/two-factor/confirm", two_factor::confirm),

@@ -74,6 +74,8 @@ pub(super) fn start(
         introspect: service.port(),
         revoke: service.port(),
         end_session: service.port(),
+        consents: store.port(),
+        revoke_consent: store.port(),
         signer,
         issuer: settings.oidc.issuer.clone(),
     })

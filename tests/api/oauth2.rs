@@ -2,6 +2,7 @@
 //! through the whole browser flow, and each rule and error path over plain HTTP.
 
 mod clients;
+mod consent;
 mod flows;
 mod relying_party;
 mod tokens;

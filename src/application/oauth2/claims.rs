@@ -66,7 +66,6 @@ pub fn at_hash(access_token: &str) -> String {
 }
 
 impl IdClaims<'_> {
-    /// The person's claims are not repeated here: the client reads them from userinfo.
     pub fn to_json(&self, now: DateTime<Utc>) -> Value {
         let mut claims = json!({
             "iss": self.issuer,

@@ -126,3 +126,27 @@ pub struct SaveConsent {
     pub client_id: Uuid,
     pub scopes: Vec<String>,
 }
+
+/// A client the person allowed ("Connected applications" on the account page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentInfo {
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub scopes: Vec<String>,
+    pub granted_at: DateTime<Utc>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<Vec<ConsentInfo>, InfraError>")]
+pub struct ListConsents {
+    pub user_id: UserId,
+}
+
+/// Takes a consent back: the client must ask again, and every grant it holds for the person
+/// ends. `false`: there was none.
+#[derive(Message)]
+#[rtype(result = "Result<bool, InfraError>")]
+pub struct RevokeConsent {
+    pub user_id: UserId,
+    pub client_id: Uuid,
+}

@@ -1,16 +1,17 @@
 //! `POST /oauth2/token` (RFC 6749 §3.2): the client authenticates as it registered, then one of
 //! three grants. No implicit and no password grant (RFC 9700 §2.1.2, §2.4).
 
-use super::claims::{ACCESS_TYP, AccessClaims, ID_TYP, IdClaims};
+use super::claims::{ACCESS_TYP, AccessClaims, ID_TYP, IdClaims, user_claims};
 use super::model::{AuthMethod, Client, GrantType, OIDC_SCOPES};
 use super::ports::{ClaimCode, Claimed, FindClient, FindGrant, StartGrant};
 use super::service::{OAuth2Policy, OAuth2Ports, OAuth2Service};
 use super::{JwtSigner, OAuthError, pkce_matches, scopes_of};
 use crate::application::client_info::ClientInfo;
-use crate::application::ports::{RotateRefreshToken, Rotation};
+use crate::application::ports::{GetUser, RotateRefreshToken, Rotation};
 use actix::prelude::*;
 use chrono::Utc;
 use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -207,7 +208,16 @@ async fn authorization_code(
             ttl: chrono::Duration::from_std(policy.access_ttl)
                 .unwrap_or(chrono::Duration::minutes(15)),
         };
-        Some(signer.sign(ID_TYP, &claims.to_json(Utc::now()))?)
+        let mut id_claims = claims.to_json(Utc::now());
+        // The person's claims by scope, as userinfo has them: clients such as oauth2-proxy read
+        // the address from the ID token alone.
+        let user = ports.users.ask(GetUser { id: grant.user_id }).await??;
+        if let (Value::Object(map), Some(user)) = (&mut id_claims, user)
+            && let Value::Object(extra) = user_claims(&user, &grant.scope)
+        {
+            map.extend(extra);
+        }
+        Some(signer.sign(ID_TYP, &id_claims)?)
     } else {
         None
     };

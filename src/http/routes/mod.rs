@@ -97,6 +97,9 @@ pub struct OAuth2Endpoints {
     pub introspect: Port<crate::application::oauth2::Introspect>,
     pub revoke: Port<crate::application::oauth2::Revoke>,
     pub end_session: Port<crate::application::oauth2::EndSession>,
+    /// "Connected applications" on the account page.
+    pub consents: Port<crate::application::oauth2::ports::ListConsents>,
+    pub revoke_consent: Port<crate::application::oauth2::ports::RevokeConsent>,
     pub signer: std::sync::Arc<dyn crate::application::oauth2::JwtSigner>,
     pub issuer: String,
 }

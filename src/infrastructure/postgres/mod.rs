@@ -14,6 +14,7 @@ pub mod login_throttle;
 pub mod mfa_commands;
 pub mod mfa_store;
 pub mod oauth2_clients;
+pub mod oauth2_consents;
 pub mod oauth2_grants;
 pub mod observed;
 pub mod one_time_tokens;

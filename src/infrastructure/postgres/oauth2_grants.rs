@@ -1,6 +1,6 @@
 //! The OAuth provider's direct writes (see `application::oauth2` for why they are not commands):
 //! authorization codes, grants (auth sessions with a client, their refresh tokens rotating like
-//! the REST API's), their revocation, and remembered consent. Revocations go through the auth
+//! the REST API's) and their revocation (consent is in `oauth2_consents`). Revocations go through the auth
 //! store's session cache like every other one, so they hold on this replica at once and on the
 //! others through the revocation notices.
 
@@ -8,8 +8,8 @@ use super::auth_store::{AuthStore, infra};
 use super::observed;
 use super::refresh_tokens::insert_refresh;
 use crate::application::oauth2::ports::{
-    ClaimCode, Claimed, CodeGrant, EndBrowserSession, FindConsent, FindGrant, GrantInfo,
-    RevokeGrant, SaveConsent, StartGrant, StoreCode,
+    ClaimCode, Claimed, CodeGrant, EndBrowserSession, FindGrant, GrantInfo, RevokeGrant,
+    StartGrant, StoreCode,
 };
 use crate::application::ports::{InfraError, RefreshGrant};
 use crate::domain::UserId;
@@ -266,47 +266,6 @@ impl Handler<EndBrowserSession> for AuthStore {
     }
 }
 
-impl Handler<FindConsent> for AuthStore {
-    type Result = ResponseFuture<Result<Vec<String>, InfraError>>;
-
-    fn handle(&mut self, msg: FindConsent, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.pool.clone();
-        Box::pin(observed::timed("select", "oauth2_consents", async move {
-            let scopes: Option<Vec<String>> = sqlx::query_scalar(
-                "SELECT scopes FROM oauth2_consents WHERE user_id = $1 AND client_id = $2",
-            )
-            .bind(msg.user_id.as_uuid())
-            .bind(msg.client_id)
-            .fetch_optional(&pool)
-            .await
-            .map_err(infra("reading a consent"))?;
-            Ok(scopes.unwrap_or_default())
-        }))
-    }
-}
-
-impl Handler<SaveConsent> for AuthStore {
-    type Result = ResponseFuture<Result<(), InfraError>>;
-
-    fn handle(&mut self, msg: SaveConsent, _: &mut Context<Self>) -> Self::Result {
-        let pool = self.pool.clone();
-        Box::pin(observed::timed("upsert", "oauth2_consents", async move {
-            sqlx::query(
-                "INSERT INTO oauth2_consents (user_id, client_id, scopes) VALUES ($1, $2, $3)
-                 ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = now(),
-                     scopes = ARRAY(SELECT DISTINCT unnest(oauth2_consents.scopes || EXCLUDED.scopes))",
-            )
-            .bind(msg.user_id.as_uuid())
-            .bind(msg.client_id)
-            .bind(msg.scopes)
-            .execute(&pool)
-            .await
-            .map_err(infra("saving a consent"))?;
-            Ok(())
-        }))
-    }
-}
-
 ::actors::instrument!(
     AuthStore: StoreCode,
     ClaimCode,
@@ -314,8 +273,6 @@ impl Handler<SaveConsent> for AuthStore {
     FindGrant,
     RevokeGrant,
     EndBrowserSession,
-    FindConsent,
-    SaveConsent,
     crate::application::oauth2::ports::FindClient,
     crate::application::oauth2::ports::ListClients
 );

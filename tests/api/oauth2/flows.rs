@@ -181,6 +181,15 @@ async fn oauth2_a_code_is_single_use_bound_to_its_verifier_and_a_replay_revokes_
     assert_eq!(wrong.status, 400);
     assert_eq!(wrong.json()["error"], "invalid_grant", "a bad verifier");
 
+    let expired = code(&mut browser, id, &redirect, &challenge).await;
+    sqlx::query("UPDATE oauth2_codes SET expires_at = now() - interval '1 second' WHERE code_hash = sha256(convert_to($1, 'UTF8'))")
+        .bind(&expired)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let late = redeem(expired, verifier.clone()).await;
+    assert_eq!(late.json()["error"], "invalid_grant", "an expired code");
+
     let second = code(&mut browser, id, &redirect, &challenge).await;
     let stored: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM oauth2_codes WHERE code_hash = sha256(convert_to($1, 'UTF8'))",

@@ -159,6 +159,11 @@ async fn oauth2_a_relying_party_signs_a_person_in_with_code_and_pkce_refreshes_a
     assert_eq!(&actual, expected, "at_hash matches the access token");
     assert_eq!(claims.subject().as_str(), user["id"].as_str().unwrap());
     assert!(claims.auth_time().is_some());
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some(email),
+        "the email scope's claims"
+    );
     let amr: Vec<String> = claims
         .auth_method_refs()
         .unwrap()
@@ -237,6 +242,13 @@ async fn oauth2_a_relying_party_signs_a_person_in_with_code_and_pkce_refreshes_a
     id_token
         .claims(&rp.id_token_verifier(), &nonce2)
         .expect("valid");
+
+    b.go("/account/applications").await;
+    assert!(
+        b.text().await.contains("Grafana"),
+        "listed under Connected applications"
+    );
+    b.check_page("connected-applications").await;
 
     // RP-initiated logout: the browser session and what was granted in it end.
     let logout = url::Url::parse_with_params(

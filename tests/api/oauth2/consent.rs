@@ -1,0 +1,125 @@
+//! Consent for a third-party client: asked once per scope set, remembered, listed on the account
+//! page and taken back there (which ends the client's grants).
+
+use super::*;
+
+#[actix_web::test]
+async fn oauth2_consent_is_asked_once_remembered_and_taken_back_on_the_account_page() {
+    let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
+    let admin = app.admin().await;
+    let (user, _) = app.user("1").await;
+    let c = client(&app, &admin, web_app(&base, false, &["authorization_code"])).await;
+    let (id, secret) = (
+        c["client_id"].as_str().unwrap(),
+        c["client_secret"].as_str().unwrap(),
+    );
+    let redirect = format!("{base}/rp/callback");
+    let mut browser = signed_in(&app, &base, user["email"].as_str().unwrap()).await;
+    let request = [
+        ("response_type", "code"),
+        ("client_id", id),
+        ("redirect_uri", redirect.as_str()),
+        ("scope", "openid email"),
+        ("state", "s"),
+    ];
+    let authorize = format!(
+        "/oauth2/authorize?{}",
+        String::from_utf8(form(&request)).unwrap()
+    );
+
+    let asked = browser.get(&authorize).await;
+    let (status, html) = sent_back(&asked).expect_err("a consent page, not a redirect");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Grafana") && html.contains("Allow") && html.contains("Deny"),
+        "{html}"
+    );
+    let csrf = Forms::token(&asked);
+    let mut answer = request.to_vec();
+    answer.extend([("csrf", csrf.as_str()), ("decision", "deny")]);
+    let denied = sent_back(&browser.post("/oauth2/authorize", &answer, None).await)
+        .expect("back to the client");
+    assert_eq!(param(&denied, "error").as_deref(), Some("access_denied"));
+    let forged = [
+        request.to_vec(),
+        vec![("csrf", "forged"), ("decision", "allow")],
+    ]
+    .concat();
+    assert_eq!(
+        browser
+            .post("/oauth2/authorize", &forged, None)
+            .await
+            .status,
+        403,
+        "CSRF-protected"
+    );
+
+    answer.pop();
+    answer.push(("decision", "allow"));
+    let allowed =
+        sent_back(&browser.post("/oauth2/authorize", &answer, None).await).expect("a code");
+    let code = param(&allowed, "code").expect("a code");
+    let again = sent_back(&browser.get(&authorize).await).expect("remembered: straight back");
+    assert!(param(&again, "code").is_some());
+
+    let tokens = post_form(
+        &app,
+        "/oauth2/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+        ],
+        &[("authorization", &basic(id, secret))],
+    )
+    .await;
+    assert_eq!(
+        tokens.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&tokens.body)
+    );
+    let bearer = format!("Bearer {}", tokens.json()["access_token"].as_str().unwrap());
+    assert_eq!(
+        app.request(
+            "GET",
+            "/oauth2/userinfo",
+            &[("authorization", &bearer)],
+            None
+        )
+        .await
+        .status,
+        200
+    );
+
+    let listed = browser.get("/account/applications").await;
+    assert!(String::from_utf8_lossy(&listed.body).contains("Grafana"));
+    let csrf = Forms::token(&listed);
+    let revoked = browser
+        .post(
+            "/account/applications/revoke",
+            &[("csrf", &csrf), ("client_id", id)],
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 303);
+    let listed = browser.get("/account/applications").await;
+    assert!(
+        !String::from_utf8_lossy(&listed.body).contains("Grafana"),
+        "gone from the list"
+    );
+    assert_eq!(
+        app.request(
+            "GET",
+            "/oauth2/userinfo",
+            &[("authorization", &bearer)],
+            None
+        )
+        .await
+        .status,
+        401,
+        "its grant ended"
+    );
+    let (status, _) = sent_back(&browser.get(&authorize).await).expect_err("asked again");
+    assert_eq!(status, 200);
+}
