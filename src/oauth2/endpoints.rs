@@ -3,6 +3,7 @@
 //! (RP-Initiated Logout 1.0). Bodies are form-encoded and read here, so that a malformed one is
 //! answered as OAuth says (`invalid_request` in JSON), not as a page.
 
+use super::cors::{allowed_origin, with_cors};
 use crate::application::client_info::ClientInfo;
 use crate::application::oauth2::{
     ClientAuth, EndSession, Introspect, OAuthError, Revoke, Token, TokenRequest, UserInfo,
@@ -111,11 +112,16 @@ fn reply<T: serde::Serialize>(
 }
 
 pub async fn token(state: web::Data<ApiState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let mut fields = match form(&req, &body) {
+    let origin = allowed_origin(&state, &req).await;
+    with_cors(token_answer(&state, &req, &body).await, origin)
+}
+
+async fn token_answer(state: &ApiState, req: &HttpRequest, body: &[u8]) -> HttpResponse {
+    let mut fields = match form(req, body) {
         Ok(f) => f,
         Err(e) => return error(&e, false),
     };
-    let auth = match client_auth(&req, &mut fields) {
+    let auth = match client_auth(req, &mut fields) {
         Ok(a) => a,
         Err(e) => return error(&e, true),
     };
@@ -128,9 +134,9 @@ pub async fn token(state: web::Data<ApiState>, req: HttpRequest, body: web::Byte
         refresh_token: take("refresh_token"),
         scope: take("scope"),
         auth,
-        client: ClientInfo::new(user_agent(&req).as_deref(), client_address(&req)),
+        client: ClientInfo::new(user_agent(req).as_deref(), client_address(req)),
     };
-    reply(state.oauth2.token.ask(Token(request)).await, &req)
+    reply(state.oauth2.token.ask(Token(request)).await, req)
 }
 
 /// RFC 6750 §3: a bearer error says itself in `WWW-Authenticate`.
@@ -192,21 +198,17 @@ pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (auth, token) = match token_form(&req, &body) {
-        Ok(parts) => parts,
-        Err(e) => return error(&e, req.headers().contains_key(header::AUTHORIZATION)),
+    let origin = allowed_origin(&state, &req).await;
+    let basic_used = req.headers().contains_key(header::AUTHORIZATION);
+    let response = match token_form(&req, &body) {
+        Ok((auth, token)) => match state.oauth2.revoke.ask(Revoke { auth, token }).await {
+            Ok(Ok(())) => no_store(&mut HttpResponse::Ok()).finish(),
+            Ok(Err(e)) => error(&e, basic_used),
+            Err(e) => error(&OAuthError::from(e), basic_used),
+        },
+        Err(e) => error(&e, basic_used),
     };
-    match state
-        .oauth2
-        .revoke
-        .ask(Revoke { auth, token })
-        .await
-        .map_err(OAuthError::from)
-        .and_then(|r| r)
-    {
-        Ok(()) => no_store(&mut HttpResponse::Ok()).finish(),
-        Err(e) => error(&e, req.headers().contains_key(header::AUTHORIZATION)),
-    }
+    with_cors(response, origin)
 }
 
 pub async fn introspect(

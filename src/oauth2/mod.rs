@@ -7,6 +7,7 @@
 //! needs the sign-in page.
 
 mod authorize;
+mod cors;
 mod endpoints;
 
 use crate::http::ApiState;
@@ -32,9 +33,12 @@ pub fn oauth2_routes() -> Vec<RouteEntry> {
         route(M::GET, AUTHORIZE, authorize::authorize),
         route(M::POST, AUTHORIZE, authorize::consent),
         route(M::POST, TOKEN, endpoints::token),
+        route(M::OPTIONS, TOKEN, cors::preflight),
         route(M::GET, USERINFO, endpoints::userinfo),
         route(M::POST, USERINFO, endpoints::userinfo),
+        route(M::OPTIONS, USERINFO, cors::preflight),
         route(M::POST, REVOKE, endpoints::revoke),
+        route(M::OPTIONS, REVOKE, cors::preflight),
         route(M::POST, INTROSPECT, endpoints::introspect),
         route(M::GET, LOGOUT, endpoints::logout),
     ]

@@ -23,6 +23,7 @@ mod listeners;
 mod messaging;
 mod oauth2;
 mod persistence;
+pub(crate) use persistence::token_policy;
 mod shutdown;
 mod supervision;
 mod threads;

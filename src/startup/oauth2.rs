@@ -76,6 +76,7 @@ pub(super) fn start(
         end_session: service.port(),
         consents: store.port(),
         revoke_consent: store.port(),
+        public_origin: store.port(),
         signer,
         issuer: settings.oidc.issuer.clone(),
     })

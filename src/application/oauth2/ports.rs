@@ -150,3 +150,11 @@ pub struct RevokeConsent {
     pub user_id: UserId,
     pub client_id: Uuid,
 }
+
+/// Is `origin` (`scheme://host[:port]`) the origin of a public client's redirect URI? Only such
+/// browser apps may call the token and userinfo endpoints cross-origin (CORS).
+#[derive(Message)]
+#[rtype(result = "Result<bool, InfraError>")]
+pub struct PublicClientOrigin {
+    pub origin: String,
+}

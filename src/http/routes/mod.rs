@@ -100,6 +100,8 @@ pub struct OAuth2Endpoints {
     /// "Connected applications" on the account page.
     pub consents: Port<crate::application::oauth2::ports::ListConsents>,
     pub revoke_consent: Port<crate::application::oauth2::ports::RevokeConsent>,
+    /// CORS on the token, userinfo and revocation endpoints: public clients' origins only.
+    pub public_origin: Port<crate::application::oauth2::ports::PublicClientOrigin>,
     pub signer: std::sync::Arc<dyn crate::application::oauth2::JwtSigner>,
     pub issuer: String,
 }

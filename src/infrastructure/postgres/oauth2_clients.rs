@@ -8,7 +8,7 @@ use crate::application::commands::{
     RotateClientSecretCommand, UpdateClientCommand,
 };
 use crate::application::oauth2::model::{AuthMethod, Client, ClientSpec, GrantType};
-use crate::application::oauth2::ports::{FindClient, ListClients};
+use crate::application::oauth2::ports::{FindClient, ListClients, PublicClientOrigin};
 use crate::application::ports::InfraError;
 use crate::domain::{DomainEvent, UserError};
 use actix::prelude::*;
@@ -274,6 +274,25 @@ impl Handler<ListClients> for AuthStore {
             .await
             .map_err(infra("listing OAuth clients"))?;
             rows.into_iter().map(client).collect()
+        }))
+    }
+}
+
+impl Handler<PublicClientOrigin> for AuthStore {
+    type Result = ResponseFuture<Result<bool, InfraError>>;
+
+    fn handle(&mut self, msg: PublicClientOrigin, _: &mut Context<Self>) -> Self::Result {
+        let pool = self.pool.clone();
+        Box::pin(observed::timed("select", "oauth2_clients", async move {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM oauth2_clients c, unnest(c.redirect_uris) u
+                 WHERE c.token_endpoint_auth_method = 'none'
+                   AND (u = $1 OR starts_with(u, $1 || '/') OR starts_with(u, $1 || '?')))",
+            )
+            .bind(msg.origin)
+            .fetch_one(&pool)
+            .await
+            .map_err(infra("matching a public client's origin"))
         }))
     }
 }

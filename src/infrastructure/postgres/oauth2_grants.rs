@@ -274,5 +274,6 @@ impl Handler<EndBrowserSession> for AuthStore {
     RevokeGrant,
     EndBrowserSession,
     crate::application::oauth2::ports::FindClient,
-    crate::application::oauth2::ports::ListClients
+    crate::application::oauth2::ports::ListClients,
+    crate::application::oauth2::ports::PublicClientOrigin
 );

@@ -136,3 +136,72 @@ async fn oauth2_clients_are_registered_changed_rotated_and_deleted_by_admins() {
         );
     }
 }
+
+#[actix_web::test]
+async fn oauth2_client_create_on_the_command_line_registers_a_working_client() {
+    let (app, _smtp, ns, _base) = crate::pages::spawn_pages_app(&[]).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hexactor"))
+        .args([
+            "oauth2-client",
+            "create",
+            "--name",
+            "Nightly export",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "exports.write",
+        ])
+        .env("DATABASE_URL", ns.database_url())
+        .env("AMQP_PREFIX", &ns.prefix)
+        .output()
+        .expect("hexactor oauth2-client create runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = |key: &str| {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{key} in {stdout}"));
+        line[key.len()..].to_owned()
+    };
+    let (id, secret) = (value("client_id="), value("client_secret="));
+    let res = post_form(
+        &app,
+        "/oauth2/token",
+        &[("grant_type", "client_credentials")],
+        &[("authorization", &basic(&id, &secret))],
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(
+        claims(res.json()["access_token"].as_str().unwrap()).1["scope"],
+        "exports.write"
+    );
+    let event: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE routing_key = 'users.oauth2-client.registered'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(event, 1, "the same command as the API's, with its event");
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_hexactor"))
+        .args([
+            "oauth2-client",
+            "create",
+            "--name",
+            "x",
+            "--grant-type",
+            "implicit",
+            "--scope",
+            "openid",
+        ])
+        .env("DATABASE_URL", ns.database_url())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "no implicit grant");
+}

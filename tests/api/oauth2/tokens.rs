@@ -286,3 +286,71 @@ async fn oauth2_discovery_names_what_works_and_the_jwks_every_listed_key() {
     let (header, _) = claims(token.json()["access_token"].as_str().unwrap());
     assert_eq!(header["kid"], keys[0]["kid"], "the first key signs");
 }
+
+#[actix_web::test]
+async fn oauth2_cors_is_for_the_origins_of_public_clients_only() {
+    let (app, _smtp, _ns, _base) = crate::pages::spawn_pages_app(&[]).await;
+    let admin = app.admin().await;
+    let spa = json!({ "name": "SPA", "redirect_uris": ["http://localhost:5173/callback"],
+        "grant_types": ["authorization_code"], "token_endpoint_auth_method": "none", "scopes": ["openid"] });
+    client(&app, &admin, spa).await;
+    client(
+        &app,
+        &admin,
+        web_app(
+            "https://grafana.example.com",
+            false,
+            &["authorization_code"],
+        ),
+    )
+    .await;
+    let preflight = |origin: &'static str, path: &'static str| {
+        let app = &app;
+        async move {
+            let headers = [
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+            ];
+            app.request("OPTIONS", path, &headers, None).await
+        }
+    };
+    for path in ["/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke"] {
+        let allowed = preflight("http://localhost:5173", path).await;
+        assert_eq!(allowed.status, 204, "{path}");
+        assert_eq!(
+            allowed.header("access-control-allow-origin").as_deref(),
+            Some("http://localhost:5173"),
+            "{path}"
+        );
+        assert!(
+            allowed
+                .header("access-control-allow-headers")
+                .unwrap()
+                .contains("authorization")
+        );
+        for other in [
+            "https://grafana.example.com",
+            "https://evil.example",
+            "http://localhost:5174",
+        ] {
+            let refused = preflight(other, path).await;
+            assert!(
+                refused.header("access-control-allow-origin").is_none(),
+                "{other} at {path}"
+            );
+        }
+    }
+    let answer = post_form(
+        &app,
+        "/oauth2/token",
+        &[("grant_type", "authorization_code")],
+        &[("origin", "http://localhost:5173")],
+    )
+    .await;
+    assert_eq!(answer.status, 401, "no client named");
+    assert_eq!(
+        answer.header("access-control-allow-origin").as_deref(),
+        Some("http://localhost:5173"),
+        "errors are readable too"
+    );
+}
