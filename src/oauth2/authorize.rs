@@ -3,7 +3,6 @@
 //! sign-in or consent form, a redirect to another origin would be refused by the pages' CSP
 //! (`form-action 'self'` applies to a form's redirects too).
 
-use crate::application::auth::Logout;
 use crate::application::oauth2::{
     AuthorizationRequest, Authorize, AuthorizeOutcome, Consent, SignedIn,
 };
@@ -145,18 +144,9 @@ async fn answer(
             )
         }
         AuthorizeOutcome::SignIn { fresh, login_hint } => {
-            if let (true, Some(principal)) = (fresh, visitor.principal.clone()) {
+            if fresh {
                 // A new sign-in was asked for: this one ends (not only in this browser).
-                state
-                    .auth
-                    .logout
-                    .ask(Logout {
-                        principal,
-                        everywhere: false,
-                    })
-                    .await?
-                    .map_err(crate::http::problem::ApiError::from)?;
-                visitor.sign_out();
+                visitor.end(state).await?;
             }
             let mut to = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7);
             to.append_pair("next", &after_sign_in(&request));

@@ -169,6 +169,19 @@ impl Visitor {
         self.clear = false;
     }
 
+    /// Signs out for good: the session is revoked (on every replica), not only forgotten here.
+    pub async fn end(&mut self, state: &ApiState) -> Result<(), PageError> {
+        if let Some(principal) = self.principal.clone() {
+            let ended = state.auth.logout.ask(Logout {
+                principal,
+                everywhere: false,
+            });
+            ended.await?.map_err(crate::http::problem::ApiError::from)?;
+        }
+        self.sign_out();
+        Ok(())
+    }
+
     pub fn sign_out(&mut self) {
         self.ticket = None;
         self.principal = None;

@@ -3,7 +3,7 @@
 
 use super::render::{Chrome, PageError, local_path, page, page_with, redirect};
 use super::session::Visitor;
-use crate::application::auth::{Login, LoginOutcome, Logout};
+use crate::application::auth::{Login, LoginOutcome};
 use crate::application::mfa_login::LoginMfa;
 use crate::http::ApiState;
 use crate::http::routes::auth::{client_address, user_agent};
@@ -239,17 +239,6 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     visitor.check_form(&req, &form.csrf)?;
-    if let Some(principal) = visitor.principal.clone() {
-        state
-            .auth
-            .logout
-            .ask(Logout {
-                principal,
-                everywhere: false,
-            })
-            .await?
-            .map_err(crate::http::problem::ApiError::from)?;
-    }
-    visitor.sign_out();
+    visitor.end(&state).await?;
     Ok(redirect(&visitor, "/login?done=signed-out"))
 }

@@ -128,3 +128,28 @@ pub fn param(url: &url::Url, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+/// `GET /oauth2/userinfo` with `token` as the bearer.
+pub async fn userinfo(app: &TestApp, token: &str) -> Reply {
+    let bearer = format!("Bearer {token}");
+    app.request(
+        "GET",
+        "/oauth2/userinfo",
+        &[("authorization", &bearer)],
+        None,
+    )
+    .await
+}
+
+/// An admin registers `body`; a user signs in at the browser: the client and the cookie jar.
+pub async fn registered_and_signed_in<'a>(
+    app: &'a TestApp,
+    base: &str,
+    body: Value,
+) -> (Value, Forms<'a>) {
+    let admin = app.admin().await;
+    let (user, _) = app.user("1").await;
+    let client = client(app, &admin, body).await;
+    let forms = signed_in(app, base, user["email"].as_str().unwrap()).await;
+    (client, forms)
+}

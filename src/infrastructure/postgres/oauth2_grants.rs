@@ -6,7 +6,7 @@
 
 use super::auth_store::{AuthStore, infra};
 use super::observed;
-use super::refresh_tokens::insert_refresh;
+use super::refresh_tokens::{insert_refresh, revoke_session};
 use crate::application::oauth2::ports::{
     ClaimCode, Claimed, CodeGrant, EndBrowserSession, FindGrant, GrantInfo, RevokeGrant,
     StartGrant, StoreCode,
@@ -98,13 +98,7 @@ impl Handler<ClaimCode> for AuthStore {
                 return Ok(Claimed::Invalid);
             };
             if used_at.is_some() {
-                sqlx::query(
-                    "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'authorization_code_reuse'
-                     WHERE id = $1 AND revoked_at IS NULL",
-                )
-                .bind(session)
-                .execute(&mut *tx)
-                .await?;
+                revoke_session(&mut tx, session, "authorization_code_reuse").await?;
                 tx.commit().await?;
                 return Ok(Claimed::Replayed);
             }

@@ -6,15 +6,13 @@ use super::*;
 #[actix_web::test]
 async fn oauth2_consent_is_asked_once_remembered_and_taken_back_on_the_account_page() {
     let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
-    let admin = app.admin().await;
-    let (user, _) = app.user("1").await;
-    let c = client(&app, &admin, web_app(&base, false, &["authorization_code"])).await;
+    let (c, mut browser) =
+        registered_and_signed_in(&app, &base, web_app(&base, false, &["authorization_code"])).await;
     let (id, secret) = (
         c["client_id"].as_str().unwrap(),
         c["client_secret"].as_str().unwrap(),
     );
     let redirect = format!("{base}/rp/callback");
-    let mut browser = signed_in(&app, &base, user["email"].as_str().unwrap()).await;
     let request = [
         ("response_type", "code"),
         ("client_id", id),
@@ -79,18 +77,8 @@ async fn oauth2_consent_is_asked_once_remembered_and_taken_back_on_the_account_p
         "{}",
         String::from_utf8_lossy(&tokens.body)
     );
-    let bearer = format!("Bearer {}", tokens.json()["access_token"].as_str().unwrap());
-    assert_eq!(
-        app.request(
-            "GET",
-            "/oauth2/userinfo",
-            &[("authorization", &bearer)],
-            None
-        )
-        .await
-        .status,
-        200
-    );
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(&app, &access).await.status, 200);
 
     let listed = browser.get("/account/applications").await;
     assert!(String::from_utf8_lossy(&listed.body).contains("Grafana"));
@@ -108,18 +96,7 @@ async fn oauth2_consent_is_asked_once_remembered_and_taken_back_on_the_account_p
         !String::from_utf8_lossy(&listed.body).contains("Grafana"),
         "gone from the list"
     );
-    assert_eq!(
-        app.request(
-            "GET",
-            "/oauth2/userinfo",
-            &[("authorization", &bearer)],
-            None
-        )
-        .await
-        .status,
-        401,
-        "its grant ended"
-    );
+    assert_eq!(userinfo(&app, &access).await.status, 401, "its grant ended");
     let (status, _) = sent_back(&browser.get(&authorize).await).expect_err("asked again");
     assert_eq!(status, 200);
 }

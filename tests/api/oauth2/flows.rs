@@ -33,12 +33,9 @@ fn authorize_url(client_id: &str, redirect: &str, extra: &[(&str, &str)]) -> Str
 #[actix_web::test]
 async fn oauth2_authorization_errors_go_back_only_to_a_registered_redirect_uri() {
     let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
-    let admin = app.admin().await;
-    let (user, _) = app.user("1").await;
-    let c = client(&app, &admin, spa(&base)).await;
+    let (c, mut browser) = registered_and_signed_in(&app, &base, spa(&base)).await;
     let id = c["client_id"].as_str().unwrap();
     let redirect = format!("{base}/rp/callback");
-    let mut browser = signed_in(&app, &base, user["email"].as_str().unwrap()).await;
     let (_, challenge) = pkce();
     let s256 = [
         ("code_challenge", challenge.as_str()),
@@ -154,12 +151,9 @@ async fn code(browser: &mut Forms<'_>, id: &str, redirect: &str, challenge: &str
 #[actix_web::test]
 async fn oauth2_a_code_is_single_use_bound_to_its_verifier_and_a_replay_revokes_its_tokens() {
     let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
-    let admin = app.admin().await;
-    let (user, _) = app.user("1").await;
-    let c = client(&app, &admin, spa(&base)).await;
+    let (c, mut browser) = registered_and_signed_in(&app, &base, spa(&base)).await;
     let id = c["client_id"].as_str().unwrap();
     let redirect = format!("{base}/rp/callback");
-    let mut browser = signed_in(&app, &base, user["email"].as_str().unwrap()).await;
     let redeem = |code: String, verifier: String| {
         let (app, id, redirect) = (&app, id.to_owned(), redirect.clone());
         async move {
@@ -221,27 +215,15 @@ async fn oauth2_a_code_is_single_use_bound_to_its_verifier_and_a_replay_revokes_
     let (_, id_claims) = claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id_claims["nonce"], "n-1");
     assert_eq!(id_claims["aud"], id);
-    let userinfo = |token: String| {
-        let app = &app;
-        async move {
-            app.request(
-                "GET",
-                "/oauth2/userinfo",
-                &[("authorization", &format!("Bearer {token}"))],
-                None,
-            )
-            .await
-        }
-    };
     assert_eq!(
-        userinfo(access.to_owned()).await.json()["email"],
-        user["email"]
+        userinfo(&app, access).await.json()["email"],
+        user_body("1")["email"]
     );
 
     let replayed = redeem(second, verifier).await;
     assert_eq!(replayed.status, 400);
     assert_eq!(replayed.json()["error"], "invalid_grant");
-    let after = userinfo(access.to_owned()).await;
+    let after = userinfo(&app, access).await;
     assert_eq!(after.status, 401, "what the code gave is revoked");
     assert!(
         after
@@ -266,12 +248,9 @@ async fn oauth2_a_code_is_single_use_bound_to_its_verifier_and_a_replay_revokes_
 #[actix_web::test]
 async fn oauth2_refresh_tokens_rotate_and_revocation_ends_the_grant() {
     let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
-    let admin = app.admin().await;
-    let (user, _) = app.user("1").await;
-    let c = client(&app, &admin, spa(&base)).await;
+    let (c, mut browser) = registered_and_signed_in(&app, &base, spa(&base)).await;
     let id = c["client_id"].as_str().unwrap();
     let redirect = format!("{base}/rp/callback");
-    let mut browser = signed_in(&app, &base, user["email"].as_str().unwrap()).await;
     let (verifier, challenge) = pkce();
     let code = code(&mut browser, id, &redirect, &challenge).await;
     let fields = [
