@@ -13,6 +13,7 @@
 
 mod account;
 mod admin;
+mod admin_clients;
 mod applications;
 mod email;
 mod error;
@@ -164,6 +165,7 @@ pub fn page_routes() -> Vec<RouteEntry> {
         route(M::POST, "/account/two-factor/disable", two_factor::disable),
         route(M::GET, "/admin", admin::users_page),
         route(M::GET, "/admin/users/{id}", admin::user_page),
+        route(M::GET, "/admin/clients", admin_clients::clients_page),
         route(M::POST, "/admin/users/{id}/role", admin::change_role),
         route(M::POST, "/admin/users/{id}/deactivate", admin::deactivate),
         route(

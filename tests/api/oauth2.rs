@@ -85,13 +85,22 @@ pub fn claims(jwt: &str) -> (Value, Value) {
 
 /// A signed-in browser without a browser: the sign-in form, its cookies kept.
 pub async fn signed_in<'a>(app: &'a TestApp, base: &str, email: &str) -> Forms<'a> {
+    signed_in_as(app, base, email, PASSWORD).await
+}
+
+pub async fn signed_in_as<'a>(
+    app: &'a TestApp,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> Forms<'a> {
     let mut forms = Forms::new(app, base);
     let login = forms.get("/login").await;
     let token = Forms::token(&login);
     let signed = forms
         .post(
             "/login",
-            &[("email", email), ("password", PASSWORD), ("csrf", &token)],
+            &[("email", email), ("password", password), ("csrf", &token)],
             None,
         )
         .await;

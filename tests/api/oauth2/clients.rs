@@ -76,6 +76,21 @@ async fn oauth2_clients_are_registered_changed_rotated_and_deleted_by_admins() {
     let list = app.get_as("/api/v1/oauth2/clients", &admin).await.json();
     assert_eq!(list.as_array().unwrap().len(), 1);
 
+    let mut console = signed_in_as(&app, &base, "root@example.com", ADMIN_PASSWORD).await;
+    let page = console.get("/admin/clients").await;
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(
+        page.status == 200 && html.contains("Grafana") && html.contains(&id),
+        "{html}"
+    );
+    let email = user_body("1")["email"].as_str().unwrap().to_owned();
+    let mut person = signed_in(&app, &base, &email).await;
+    assert_eq!(
+        person.get("/admin/clients").await.status,
+        404,
+        "admins only"
+    );
+
     let renamed = app
         .send_as(
             "PATCH",
