@@ -236,7 +236,8 @@ async fn authorize(
         });
     };
     let age = (Utc::now() - user.auth_time).num_seconds();
-    let too_old = c.max_age.is_some_and(|max| age > max);
+    // max_age=0 is prompt=login (OIDC Core §3.1.2.1); ages are whole seconds.
+    let too_old = c.max_age.is_some_and(|max| max == 0 || age > max);
     if (too_old || c.prompt.iter().any(|p| p == "login")) && msg.consent.is_none() {
         if silent {
             return fail(("login_required", "the sign-in is older than max_age".into()));

@@ -35,11 +35,21 @@ impl From<MailboxError> for ClientAdminError {
 }
 
 /// What a registration or rotation answers: the command, the client, and the secret (once).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientSubmission {
     pub submission: Submission,
     pub client_id: Uuid,
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ClientSubmission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (submission, id) = (&self.submission, self.client_id);
+        write!(
+            f,
+            "ClientSubmission {{ {submission:?}, client_id: {id}, client_secret: *** }}"
+        )
+    }
 }
 
 #[derive(Message)]

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// How the client presented itself: HTTP Basic, or `client_id` (and `client_secret`) in the form.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ClientAuth {
     pub basic: Option<(String, String)>,
     pub client_id: Option<String>,
@@ -70,7 +70,19 @@ impl ClientAuth {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+/// A secret never reaches a log: `Debug` names the client and the grant, nothing else.
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = self
+            .basic
+            .as_ref()
+            .map(|(id, _)| id)
+            .or(self.client_id.as_ref());
+        write!(f, "ClientAuth {{ client_id: {id:?}, secret: *** }}")
+    }
+}
+
+#[derive(Clone, Default)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -80,6 +92,16 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     pub auth: ClientAuth,
     pub client: ClientInfo,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TokenRequest {{ grant_type: {:?}, auth: {:?}, code/verifier/refresh_token: *** }}",
+            self.grant_type, self.auth
+        )
+    }
 }
 
 #[derive(Message)]
@@ -345,5 +367,32 @@ impl Handler<Token> for OAuth2Service {
                 GrantType::ClientCredentials => client_credentials(with, client, r),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let request = TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            code: Some("the-code".into()),
+            code_verifier: Some("the-verifier".into()),
+            auth: ClientAuth {
+                basic: Some(("app".into(), "the-secret".into())),
+                ..ClientAuth::default()
+            },
+            ..TokenRequest::default()
+        };
+        let shown = format!("{request:?}");
+        assert!(
+            shown.contains("app") && shown.contains("authorization_code"),
+            "{shown}"
+        );
+        for secret in ["the-code", "the-verifier", "the-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

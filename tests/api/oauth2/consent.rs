@@ -1,5 +1,6 @@
-//! Consent for a third-party client: asked once per scope set, remembered, listed on the account
-//! page and taken back there (which ends the client's grants).
+//! What the person is asked: consent for a third-party client (asked once per scope set,
+//! remembered, listed on the account page and taken back there, which ends its grants), and a new
+//! sign-in when the request says so (`prompt=login`, `max_age`, with the `login_hint` filled in).
 
 use super::*;
 
@@ -99,4 +100,58 @@ async fn oauth2_consent_is_asked_once_remembered_and_taken_back_on_the_account_p
     assert_eq!(userinfo(&app, &access).await.status, 401, "its grant ended");
     let (status, _) = sent_back(&browser.get(&authorize).await).expect_err("asked again");
     assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn oauth2_prompt_login_and_max_age_ask_for_a_new_sign_in_with_the_login_hint() {
+    let (app, _smtp, _ns, base) = crate::pages::spawn_pages_app(&[]).await;
+    let body = web_app(&base, true, &["authorization_code"]);
+    let (c, mut browser) = registered_and_signed_in(&app, &base, body).await;
+    let email = user_body("1")["email"].as_str().unwrap().to_owned();
+    let request = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = vec![
+            ("response_type", "code"),
+            ("client_id", c["client_id"].as_str().unwrap()),
+            ("redirect_uri", c["redirect_uris"][0].as_str().unwrap()),
+            ("scope", "openid"),
+            ("login_hint", email.as_str()),
+        ];
+        fields.extend_from_slice(extra);
+        format!(
+            "/oauth2/authorize?{}",
+            String::from_utf8(form(&fields)).unwrap()
+        )
+    };
+    let fresh =
+        sent_back(&browser.get(&request(&[("max_age", "3600")])).await).expect("recent enough");
+    assert!(param(&fresh, "code").is_some());
+
+    let live = "SELECT count(*) FROM auth_sessions WHERE revoked_at IS NULL AND client_id IS NULL";
+    let before = app.count(live).await;
+    let again = browser.get(&request(&[("prompt", "login")])).await;
+    assert_eq!(again.status, 303);
+    let to = url::Url::parse(&format!("{base}{}", again.header("location").unwrap())).unwrap();
+    assert_eq!(to.path(), "/login");
+    assert_eq!(param(&to, "login_hint").as_deref(), Some(email.as_str()));
+    let next = param(&to, "next").unwrap();
+    assert!(
+        next.starts_with("/oauth2/authorize?") && !next.contains("prompt"),
+        "{next}"
+    );
+    let login = browser
+        .get(&format!("{}?{}", to.path(), to.query().unwrap()))
+        .await;
+    assert!(
+        String::from_utf8_lossy(&login.body).contains(&format!("value=\"{email}\"")),
+        "the hint fills the form"
+    );
+    assert_eq!(
+        app.count(live).await,
+        before - 1,
+        "the browser's session ended"
+    );
+
+    let mut again = signed_in(&app, &base, &email).await;
+    let stale = again.get(&request(&[("max_age", "0")])).await;
+    assert_eq!(stale.status, 303, "max_age=0: always a new sign-in");
 }
