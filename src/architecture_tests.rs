@@ -134,12 +134,13 @@ fn imports_of(tops: &[&str], outer: &[&str]) -> Vec<String> {
         .collect()
 }
 
-const ADAPTERS: [&str; 5] = [
+const ADAPTERS: [&str; 6] = [
     "crate::infrastructure",
     "crate::http",
     "crate::metrics",
     "crate::notifications",
     "crate::pages",
+    "crate::oauth2",
 ];
 
 #[test]
@@ -167,9 +168,17 @@ fn page_handlers_import_no_infrastructure() {
         "crate::startup",
         "crate::cli",
     ];
-    assert_eq!(imports_of(&["pages"], &outer), Vec::<String>::new());
     assert_eq!(
-        imports_of(&["http"], &["crate::pages"]),
+        imports_of(&["pages", "oauth2"], &outer),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        imports_of(&["http"], &["crate::pages", "crate::oauth2"]),
+        Vec::<String>::new()
+    );
+    // The OAuth endpoints use the pages' session; the pages know nothing of OAuth.
+    assert_eq!(
+        imports_of(&["pages"], &["crate::oauth2"]),
         Vec::<String>::new()
     );
 }

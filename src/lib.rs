@@ -9,6 +9,8 @@
 //!   implement or call those ports; neither imports the other.
 //! - `pages`: the pages for people, a browser adapter beside `http` on the same ports (it uses
 //!   `http`'s port bundle and command settlement; it imports no infrastructure).
+//! - `oauth2`: the OpenID Connect provider's endpoints, an adapter beside `pages` (whose session
+//!   and layout it uses) on the OAuth use cases of `application::oauth2`; no infrastructure.
 //! - `notifications`: a bounded context of its own, fed by the public event contract; it uses
 //!   the users context's topology names and one-time-token derivation, nothing else.
 //! - `config` + `variables`: settings from the environment (validated with the adapters' own
@@ -26,6 +28,7 @@ pub mod http;
 pub mod infrastructure;
 pub mod metrics;
 pub mod notifications;
+pub mod oauth2;
 pub mod pages;
 pub mod startup;
 pub mod telemetry;

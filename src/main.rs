@@ -40,6 +40,12 @@ enum Cmd {
         #[command(subcommand)]
         command: hexactor::cli::dlq::DlqCmd,
     },
+    /// OAuth clients of the OpenID Connect provider (bootstrapping, without the API).
+    #[command(name = "oauth2-client")]
+    OAuth2Client {
+        #[command(subcommand)]
+        command: hexactor::cli::oauth2_client::OAuth2ClientCmd,
+    },
     /// Drive realistic mixed traffic at a running API (makes every dashboard panel move).
     Traffic(hexactor::cli::traffic::TrafficArgs),
 }
@@ -114,6 +120,9 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Cmd::Dlq { command } => hexactor::cli::dlq::run(&settings, command).await,
+            Cmd::OAuth2Client { command } => {
+                hexactor::cli::oauth2_client::run(&settings, command).await
+            }
             Cmd::Traffic(args) => hexactor::cli::traffic::run(&settings, args)
                 .await
                 .map(|_| ()),

@@ -320,6 +320,11 @@ pub const DB_OPERATIONS: &[(&str, &str)] = &[
     ("select", "one_time_tokens"),
     ("select", "event_log"),
     ("upsert", "rate_limits"),
+    ("select", "oauth2_clients"),
+    ("insert", "oauth2_codes"),
+    ("update", "oauth2_codes"),
+    ("select", "oauth2_consents"),
+    ("upsert", "oauth2_consents"),
 ];
 
 /// Creates every series whose labels are known up front, at 0.

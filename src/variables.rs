@@ -111,6 +111,10 @@ variables! {
     UI_STYLESHEET = "", "path of a CSS file served after the built-in one (restyle without rebuilding)";
     UI_SESSION_IDLE_SECONDS = "1800", "a browser session ends after this long without a request";
     UI_SESSION_MAX_SECONDS = "43200", "a browser session ends this long after sign-in, used or not";
+    // OpenID Connect provider (config/oidc.rs)
+    OIDC_ISSUER = "", "the OpenID Connect issuer URL (unset: PUBLIC_BASE_URL)";
+    OIDC_SIGNING_KEYS = "",
+        "RSA private keys (PEM paths, comma-separated; the first signs, all are published; unset: one generated at start-up)";
     // Supervision, monitoring, logs (config/runtime.rs)
     SUPERVISOR_MAX_RESTARTS = "5", "restarts before a supervisor escalates...";
     SUPERVISOR_WINDOW_SECONDS = "10", "...within this window";

@@ -302,6 +302,7 @@ impl Handler<Refresh> for AuthService {
                     token: msg.refresh_token,
                     refresh_ttl: ttl,
                     client: msg.client,
+                    oauth_client: None,
                 })
                 .await
                 .map_err(mailbox)??

@@ -16,7 +16,7 @@ pub struct EventEnvelope {
     /// The public type, e.g. `user.created`.
     pub event_type: String,
     pub timestamp: DateTime<Utc>,
-    /// What the event is about (a user's id).
+    /// What the event is about (a user's or an OAuth client's id).
     pub subject: Uuid,
     /// 1, 2, … per subject: a consumer orders one subject's events by it.
     pub sequence: i64,

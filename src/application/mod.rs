@@ -24,6 +24,8 @@ pub mod mfa;
 pub mod mfa_challenge;
 pub mod mfa_login;
 pub mod mfa_ports;
+pub mod oauth2;
+pub mod oauth2_client;
 pub mod one_time_token;
 pub mod outcomes;
 pub mod ports;

@@ -269,6 +269,10 @@ pub struct RotateRefreshToken {
     pub refresh_ttl: Duration,
     /// Recorded on the session, with the time of use.
     pub client: super::client_info::ClientInfo,
+    /// The OAuth client whose grant this token must belong to; `None`: a REST API session. A
+    /// token of the one kind is refused as the other: an OAuth client must not turn its
+    /// (scoped) refresh token into a REST API session, nor the reverse.
+    pub oauth_client: Option<Uuid>,
 }
 
 #[derive(Message)]

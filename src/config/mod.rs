@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod database;
 pub mod http;
 pub mod messaging;
+pub mod oidc;
 pub mod runtime;
 mod sources;
 mod trusted_proxies;
@@ -74,6 +75,8 @@ pub struct Settings {
     pub runtime: runtime::RuntimeSettings,
     /// The pages for people (`pages/`).
     pub ui: ui::UiSettings,
+    /// The OpenID Connect provider (`oauth2/`).
+    pub oidc: oidc::OidcSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +194,7 @@ impl Settings {
             messaging: messaging::MessagingSettings::read(&env)?,
             database: database::DatabaseSettings::read(&env)?,
             account_mail: account_mail::AccountMailSettings::read(&env, production)?,
+            oidc: oidc::OidcSettings::read(&env, &env.get(var::PUBLIC_BASE_URL))?,
             http: http::HttpSettings::read(&env)?,
             auth: AuthSettings::read(&env)?,
             ui: ui::UiSettings::read(&env)?,

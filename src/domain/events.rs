@@ -156,6 +156,19 @@ events! {
     /// address restored, `reverted_email` the one it replaces; every session ended.
     UserEmailChangeReverted { user_id: UserId, email: String, reverted_email: String }
         => "users.user.email-change-reverted", Some("user.email_change_reverted"), v 1;
+    /// An OAuth client was registered (its secret is never in an event).
+    OAuthClientRegistered { client_id: Uuid, name: String }
+        => "users.oauth2-client.registered", Some("oauth2_client.registered"), v 1;
+    OAuthClientUpdated {
+        client_id: Uuid,
+        /// Names of the registration fields that changed.
+        changed: Vec<String>,
+    } => "users.oauth2-client.updated", Some("oauth2_client.updated"), v 1;
+    /// Deleted: its grants are revoked, its tokens stop working.
+    OAuthClientDeleted { client_id: Uuid }
+        => "users.oauth2-client.deleted", Some("oauth2_client.deleted"), v 1;
+    OAuthClientSecretRotated { client_id: Uuid }
+        => "users.oauth2-client.secret-rotated", Some("oauth2_client.secret_rotated"), v 1;
 }
 
 impl DomainEvent {

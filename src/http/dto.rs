@@ -107,7 +107,13 @@ pub fn subject_location(subject: CommandSubject) -> String {
         CommandSubject::User(id) => user_location(id),
         // Every reset request reports the same place, whatever became of it.
         CommandSubject::PasswordReset => "/api/v1/auth/password-reset".to_owned(),
+        CommandSubject::OAuthClient(id) => client_location(id),
     }
+}
+
+/// The URL an OAuth client's registration is served at.
+pub fn client_location(id: uuid::Uuid) -> String {
+    format!("/api/v1/oauth2/clients/{id}")
 }
 
 impl From<&CommandRecord> for CommandResponse {

@@ -90,6 +90,13 @@ fn complete_operation(path: &str, method: &str, op: &mut serde_json::Map<String,
     if secured {
         add("401", problem("Missing, invalid or revoked access token"));
     }
+    // OAuth client registration is for admins, each client at its own path.
+    if path.starts_with("/api/v1/oauth2/clients") {
+        add("403", problem("Admins only"));
+        if path.contains("{id}") {
+            add("404", problem("No such client"));
+        }
+    }
     if rate_limit::is_limited(&method.to_ascii_uppercase(), path) {
         add(
             "429",

@@ -5,6 +5,7 @@ pub mod breached_passwords;
 pub mod crypto;
 pub mod health;
 pub mod messaging;
+pub mod oidc_keys;
 pub mod outbound;
 pub mod outcome_metrics;
 pub mod password_hasher;

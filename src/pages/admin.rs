@@ -28,7 +28,7 @@ use serde::Deserialize;
 const PAGE_SIZE: u32 = 20;
 
 /// The admin, or 404: the console's existence is not revealed to anyone else.
-fn admin(visitor: &Visitor) -> Result<Principal, PageError> {
+pub(super) fn admin(visitor: &Visitor) -> Result<Principal, PageError> {
     visitor
         .principal
         .clone()

@@ -13,6 +13,8 @@
 
 mod account;
 mod admin;
+mod admin_clients;
+mod applications;
 mod email;
 mod error;
 mod forms;
@@ -147,12 +149,23 @@ pub fn page_routes() -> Vec<RouteEntry> {
             account::end_all_sessions,
         ),
         route(M::POST, "/account/deactivate", account::deactivate),
+        route(
+            M::GET,
+            "/account/applications",
+            applications::applications_page,
+        ),
+        route(
+            M::POST,
+            "/account/applications/revoke",
+            applications::revoke,
+        ),
         route(M::POST, "/account/verification", email::resend_verification),
         route(M::POST, "/account/two-factor/start", two_factor::start),
         route(M::POST, "/account/two-factor/confirm", two_factor::confirm),
         route(M::POST, "/account/two-factor/disable", two_factor::disable),
         route(M::GET, "/admin", admin::users_page),
         route(M::GET, "/admin/users/{id}", admin::user_page),
+        route(M::GET, "/admin/clients", admin_clients::clients_page),
         route(M::POST, "/admin/users/{id}/role", admin::change_role),
         route(M::POST, "/admin/users/{id}/deactivate", admin::deactivate),
         route(

@@ -111,6 +111,12 @@ impl Visitor {
             .is_some_and(|p| p.role == Role::Admin)
     }
 
+    /// When the signed-in person signed in (OIDC's `auth_time`).
+    pub fn signed_in_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let ticket = self.ticket.as_ref().filter(|_| self.principal.is_some())?;
+        chrono::DateTime::from_timestamp(ticket.started, 0)
+    }
+
     /// The CSRF token the forms of this answer carry.
     pub fn csrf_token(&self) -> String {
         B64.encode(self.csrf_mac().finalize().into_bytes())
@@ -161,6 +167,19 @@ impl Visitor {
         });
         self.principal = Some(principal);
         self.clear = false;
+    }
+
+    /// Signs out for good: the session is revoked (on every replica), not only forgotten here.
+    pub async fn end(&mut self, state: &ApiState) -> Result<(), PageError> {
+        if let Some(principal) = self.principal.clone() {
+            let ended = state.auth.logout.ask(Logout {
+                principal,
+                everywhere: false,
+            });
+            ended.await?.map_err(crate::http::problem::ApiError::from)?;
+        }
+        self.sign_out();
+        Ok(())
     }
 
     pub fn sign_out(&mut self) {

@@ -3,7 +3,7 @@
 
 use super::render::{Chrome, PageError, local_path, page, page_with, redirect};
 use super::session::Visitor;
-use crate::application::auth::{Login, LoginOutcome, Logout};
+use crate::application::auth::{Login, LoginOutcome};
 use crate::application::mfa_login::LoginMfa;
 use crate::http::ApiState;
 use crate::http::routes::auth::{client_address, user_agent};
@@ -46,6 +46,8 @@ pub struct NextQuery {
     next: Option<String>,
     /// A notice key from the page that sent the browser here (`reset`, `verified`, ...).
     done: Option<String>,
+    /// The address an OpenID Connect client expects (`login_hint`), filled in.
+    login_hint: Option<String>,
 }
 
 fn notice(done: Option<&str>) -> Option<String> {
@@ -75,7 +77,7 @@ pub async fn login_page(
         &LoginPage {
             c: Chrome::of(&visitor),
             title: "Sign in",
-            email: String::new(),
+            email: query.login_hint.clone().unwrap_or_default(),
             next: next.unwrap_or_default(),
             error: None,
             notice: notice(query.done.as_deref()),
@@ -237,17 +239,6 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     visitor.check_form(&req, &form.csrf)?;
-    if let Some(principal) = visitor.principal.clone() {
-        state
-            .auth
-            .logout
-            .ask(Logout {
-                principal,
-                everywhere: false,
-            })
-            .await?
-            .map_err(crate::http::problem::ApiError::from)?;
-    }
-    visitor.sign_out();
+    visitor.end(&state).await?;
     Ok(redirect(&visitor, "/login?done=signed-out"))
 }

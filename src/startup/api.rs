@@ -137,6 +137,14 @@ pub(super) fn start(
             move || RateLimitStore::new(pool),
         )
     };
+    let oauth2 = super::oauth2::start(
+        settings,
+        application,
+        threads,
+        &auth.store,
+        Port::pooled(&persistence.user_repositories),
+        Port::pooled(stores),
+    )?;
     let state = ApiState {
         register: registration.port(),
         completions: tracker.port(),
@@ -152,6 +160,7 @@ pub(super) fn start(
         mfa: auth.mfa,
         recovery: auth.recovery,
         email_change: auth.email_change,
+        oauth2,
         authentication: auth.authentication,
         default_wait: settings.http.command_wait,
         reply_queue: messaging.reply_queue.clone(),

@@ -33,6 +33,9 @@ pub(super) struct AuthWiring {
     pub recovery: crate::http::routes::RecoveryEndpoints,
     pub email_change: crate::http::routes::EmailChangeEndpoints,
     pub authentication: AuthState,
+    /// The OAuth provider's stores are the auth store's (its session cache must hear of every
+    /// revocation).
+    pub store: ActorRef<AuthStore>,
 }
 
 /// The auth context (API side): its store, the token service, login and account actors.
@@ -209,5 +212,6 @@ pub(super) fn start(
             tokens,
             sessions: store.port(),
         },
+        store,
     })
 }

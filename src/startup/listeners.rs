@@ -70,6 +70,7 @@ pub(super) fn start(
                         http::routes::configure_probes(cfg, ops_state);
                         if let Some(pages) = pages {
                             crate::pages::configure(cfg, pages);
+                            crate::oauth2::configure(cfg);
                         }
                     })
                     .default_service(web::to(http::routes::not_found))

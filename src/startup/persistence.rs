@@ -118,7 +118,7 @@ pub(super) fn start(
 }
 
 /// How the workers issue one-time tokens (password reset, email verification and change).
-fn token_policy(settings: &Settings) -> TokenPolicy {
+pub(crate) fn token_policy(settings: &Settings) -> TokenPolicy {
     let mail = &settings.account_mail;
     TokenPolicy {
         key: TokenKey::derive(settings.secret_key.expose()),

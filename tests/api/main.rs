@@ -15,6 +15,7 @@ mod metrics;
 mod mfa;
 mod monitoring;
 mod notifications;
+mod oauth2;
 mod openapi;
 mod operations;
 mod ops;

@@ -3,9 +3,9 @@
 //! admin console's 404, https) checked over plain HTTP.
 
 mod account;
-mod browser;
+pub(crate) mod browser;
 mod flows;
-mod guards;
+pub(crate) mod guards;
 
 use crate::helpers::{Namespace, TestApp};
 use crate::support::smtp::SmtpServer;

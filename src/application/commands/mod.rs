@@ -11,12 +11,16 @@ use uuid::Uuid;
 mod declare;
 mod email_change;
 mod mfa;
+mod oauth2_clients;
 mod recovery;
 mod roles;
 
 pub use declare::{Applies, CommandType, Declaration};
 pub use email_change::{ChangeEmailCommand, ConfirmEmailChangeCommand, RevertEmailChangeCommand};
 pub use mfa::{ConfirmTotpCommand, DisableTotpCommand, EnrolTotpCommand};
+pub use oauth2_clients::{
+    DeleteClientCommand, RegisterClientCommand, RotateClientSecretCommand, UpdateClientCommand,
+};
 pub use recovery::{
     RequestEmailVerificationCommand, RequestPasswordResetCommand, ResetPasswordCommand,
     VerifyEmailCommand,
@@ -45,6 +49,14 @@ declare::commands! {
         => "users.confirm-email-change", "confirm_email_change", v 1;
     RevertEmailChange(RevertEmailChangeCommand)
         => "users.revert-email-change", "revert_email_change", v 1;
+    // OAuth clients ride the users context's command queue (`users.#`): the same service owns
+    // them, and one queue keeps one ordering and one dead-letter path.
+    RegisterClient(RegisterClientCommand)
+        => "users.oauth2-client.register", "register_oauth2_client", v 1;
+    UpdateClient(UpdateClientCommand) => "users.oauth2-client.update", "update_oauth2_client", v 1;
+    DeleteClient(DeleteClientCommand) => "users.oauth2-client.delete", "delete_oauth2_client", v 1;
+    RotateClientSecret(RotateClientSecretCommand)
+        => "users.oauth2-client.rotate-secret", "rotate_oauth2_client_secret", v 1;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -228,6 +240,7 @@ pub enum CommandSubject {
     User(UserId),
     /// A password-reset request names no account: whether the address has one stays hidden.
     PasswordReset,
+    OAuthClient(Uuid),
 }
 
 impl CommandSubject {
@@ -236,6 +249,7 @@ impl CommandSubject {
         match self {
             CommandSubject::User(_) => "user",
             CommandSubject::PasswordReset => "password_reset",
+            CommandSubject::OAuthClient(_) => "oauth2_client",
         }
     }
 
@@ -244,6 +258,7 @@ impl CommandSubject {
         match self {
             CommandSubject::User(id) => Some(id.as_uuid()),
             CommandSubject::PasswordReset => None,
+            CommandSubject::OAuthClient(id) => Some(id),
         }
     }
 
@@ -252,6 +267,7 @@ impl CommandSubject {
         match (kind, id) {
             ("user", Some(id)) => Some(CommandSubject::User(UserId::from_uuid(id))),
             ("password_reset", None) => Some(CommandSubject::PasswordReset),
+            ("oauth2_client", Some(id)) => Some(CommandSubject::OAuthClient(id)),
             _ => None,
         }
     }
@@ -276,7 +292,8 @@ mod tests {
     #[test]
     fn subjects_round_trip_through_their_columns() {
         let user = CommandSubject::User(UserId::new());
-        for subject in [user, CommandSubject::PasswordReset] {
+        let client = CommandSubject::OAuthClient(Uuid::now_v7());
+        for subject in [user, CommandSubject::PasswordReset, client] {
             assert_eq!(
                 CommandSubject::from_columns(subject.kind(), subject.id()),
                 Some(subject)

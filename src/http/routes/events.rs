@@ -34,7 +34,7 @@ pub struct EventEnvelopeResponse {
     #[schema(example = "user.created")]
     pub event_type: String,
     pub timestamp: chrono::DateTime<chrono::Utc>,
-    /// What the event is about (a user's id).
+    /// What the event is about (a user's or an OAuth client's id).
     pub subject: String,
     /// 1, 2, … per subject.
     pub sequence: i64,

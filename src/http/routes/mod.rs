@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod email_change;
 pub mod events;
 pub mod mfa;
+pub mod oauth2_clients;
 pub mod openapi;
 pub mod ops;
 pub mod recovery;
@@ -83,6 +84,31 @@ pub struct EmailChangeEndpoints {
     pub revert: Port<crate::application::email_change::RevertEmailChange>,
 }
 
+/// The OpenID Connect provider: client registration (`routes/oauth2_clients.rs`) and the
+/// `/oauth2/*` endpoints (the `oauth2` adapter), with the signer for discovery's JWKS.
+#[derive(Clone)]
+pub struct OAuth2Endpoints {
+    pub register: Port<crate::application::oauth2::clients::RegisterClient>,
+    pub update: Port<crate::application::oauth2::clients::UpdateClient>,
+    pub delete: Port<crate::application::oauth2::clients::DeleteClient>,
+    pub rotate: Port<crate::application::oauth2::clients::RotateClientSecret>,
+    pub find: Port<crate::application::oauth2::ports::FindClient>,
+    pub list: Port<crate::application::oauth2::ports::ListClients>,
+    pub authorize: Port<crate::application::oauth2::Authorize>,
+    pub token: Port<crate::application::oauth2::Token>,
+    pub userinfo: Port<crate::application::oauth2::UserInfo>,
+    pub introspect: Port<crate::application::oauth2::Introspect>,
+    pub revoke: Port<crate::application::oauth2::Revoke>,
+    pub end_session: Port<crate::application::oauth2::EndSession>,
+    /// "Connected applications" on the account page.
+    pub consents: Port<crate::application::oauth2::ports::ListConsents>,
+    pub revoke_consent: Port<crate::application::oauth2::ports::RevokeConsent>,
+    /// CORS on the token, userinfo and revocation endpoints: public clients' origins only.
+    pub public_origin: Port<crate::application::oauth2::ports::PublicClientOrigin>,
+    pub signer: std::sync::Arc<dyn crate::application::oauth2::JwtSigner>,
+    pub issuer: String,
+}
+
 #[derive(Clone)]
 pub struct ApiState {
     pub register: Port<RegisterUser>,
@@ -100,6 +126,7 @@ pub struct ApiState {
     pub mfa: MfaEndpoints,
     pub recovery: RecoveryEndpoints,
     pub email_change: EmailChangeEndpoints,
+    pub oauth2: OAuth2Endpoints,
     pub authentication: AuthState,
     pub default_wait: Duration,
     pub reply_queue: String,
@@ -238,6 +265,36 @@ pub fn api_routes() -> Vec<RouteEntry> {
             Method::POST,
             "/api/v1/auth/email-change/revert",
             email_change::revert_email_change,
+        ),
+        route(
+            Method::POST,
+            "/api/v1/oauth2/clients",
+            oauth2_clients::create_client,
+        ),
+        route(
+            Method::GET,
+            "/api/v1/oauth2/clients",
+            oauth2_clients::list_clients,
+        ),
+        route(
+            Method::GET,
+            "/api/v1/oauth2/clients/{id}",
+            oauth2_clients::get_client,
+        ),
+        route(
+            Method::PATCH,
+            "/api/v1/oauth2/clients/{id}",
+            oauth2_clients::update_client,
+        ),
+        route(
+            Method::DELETE,
+            "/api/v1/oauth2/clients/{id}",
+            oauth2_clients::delete_client,
+        ),
+        route(
+            Method::POST,
+            "/api/v1/oauth2/clients/{id}/secret",
+            oauth2_clients::rotate_secret,
         ),
     ]
 }

@@ -3,7 +3,10 @@
 //! the ops listener's `/metrics` and `/debug/*` are for operators, not API clients. It lives among
 //! the routes because it is generated from them and served by one of them.
 
-use super::{auth, commands, email_change, events, mfa, ops, recovery, roles, sessions, users};
+use super::{
+    auth, commands, email_change, events, mfa, oauth2_clients, ops, recovery, roles, sessions,
+    users,
+};
 use crate::http::{docs_page, dto};
 use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -27,14 +30,17 @@ use utoipa::{Modify, OpenApi};
         recovery::verify_email, recovery::resend_verification, recovery::resend_verification_for,
         email_change::request_email_change, email_change::confirm_email_change,
         email_change::revert_email_change,
+        oauth2_clients::create_client, oauth2_clients::list_clients, oauth2_clients::get_client,
+        oauth2_clients::update_client, oauth2_clients::delete_client, oauth2_clients::rotate_secret,
         ops::health, ops::ready,
         openapi_json, docs_page::page, docs_page::asset,
     ),
     components(schemas(dto::Problem, dto::FieldProblem, dto::Accepted,
         recovery::PasswordResetRequest, recovery::PasswordResetConfirmation, recovery::EmailVerification,
-        email_change::EmailChangeRequest, email_change::EmailChangeToken)),
+        email_change::EmailChangeRequest, email_change::EmailChangeToken,
+        oauth2_clients::ClientRequest, oauth2_clients::ClientPatch, oauth2_clients::ClientResponse)),
     modifiers(&BearerAuth),
-    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "events"), (name = "ops"))
+    tags((name = "users"), (name = "auth"), (name = "sessions"), (name = "mfa"), (name = "commands"), (name = "events"), (name = "oauth2"), (name = "ops"))
 )]
 pub struct ApiDoc;
 

@@ -25,7 +25,7 @@ fn new_refresh_token() -> (String, Vec<u8>) {
     (token, hash)
 }
 
-async fn insert_refresh(
+pub(super) async fn insert_refresh(
     tx: &mut sqlx::PgConnection,
     session_id: Uuid,
     ttl: Duration,
@@ -75,6 +75,23 @@ impl Handler<StartSession> for AuthStore {
     }
 }
 
+/// Revokes a session (a REST API session or an OAuth grant), saying why.
+pub(super) async fn revoke_session(
+    tx: &mut sqlx::PgConnection,
+    session_id: Option<Uuid>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 type RotationRow = (
     Uuid,
     Option<DateTime<Utc>>,
@@ -94,10 +111,11 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
          FROM refresh_tokens r
          JOIN auth_sessions s ON s.id = r.session_id
          JOIN users u ON u.id = s.user_id
-         WHERE r.token_hash = $1
+         WHERE r.token_hash = $1 AND s.client_id IS NOT DISTINCT FROM $2
          FOR UPDATE OF r, s",
     )
     .bind(&hash)
+    .bind(msg.oauth_client)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((session_id, used_at, expires_at, revoked_at, is_active, user_id, email, role)) = row
@@ -106,13 +124,7 @@ async fn rotate(pool: PgPool, msg: RotateRefreshToken) -> Result<Rotation, sqlx:
     };
     if used_at.is_some() {
         // Reuse of a rotated token: someone holds a stolen copy. Kill the whole family.
-        sqlx::query(
-            "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse'
-             WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(session_id)
-        .execute(&mut *tx)
-        .await?;
+        revoke_session(&mut tx, Some(session_id), "refresh_token_reuse").await?;
         tx.commit().await?;
         return Ok(Rotation::ReuseDetected);
     }

@@ -6,7 +6,7 @@ use crate::helpers::*;
 use std::collections::BTreeMap;
 
 /// A form-posting client that keeps the cookies it is given, like a browser.
-struct Forms<'a> {
+pub(crate) struct Forms<'a> {
     app: &'a TestApp,
     /// Redirects are answers to look at, not to follow.
     client: awc::Client,
@@ -17,7 +17,7 @@ struct Forms<'a> {
 const PAGE: (&str, &str) = ("accept", "text/html");
 
 impl<'a> Forms<'a> {
-    fn new(app: &'a TestApp, origin: &str) -> Self {
+    pub(crate) fn new(app: &'a TestApp, origin: &str) -> Self {
         let client = awc::Client::builder().disable_redirects().finish();
         Self {
             app,
@@ -40,7 +40,7 @@ impl<'a> Forms<'a> {
         }
     }
 
-    fn cookie(&self) -> String {
+    pub(crate) fn cookie(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -48,7 +48,7 @@ impl<'a> Forms<'a> {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
         let cookie = self.cookie();
         let reply = self
             .send("GET", path, &[PAGE, ("cookie", &cookie)], None)
@@ -84,7 +84,7 @@ impl<'a> Forms<'a> {
     }
 
     /// The CSRF token in the page's first form.
-    fn token(reply: &Reply) -> String {
+    pub(crate) fn token(reply: &Reply) -> String {
         let html = String::from_utf8_lossy(&reply.body);
         let at = html
             .find("name=\"csrf\" value=\"")
@@ -93,7 +93,12 @@ impl<'a> Forms<'a> {
         html[at..].split('"').next().unwrap().to_owned()
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], origin: Option<&str>) -> Reply {
+    pub(crate) async fn post(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Reply {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -126,7 +131,7 @@ fn urlencode(v: &str) -> String {
         .collect()
 }
 
-fn text(reply: &Reply) -> String {
+pub(crate) fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
