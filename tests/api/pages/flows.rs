@@ -276,7 +276,9 @@ async fn an_admin_finds_promotes_reminds_and_deactivates_a_user() {
     // A resend right after registration's mail is not throttled here.
     let (app, smtp, _ns, base) =
         spawn_pages_app(&[("ACCOUNT_MAIL_MIN_INTERVAL_SECONDS", "0")]).await;
-    app.admin().await;
+    let admin = app.admin().await;
+    let grants = ["authorization_code", "refresh_token"];
+    crate::oauth2::client(&app, &admin, crate::oauth2::web_app(&base, false, &grants)).await;
     let (user, _) = app.user("3").await;
     app.user("4").await;
     let email = user["email"].as_str().unwrap().to_owned();
@@ -333,4 +335,9 @@ async fn an_admin_finds_promotes_reminds_and_deactivates_a_user() {
     );
     let inactive = "SELECT count(*) FROM users WHERE username = 'user_3' AND NOT is_active";
     assert_eq!(app.count(inactive).await, 1);
+
+    // The registered OAuth clients, listed for admins.
+    b.go("/admin/clients").await;
+    assert!(b.text().await.contains("Grafana"), "{}", b.text().await);
+    b.check_page("admin-clients").await;
 }
