@@ -93,27 +93,27 @@ pub(crate) async fn record_event(
         mandatory: false,
     };
     let payload = serde_json::to_vec(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let outbox = |sql: &'static str| {
-        sqlx::query(sql)
-            .bind(event.event_id())
-            .bind(&names.events_exchange)
-            .bind(event.routing_key())
-            .bind(payload.clone())
-            .bind(sqlx::types::Json(headers.clone()))
+    let entry = event_log::public_entry(event)?;
+    // A public event's feed copy goes in the same statement as its outbox row: one round trip.
+    let sql = if entry.is_some() {
+        event_log::WITH_OUTBOX
+    } else {
+        OUTBOX
     };
-    match event_log::public_entry(event)? {
-        // The feed's copy in the same round trip as the outbox row: one statement.
-        Some(entry) => {
-            outbox(event_log::WITH_OUTBOX)
-                .bind(entry.public_type)
-                .bind(entry.subject)
-                .bind(entry.occurred_at)
-                .bind(sqlx::types::Json(entry.data))
-                .execute(&mut *tx)
-                .await?
-        }
-        None => outbox(OUTBOX).execute(&mut *tx).await?,
-    };
+    let mut statement = sqlx::query(sql)
+        .bind(event.event_id())
+        .bind(&names.events_exchange)
+        .bind(event.routing_key())
+        .bind(payload)
+        .bind(sqlx::types::Json(headers));
+    if let Some(entry) = entry {
+        statement = statement
+            .bind(entry.public_type)
+            .bind(entry.subject)
+            .bind(entry.occurred_at)
+            .bind(sqlx::types::Json(entry.data));
+    }
+    statement.execute(&mut *tx).await?;
     Ok(())
 }
 
